@@ -1,0 +1,4 @@
+# Used by "mix format"
+[
+  inputs: ["mix.exs", ".formatter.exs", "{config,lib,test,bench,examples}/**/*.{ex,exs}"]
+]

@@ -1,0 +1,253 @@
+defmodule Wasmex do
+  @moduledoc ~S"""
+  A process that owns one WebAssembly module instance (and its store).
+
+  Start it under a supervisor or directly, then call the module's exported functions:
+
+      iex> wat = ~S[(module (func (export "sum") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))]
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: wat})
+      iex> Wasmex.call_function(pid, "sum", [40, 2])
+      {:ok, [42]}
+
+  Imports written in Elixir run inside this process while the guest waits:
+
+      imports = %{
+        env: %{
+          add_one: {:fn, [:i32], [:i32], fn %{memory: _, caller: _, pid: _, instance: _}, x -> x + 1 end}
+        }
+      }
+      {:ok, pid} = Wasmex.start_link(%{bytes: bytes, imports: imports})
+
+  Inside an import, pass `context.caller` to `Wasmex.Memory`, `Wasmex.Instance` and
+  `Wasmex.StoreOrCaller` functions: it reaches the store of the suspended call (memory, fuel,
+  globals, nested calls, compiling and instantiating).
+
+  ## How calls run
+  A call runs on the scheduler of this process. It finishes in one step when it is short; a guest
+  that runs longer gives its scheduler back every millisecond, so it never holds a scheduler. At
+  its timeout the guest is stopped (not left running) and the call returns `{:error, :timeout}`;
+  the instance serves the next call.
+
+  ## Errors
+  `call_function/4` returns `{:error, reason}` with `reason` a message (traps read
+  `"Error during function excecution (<trap>): ..."`), or `:timeout`.
+  """
+
+  use GenServer
+
+  alias Wasmex.{Instance, Memory, Module, Store, StoreOrCaller}
+  alias Wasmex.Wasi.WasiOptions
+
+  @gen_server_keys [:name, :timeout, :debug, :spawn_opt, :hibernate_after]
+  @state_key :"$wasmex_handles"
+
+  @type server :: GenServer.server()
+  @type start_options :: %{
+          optional(:bytes) => binary(),
+          optional(:module) => Module.t(),
+          optional(:instance) => Instance.t(),
+          optional(:store) => StoreOrCaller.t(),
+          optional(:wasi) => boolean() | WasiOptions.t(),
+          optional(:imports) => map(),
+          optional(:links) => map(),
+          optional(:name) => GenServer.name()
+        }
+
+  @doc """
+  Starts a server owning an instance of the module given as `:bytes` (wasm or WAT), `:module`
+  (with the `:store` it was compiled with) or `:instance` (with its `:store` and `:module`).
+
+  Options: `:store`, `:wasi` (`true` or `%Wasmex.Wasi.WasiOptions{}`, used when no store is
+  given), `:imports`, `:links` (`%{name => %{bytes: bin} | %{module: module}}`, possibly with
+  nested `links:`), `:name` and other GenServer options. Compile and instantiation failures return
+  `{:error, reason}`.
+
+      iex> Wasmex.start_link(%{bytes: "not wasm"})
+      {:error, "Error while parsing bytes: expected `(`\\n     --> <anon>:1:1\\n      |\\n    1 | not wasm\\n      | ^"}
+  """
+  @spec start_link(start_options()) :: GenServer.on_start()
+  def start_link(%{} = opts) do
+    gen_opts = opts |> Map.take(@gen_server_keys) |> Map.to_list()
+
+    with {:ok, store} <- build_store(opts),
+         {:ok, module} <- build_module(opts, store),
+         {:ok, links} <- Wasmex.Links.flatten(Map.get(opts, :links, %{}), store),
+         {:ok, pid} <- GenServer.start(__MODULE__, {store, module, opts, links}, gen_opts) do
+      Process.link(pid)
+      {:ok, pid}
+    end
+  end
+
+  def start_link(opts) when is_list(opts), do: start_link(Map.new(opts))
+
+  @doc false
+  def child_spec(opts) do
+    id = (is_map(opts) && Map.get(opts, :name)) || __MODULE__
+    %{id: id, start: {__MODULE__, :start_link, [opts]}}
+  end
+
+  defp build_store(%{store: %StoreOrCaller{} = store}), do: {:ok, store}
+
+  defp build_store(opts) do
+    case Map.get(opts, :wasi, false) do
+      false -> Store.new()
+      nil -> Store.new()
+      true -> Store.new_wasi(%WasiOptions{})
+      %WasiOptions{} = wasi -> Store.new_wasi(wasi)
+      other -> raise ArgumentError, "option :wasi must be a boolean or %Wasmex.Wasi.WasiOptions{}, got: #{inspect(other)}"
+    end
+  end
+
+  defp build_module(%{instance: %Instance{}} = opts, _store) do
+    case opts do
+      %{store: %StoreOrCaller{}, module: %Module{} = module} -> {:ok, module}
+      _ -> {:error, :must_specify_store_and_module_used_to_instantiate_instance}
+    end
+  end
+
+  defp build_module(%{module: %Module{} = module} = opts, _store) do
+    if Map.has_key?(opts, :store),
+      do: {:ok, module},
+      else: {:error, :must_specify_store_used_to_compile_module}
+  end
+
+  defp build_module(%{bytes: bytes}, store) when is_binary(bytes), do: Module.compile(store, bytes)
+
+  defp build_module(_opts, _store),
+    do: raise(ArgumentError, "Wasmex.start_link/1 needs one of :bytes, :module or :instance")
+
+  @doc """
+  Calls the exported function `name` with `params` and returns `{:ok, results}` (always a list)
+  or `{:error, reason}`. A guest still running at `timeout` (ms or `:infinity`) is stopped and the
+  call returns `{:error, :timeout}`.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f") (result i64) i64.const 7))]})
+      iex> Wasmex.call_function(pid, :f, [])
+      {:ok, [7]}
+  """
+  @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
+          {:ok, [number()]} | {:error, binary() | :timeout}
+  def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
+    deadline =
+      case timeout do
+        :infinity -> nil
+        ms when is_integer(ms) and ms >= 0 -> System.monotonic_time(:millisecond) + ms - margin(ms)
+        other -> raise ArgumentError, "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
+      end
+
+    try do
+      GenServer.call(server, {:call_function, Wasmex.Utils.stringify(name), params, deadline}, timeout)
+    catch
+      :exit, {:timeout, _} -> {:error, :timeout}
+    end
+  end
+
+  # The guest is stopped a little before the caller stops waiting, so the answer arrives in time.
+  defp margin(ms), do: min(div(ms, 20), 50)
+
+  @doc """
+  Whether the instance exports a function `name`. Answered without waiting on a running call.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f")))]})
+      iex> Wasmex.function_exists(pid, "f")
+      true
+  """
+  @spec function_exists(server(), atom() | binary()) :: boolean()
+  def function_exists(server, name) do
+    {store, instance} = handles(server)
+    Instance.function_export_exists(store, instance, Wasmex.Utils.stringify(name))
+  end
+
+  @doc """
+  The instance's first exported memory. Answered without waiting on a running call.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f")))]})
+      iex> Wasmex.memory(pid)
+      {:error, "The WebAssembly module has no exported memory."}
+  """
+  @spec memory(server()) :: {:ok, Memory.t()} | {:error, binary()}
+  def memory(server) do
+    {store, instance} = handles(server)
+    Memory.from_instance(store, instance)
+  end
+
+  @doc """
+  The server's store.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
+      iex> {:ok, %Wasmex.StoreOrCaller{}} = Wasmex.store(pid)
+  """
+  @spec store(server()) :: {:ok, StoreOrCaller.t()}
+  def store(server), do: {:ok, server |> handles() |> elem(0)}
+
+  @doc """
+  The server's compiled module.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
+      iex> {:ok, %Wasmex.Module{}} = Wasmex.module(pid)
+  """
+  @spec module(server()) :: {:ok, Module.t()}
+  def module(server), do: GenServer.call(server, :module)
+
+  @doc """
+  The server's instance.
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
+      iex> {:ok, %Wasmex.Instance{}} = Wasmex.instance(pid)
+  """
+  @spec instance(server()) :: {:ok, Instance.t()}
+  def instance(server), do: {:ok, server |> handles() |> elem(1)}
+
+  # The store and instance never change, so they are read from the server's process dictionary:
+  # this answers even while the server is busy running an import callback (no deadlock).
+  defp handles(server) do
+    with pid when is_pid(pid) and node(pid) == node() <- GenServer.whereis(server),
+         {:dictionary, dict} <- Process.info(pid, :dictionary),
+         {_, handles} <- List.keyfind(dict, @state_key, 0) do
+      handles
+    else
+      _ -> GenServer.call(server, :handles)
+    end
+  end
+
+  @impl true
+  def init({store, module, opts, links}) do
+    instance =
+      case opts do
+        %{instance: %Instance{} = instance} -> {:ok, instance}
+        _ -> Instance.new(store, module, Map.get(opts, :imports, %{}), links)
+      end
+
+    case instance do
+      {:ok, instance} ->
+        Process.put(@state_key, {store, instance})
+        {:ok, %{store: store, module: module, instance: instance}}
+
+      {:error, reason} ->
+        {:stop, reason}
+    end
+  end
+
+  @impl true
+  def handle_call({:call_function, name, params, deadline}, _from, state) do
+    reply =
+      case remaining(deadline) do
+        :expired -> {:error, :timeout}
+        timeout -> Instance.call(state.store, state.instance, name, params, timeout)
+      end
+
+    {:reply, reply, state}
+  end
+
+  def handle_call(:module, _from, state), do: {:reply, {:ok, state.module}, state}
+  def handle_call(:handles, _from, state), do: {:reply, {state.store, state.instance}, state}
+
+  defp remaining(nil), do: nil
+
+  defp remaining(deadline) do
+    case deadline - System.monotonic_time(:millisecond) do
+      ms when ms > 0 -> ms
+      _ -> :expired
+    end
+  end
+end

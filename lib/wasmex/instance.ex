@@ -1,0 +1,168 @@
+defmodule Wasmex.Instance do
+  @moduledoc ~S"""
+  Low-level instances: instantiate a module in a store, call its functions, read its globals.
+
+  Most applications use the `Wasmex` server instead, which owns a store and an instance. These
+  functions run in the calling process: imports written in Elixir run in it too, and a call
+  returns to the scheduler every millisecond while the guest runs, so no scheduler is held.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (func (export "one") (result i32) i32.const 1))])
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> Wasmex.Instance.function_export_exists(store, instance, "one")
+      true
+  """
+
+  alias Wasmex.{Driver, Module, Native, StoreOrCaller}
+
+  @type t :: %__MODULE__{resource: reference(), reference: reference()}
+  @type imports :: %{optional(binary() | atom()) => %{optional(binary() | atom()) => tuple()}}
+  @type link :: %{name: binary(), module: Module.t()}
+
+  defstruct [:resource, :reference]
+
+  @doc """
+  Instantiates `module` in the store, with Elixir `imports` and linked modules.
+
+  `imports` is `%{namespace => %{name => {:fn, param_types, result_types, fun}}}`; `fun` gets a
+  context map (`:memory`, `:caller`, `:pid`, `:instance`) followed by the wasm arguments and
+  returns nothing (no results), a value (one result) or a list (several). `links` is a list of
+  `%{name: name, module: module}` instantiated first and registered under `name`.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (import "env" "f" (func)))])
+      iex> {:error, "unknown import: `env::f` has not been defined"} = Wasmex.Instance.new(store, module, %{})
+  """
+  @spec new(StoreOrCaller.t(), Module.t(), imports(), [link()]) :: {:ok, t()} | {:error, binary()}
+  def new(%StoreOrCaller{resource: store}, %Module{resource: module}, imports, links \\ []) do
+    imports = Wasmex.Utils.stringify_keys(imports)
+    links = Enum.map(links, fn %{name: name, module: %Module{resource: m}} -> %{name: to_string(name), module: m} end)
+
+    store
+    |> Native.instance_new(module, imports, links, nil)
+    |> Driver.run(store, nil)
+    |> case do
+      {:ok, resource} -> {:ok, wrap(resource)}
+      {:error, _} = error -> error
+    end
+  end
+
+  @doc """
+  Whether the instance exports a function called `name`. Needs no store access, so it never
+  waits on a running call.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, "(module)")
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> Wasmex.Instance.function_export_exists(store, instance, "nope")
+      false
+  """
+  @spec function_export_exists(StoreOrCaller.t(), t(), binary() | atom()) :: boolean()
+  def function_export_exists(%StoreOrCaller{}, %__MODULE__{resource: instance}, name) do
+    Native.instance_function_export_exists(instance, to_string(name))
+  end
+
+  @doc """
+  Calls the exported function `name` and sends `{:ok, results}` or `{:error, reason}` to `from`
+  (as `GenServer.reply/2` does); returns `:ok`. The call runs in the calling process. With
+  `timeout_ms`, a guest still running at the deadline is stopped and `{:error, :timeout}` is sent.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (func (export "one") (result i32) i32.const 1))])
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> ref = make_ref()
+      iex> :ok = Wasmex.Instance.call_exported_function(store, instance, "one", [], {self(), ref})
+      iex> receive do {^ref, result} -> result after 1000 -> :none end
+      {:ok, [1]}
+  """
+  @spec call_exported_function(
+          StoreOrCaller.t(),
+          t(),
+          binary() | atom(),
+          [number()],
+          GenServer.from(),
+          non_neg_integer() | :infinity | nil
+        ) :: :ok
+  def call_exported_function(store_or_caller, instance, name, params, from, timeout \\ nil) do
+    GenServer.reply(from, call(store_or_caller, instance, name, params, timeout))
+    :ok
+  end
+
+  @doc """
+  Calls the exported function `name` and returns `{:ok, results}` or `{:error, reason}`.
+  An extension of the 0.15.1 API: the synchronous form of `call_exported_function/6`.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))])
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> Wasmex.Instance.call(store, instance, "add", [1, 2])
+      {:ok, [3]}
+  """
+  @spec call(StoreOrCaller.t(), t(), binary() | atom(), [number()], timeout() | nil) ::
+          {:ok, [number()]} | {:error, binary() | :timeout}
+  def call(store_or_caller, instance, name, params, timeout \\ nil)
+
+  def call(%StoreOrCaller{resource: store}, %__MODULE__{resource: res} = instance, name, params, timeout)
+      when is_list(params) do
+    store
+    |> Native.instance_call(res, to_string(name), params, Driver.native_timeout(timeout))
+    |> Driver.run(store, instance)
+  end
+
+  @doc """
+  Reads the exported global `name`.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (global (export "g") i32 (i32.const 7)))])
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> Wasmex.Instance.get_global_value(store, instance, "g")
+      {:ok, 7}
+  """
+  @spec get_global_value(StoreOrCaller.t(), t(), binary() | atom()) ::
+          {:ok, number()} | {:error, binary()}
+  def get_global_value(%StoreOrCaller{resource: store}, %__MODULE__{resource: res}, name) do
+    Native.instance_get_global(store, res, to_string(name))
+  end
+
+  @doc """
+  Sets the exported mutable global `name`; the value is range-checked for the global's type.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (global (export "g") (mut i32) (i32.const 7)))])
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> :ok = Wasmex.Instance.set_global_value(store, instance, "g", 9)
+      iex> Wasmex.Instance.get_global_value(store, instance, "g")
+      {:ok, 9}
+  """
+  @spec set_global_value(StoreOrCaller.t(), t(), binary() | atom(), number()) ::
+          :ok | {:error, binary()}
+  def set_global_value(%StoreOrCaller{resource: store}, %__MODULE__{resource: res}, name, value) do
+    case Native.instance_set_global(store, res, to_string(name), value) do
+      {:ok, _} -> :ok
+      {:error, _} = error -> error
+    end
+  end
+
+  @doc """
+  The instance's first exported memory; see `Wasmex.Memory.from_instance/2`.
+
+      iex> {:ok, store} = Wasmex.Store.new()
+      iex> {:ok, module} = Wasmex.Module.compile(store, "(module)")
+      iex> {:ok, instance} = Wasmex.Instance.new(store, module, %{})
+      iex> Wasmex.Instance.memory(store, instance)
+      {:error, "The WebAssembly module has no exported memory."}
+  """
+  @spec memory(StoreOrCaller.t(), t()) :: {:ok, Wasmex.Memory.t()} | {:error, binary()}
+  def memory(store_or_caller, instance), do: Wasmex.Memory.from_instance(store_or_caller, instance)
+
+  @doc false
+  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
+end
+
+defimpl Inspect, for: Wasmex.Instance do
+  import Inspect.Algebra
+
+  def inspect(dict, opts) do
+    concat(["#Wasmex.Instance<", to_doc(dict.reference, opts), ">"])
+  end
+end

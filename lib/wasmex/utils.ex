@@ -1,0 +1,38 @@
+defmodule Wasmex.Utils do
+  @moduledoc ~S"""
+  Helpers shared by the Wasmex modules.
+
+      iex> Wasmex.Utils.stringify_keys(%{env: %{sum: 1}})
+      %{"env" => %{"sum" => 1}}
+  """
+
+  @doc """
+  Turns atom keys into strings, recursively through maps and lists; structs are left alone.
+
+      iex> Wasmex.Utils.stringify_keys([%{a: 1}])
+      [%{"a" => 1}]
+  """
+  @spec stringify_keys(term()) :: term()
+  def stringify_keys(%_{} = struct), do: struct
+
+  def stringify_keys(map) when is_map(map),
+    do: Map.new(map, fn {k, v} -> {stringify(k), stringify_keys(v)} end)
+
+  def stringify_keys(list) when is_list(list), do: Enum.map(list, &stringify_keys/1)
+  def stringify_keys(other), do: other
+
+  @doc """
+  An atom or binary as a binary.
+
+      iex> Wasmex.Utils.stringify(:sum)
+      "sum"
+  """
+  @spec stringify(atom() | binary()) :: binary()
+  def stringify(value) when is_binary(value), do: value
+  def stringify(value) when is_atom(value), do: Atom.to_string(value)
+  def stringify(value), do: value
+
+  @doc false
+  @spec native_timeout(timeout()) :: non_neg_integer() | nil
+  def native_timeout(timeout), do: Wasmex.Driver.native_timeout(timeout)
+end

@@ -1,0 +1,43 @@
+defmodule Wasmex.Wasi.WasiOptions do
+  @moduledoc ~S"""
+  Configuration of a WASI Preview 1 context (`Wasmex.Store.new_wasi/3`,
+  `Wasmex.start_link(%{wasi: ...})`).
+
+  Stdio not given is empty (stdin) or discarded (stdout, stderr); pass `Wasmex.Pipe`s to feed or
+  capture it.
+
+      iex> {:ok, stdout} = Wasmex.Pipe.new()
+      iex> %Wasmex.Wasi.WasiOptions{args: ["prog"], env: %{"A" => "1"}, stdout: stdout}.args
+      ["prog"]
+  """
+
+  alias Wasmex.Pipe
+  alias Wasmex.Wasi.PreopenOptions
+
+  @type t :: %__MODULE__{
+          args: [binary()],
+          env: %{optional(binary()) => binary()},
+          preopen: [PreopenOptions.t()],
+          stdin: Pipe.t() | nil,
+          stdout: Pipe.t() | nil,
+          stderr: Pipe.t() | nil
+        }
+
+  defstruct args: [], env: %{}, preopen: [], stdin: nil, stdout: nil, stderr: nil
+
+  @doc false
+  @spec normalize(t()) :: t()
+  def normalize(%__MODULE__{} = options) do
+    %{
+      options
+      | args: Enum.map(options.args, &to_string/1),
+        env: Map.new(options.env, fn {k, v} -> {to_string(k), to_string(v)} end),
+        preopen: Enum.map(options.preopen, &preopen!/1)
+    }
+  end
+
+  defp preopen!(%PreopenOptions{} = p), do: p
+
+  defp preopen!(other),
+    do: raise(ArgumentError, "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}")
+end

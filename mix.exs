@@ -1,0 +1,32 @@
+# The :wasmex_native compiler is defined in this project, but Mix needs it
+# before the Elixir compiler has run, so load it from source up front. This also
+# works when wasmex is a path or git dependency of another application.
+unless Code.ensure_loaded?(Mix.Tasks.Compile.WasmexNative) do
+  Code.require_file("lib/mix/tasks/compile.wasmex_native.ex", __DIR__)
+end
+
+defmodule Wasmex.MixProject do
+  use Mix.Project
+
+  @version "0.1.0"
+
+  def project do
+    [
+      app: :wasmex,
+      version: @version,
+      elixir: "~> 1.14",
+      start_permanent: Mix.env() == :prod,
+      compilers: [:wasmex_native] ++ Mix.compilers(),
+      elixirc_paths: elixirc_paths(Mix.env()),
+      deps: [],
+      description: "WebAssembly for the BEAM: run Wasm modules and components with wasmtime"
+    ]
+  end
+
+  def application do
+    [extra_applications: [:logger]]
+  end
+
+  defp elixirc_paths(:test), do: ["lib", "test/support"]
+  defp elixirc_paths(_), do: ["lib"]
+end

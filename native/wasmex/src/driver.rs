@@ -1,0 +1,127 @@
+//! NIFs that drive a parked call forward (`exec_continue`, `exec_resume`, `exec_cancel`) and the
+//! encoding of a polling step into the terms the Elixir driver (`Wasmex.Driver`) understands:
+//!
+//! * `{:done, {:ok, value} | {:error, reason}}` — the operation finished;
+//! * `{:callback, fun, params, memory | nil, caller}` — run an Elixir import, then `exec_resume`;
+//! * `:yield` — the time slice is over, call `exec_continue`.
+//!
+//! Runs on the calling scheduler; each NIF polls for at most one time slice.
+
+use std::time::Instant;
+
+use rustler::{Encoder, Env, ResourceArc, Term};
+
+use crate::atoms;
+use crate::convert::core::{callback_results, vals_to_terms, val_to_term};
+use crate::error::{Error, Result};
+use crate::exec::{self, Output, Step};
+use crate::instance::InstanceResource;
+use crate::memory::MemoryResource;
+use crate::store::{CallerResource, Handle};
+
+/// Tells the scheduler how much of its time slice a NIF used.
+pub fn account(env: Env, started: Instant) {
+    let used = started.elapsed().as_micros() / 10; // percent of 1 ms
+    if used > 0 {
+        rustler::schedule::consume_timeslice(env, used.min(100) as i32);
+    }
+}
+
+pub fn encode_output<'a>(env: Env<'a>, handle: &Handle, out: Output) -> Result<Term<'a>> {
+    Ok(match out {
+        Output::Vals(vals) => vals_to_terms(env, &vals)?.encode(env),
+        Output::Instance(exports) => {
+            ResourceArc::new(InstanceResource::new(handle.store.id, exports)).encode(env)
+        }
+        Output::Bytes(bytes) => crate::engine::to_binary(env, &bytes).encode(env),
+        Output::U64(n) => n.encode(env),
+        Output::Val(v) => val_to_term(env, &v)?,
+        Output::Unit => atoms::ok().encode(env),
+    })
+}
+
+fn encode_result<'a>(env: Env<'a>, handle: &Handle, result: Result<Output>) -> Term<'a> {
+    match result.and_then(|out| encode_output(env, handle, out)) {
+        Ok(t) => (atoms::ok(), t).encode(env),
+        Err(e) => (atoms::error(), e).encode(env),
+    }
+}
+
+/// Encodes a step for the Elixir driver.
+pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Term<'a> {
+    match step {
+        Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
+        Ok(Step::Done(result)) => (atoms::done(), encode_result(env, handle, result)).encode(env),
+        Ok(Step::Yield) => atoms::yield_().encode(env),
+        Ok(Step::Callback(req)) => {
+            let fun = match req.callback.load(env) {
+                Ok(f) => f,
+                Err(e) => return (atoms::done(), (atoms::error(), e)).encode(env),
+            };
+            let params = match vals_to_terms(env, &req.params) {
+                Ok(p) => p,
+                Err(e) => return (atoms::done(), (atoms::error(), e)).encode(env),
+            };
+            let memory = match req.memory {
+                Some(m) => ResourceArc::new(MemoryResource {
+                    store_id: handle.store.id,
+                    memory: m,
+                })
+                .encode(env),
+                None => atoms::nil().encode(env),
+            };
+            let caller = ResourceArc::new(CallerResource {
+                store: handle.store.clone(),
+                caller_id: req.caller_id,
+            });
+            (atoms::callback(), fun, params, memory, caller).encode(env)
+        }
+    }
+}
+
+/// A NIF answer for the driver: the step, or `{:done, {:error, reason}}` when it never started.
+pub fn step_or_error<'a>(env: Env<'a>, result: Result<Term<'a>>) -> Term<'a> {
+    result.unwrap_or_else(|e| (atoms::done(), (atoms::error(), e)).encode(env))
+}
+
+#[rustler::nif]
+fn exec_continue<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
+    let started = Instant::now();
+    let step = Handle::decode(store_or_caller).and_then(|h| {
+        let step = exec::resume_after_yield(&h);
+        Ok(encode_step(env, &h, step))
+    });
+    account(env, started);
+    step.unwrap_or_else(|e| (atoms::done(), (atoms::error(), e)).encode(env))
+}
+
+/// `reply` is `{:ok, value}` from the Elixir import, or anything else for a failed callback.
+#[rustler::nif]
+fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> Term<'a> {
+    let started = Instant::now();
+    let step = Handle::decode(store_or_caller).map(|h| {
+        let step = exec::reply(&h, |tys| {
+            let value = match rustler::types::tuple::get_tuple(reply).as_deref() {
+                Ok([tag, value]) if tag.decode::<rustler::Atom>().ok() == Some(atoms::ok()) => {
+                    *value
+                }
+                _ => return Err("the elixir callback threw an exception".to_string()),
+            };
+            callback_results(value, tys).map_err(|e| {
+                format!(
+                    "the elixir callback threw an exception: invalid return value: {}",
+                    e.text()
+                )
+            })
+        });
+        encode_step(env, &h, step)
+    });
+    account(env, started);
+    step.unwrap_or_else(|e| (atoms::done(), (atoms::error(), e)).encode(env))
+}
+
+#[rustler::nif]
+fn exec_cancel(store_or_caller: Term) -> Result<()> {
+    let handle = Handle::decode(store_or_caller)?;
+    exec::cancel(&handle, Error::Timeout)
+}

@@ -1,0 +1,393 @@
+//! The execution core: every store operation that can run wasm is a future that the NIFs poll.
+//!
+//! A call (or an instantiation) becomes a boxed future that borrows the store and is polled with
+//! a no-op waker on the calling scheduler thread. It finishes in one poll when it is short. It
+//! returns `Pending` in two cases: the epoch ticker asked it to yield (a time slice is over), or a
+//! host function is waiting on an import written in Elixir. Either way the future is parked in the
+//! store's slot and the NIF returns to Elixir (`:yield` or `{:callback, ...}`); the Elixir driver
+//! then calls `exec_continue` / `exec_resume`, which poll it again. Dropping the future stops the
+//! guest (wasmtime unwinds the fiber), which is how timeouts and cancellation work.
+//!
+//! While a host function waits for its Elixir reply it also serves operations sent through the
+//! store's `Channel` (memory access, fuel, globals, nested calls and instantiations): the callback
+//! runs in the driving process, and whatever it asks of the store is executed by the suspended
+//! host function on its `Caller`. Nothing ever blocks waiting for Elixir.
+//!
+//! Threading: all of this happens under the store's slot mutex, on whichever scheduler thread runs
+//! the NIF; the parked future is `Send` and may be resumed on another thread.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use rustler::LocalPid;
+use wasmtime::{
+    AsContextMut, Extern, Func, Global, Linker, Memory, Module, Store, Trap,
+    Val, ValType,
+};
+
+use crate::error::{Error, Result};
+use crate::imports::ElixirFn;
+use crate::store::{lock_chan, Handle, Slot, StoreData};
+
+/// How long one NIF keeps polling a guest that yields before returning to the scheduler.
+const BUDGET: Duration = Duration::from_micros(200);
+
+/// Operations that never run wasm: served directly, or by a suspended host function.
+pub enum SyncOp {
+    MemSize(Memory),
+    MemGrow(Memory, u64),
+    Read(Memory, usize, usize),
+    Write(Memory, usize, Vec<u8>),
+    GetFuel,
+    SetFuel(u64),
+    GetGlobal(Global),
+    SetGlobal(Global, Val),
+}
+
+/// Operations that may run wasm (and so may yield or call into Elixir).
+pub enum Op {
+    Call {
+        func: Func,
+        params: Vec<Val>,
+        results: Vec<Val>,
+    },
+    Instantiate {
+        linker: Box<Linker<StoreData>>,
+        links: Vec<(String, Module)>,
+        module: Module,
+    },
+    Sync(SyncOp),
+}
+
+/// What an operation produced.
+pub enum Output {
+    Vals(Vec<Val>),
+    Instance(InstanceExports),
+    Bytes(Vec<u8>),
+    U64(u64),
+    Val(Val),
+    Unit,
+}
+
+/// An instance with its exports resolved once, so later lookups need no store.
+pub struct InstanceExports {
+    pub module: Module,
+    pub exports: Vec<(String, Extern)>,
+}
+
+pub struct Waiting {
+    pub id: u64,
+    pub results: Vec<ValType>,
+}
+
+pub struct CallbackRequest {
+    pub callback: Arc<ElixirFn>,
+    pub params: Vec<Val>,
+    pub memory: Option<Memory>,
+    pub caller_id: u64,
+}
+
+pub enum Inbox {
+    Reply(std::result::Result<Vec<Val>, String>),
+    Op(Op),
+}
+
+/// The mailbox between NIFs and host functions suspended inside a parked call.
+#[derive(Default)]
+pub struct Channel {
+    /// Left by a host function that needs its Elixir import run.
+    pub request: Option<CallbackRequest>,
+    /// Left by a NIF for the innermost waiting host function.
+    pub inbox: Option<Inbox>,
+    /// Left by a host function that executed an `Inbox::Op`.
+    pub outbox: Option<Result<Output>>,
+    /// Host functions waiting for their Elixir reply, innermost last.
+    pub waiting: Vec<Waiting>,
+    /// The innermost waiting host function is idle at its inbox.
+    pub serving: bool,
+    pub next_id: u64,
+    /// Why the last call was stopped, reported to drivers that come back to it.
+    pub aborted: Option<Error>,
+}
+
+type OpFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
+
+pub struct Parked {
+    fut: OpFuture,
+    deadline: Option<Instant>,
+    driver: LocalPid,
+}
+
+/// The outcome of polling.
+pub enum Step {
+    Done(Result<Output>),
+    Callback(CallbackRequest),
+    Yield,
+}
+
+struct StorePtr(NonNull<Store<StoreData>>);
+
+// SAFETY: the store is `Send`; the pointer is used only by the one future that owns it.
+unsafe impl Send for StorePtr {}
+
+impl StorePtr {
+    fn get(&self) -> *mut Store<StoreData> {
+        self.0.as_ptr()
+    }
+}
+
+/// Maps a failed wasm call to the error texts of the API.
+pub fn call_error(e: wasmtime::Error) -> Error {
+    match e.downcast_ref::<Trap>() {
+        Some(trap) => Error::Msg(format!(
+            "Error during function excecution ({trap}): {e:#}"
+        )),
+        None => Error::Msg(format!("Error during function excecution: {e:#}")),
+    }
+}
+
+pub fn run_sync(mut ctx: impl AsContextMut<Data = StoreData>, op: SyncOp) -> Result<Output> {
+    let oob = |_| Error::msg("out of bounds memory access");
+    match op {
+        SyncOp::MemSize(m) => Ok(Output::U64(m.data_size(&ctx) as u64)),
+        SyncOp::MemGrow(m, pages) => m
+            .grow(&mut ctx, pages)
+            .map(Output::U64)
+            .map_err(|e| Error::Msg(format!("Failed to grow the memory: {e:#}."))),
+        SyncOp::Read(m, offset, len) => {
+            let end = offset.checked_add(len).ok_or_else(|| oob(()))?;
+            if end > m.data_size(&ctx) {
+                return Err(oob(()));
+            }
+            Ok(Output::Bytes(m.data(&ctx)[offset..end].to_vec()))
+        }
+        SyncOp::Write(m, offset, bytes) => {
+            m.write(&mut ctx, offset, &bytes).map_err(|_| oob(()))?;
+            Ok(Output::Unit)
+        }
+        SyncOp::GetFuel => ctx
+            .as_context()
+            .get_fuel()
+            .map(Output::U64)
+            .map_err(|e| Error::Msg(format!("Could not get fuel: {e:#}"))),
+        SyncOp::SetFuel(n) => ctx
+            .as_context_mut()
+            .set_fuel(n)
+            .map(|_| Output::Unit)
+            .map_err(|e| Error::Msg(format!("Could not set fuel: {e:#}"))),
+        SyncOp::GetGlobal(g) => Ok(Output::Val(g.get(&mut ctx))),
+        SyncOp::SetGlobal(g, v) => g
+            .set(&mut ctx, v)
+            .map(|_| Output::Unit)
+            .map_err(|e| Error::Msg(format!("Could not set global: {e:#}"))),
+    }
+}
+
+pub async fn run_op<C>(mut ctx: C, op: Op) -> Result<Output>
+where
+    C: AsContextMut<Data = StoreData> + Send,
+{
+    match op {
+        Op::Sync(s) => run_sync(ctx, s),
+        Op::Call {
+            func,
+            params,
+            mut results,
+        } => {
+            func.call_async(&mut ctx, &params, &mut results)
+                .await
+                .map_err(call_error)?;
+            Ok(Output::Vals(results))
+        }
+        Op::Instantiate {
+            mut linker,
+            links,
+            module,
+        } => {
+            for (name, linked) in links {
+                let instance = linker.instantiate_async(&mut ctx, &linked).await?;
+                linker.instance(&mut ctx, &name, instance)?;
+            }
+            let instance = linker.instantiate_async(&mut ctx, &module).await?;
+            let exports = instance
+                .exports(&mut ctx)
+                .map(|e| (e.name().to_string(), e.into_extern()))
+                .collect();
+            Ok(Output::Instance(InstanceExports {
+                module,
+                exports,
+            }))
+        }
+    }
+}
+
+/// Polls the parked future until it finishes, asks for Elixir, or its time slice is over.
+pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
+    let start = Instant::now();
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        let Some(parked) = slot.parked.as_mut() else {
+            let aborted = lock_chan(chan).ok().and_then(|c| c.aborted.clone());
+            return Step::Done(Err(aborted
+                .unwrap_or_else(|| Error::msg("no call is in progress on this store"))));
+        };
+        if parked.deadline.is_some_and(|d| Instant::now() >= d) {
+            return abort(slot, chan, Error::Timeout);
+        }
+        match parked.fut.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => {
+                slot.parked = None;
+                if let Ok(mut ch) = lock_chan(chan) {
+                    ch.waiting.clear();
+                    ch.serving = false;
+                    ch.inbox = None;
+                }
+                return Step::Done(result);
+            }
+            Poll::Pending => {
+                let mut ch = match lock_chan(chan) {
+                    Ok(ch) => ch,
+                    Err(e) => return abort(slot, chan, e),
+                };
+                if let Some(request) = ch.request.take() {
+                    return Step::Callback(request);
+                }
+                if let Some(out) = ch.outbox.take() {
+                    return Step::Done(out);
+                }
+                drop(ch);
+                if start.elapsed() >= BUDGET {
+                    return Step::Yield;
+                }
+            }
+        }
+    }
+}
+
+/// Stops the parked call: dropping its future unwinds the guest.
+pub fn abort(slot: &mut Slot, chan: &Mutex<Channel>, reason: Error) -> Step {
+    slot.parked = None;
+    if let Ok(mut ch) = lock_chan(chan) {
+        let next_id = ch.next_id;
+        *ch = Channel {
+            next_id,
+            aborted: Some(reason.clone()),
+            ..Channel::default()
+        };
+    }
+    Step::Done(Err(reason))
+}
+
+fn check_caller(handle: &Handle, ch: &Channel) -> Result<()> {
+    match handle.caller_id {
+        Some(id) if !ch.waiting.iter().any(|w| w.id == id) => {
+            Err(Error::msg("Caller is no longer valid"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Starts an operation that may run wasm: on an idle store as a new parked call, or, while an
+/// import callback of the same driver runs, as a nested operation served by its host function.
+pub fn start(
+    handle: &Handle,
+    op: Op,
+    deadline: Option<Instant>,
+    driver: LocalPid,
+) -> Result<Step> {
+    let chan = &handle.store.chan;
+    let mut slot = handle.store.lock()?;
+    match slot.parked.as_ref() {
+        None => {
+            if handle.caller_id.is_some() {
+                return Err(Error::msg("Caller is no longer valid"));
+            }
+            lock_chan(chan)?.aborted = None;
+            slot.store()?.set_epoch_deadline(1);
+            let ptr = StorePtr(slot.store_ptr());
+            let fut: OpFuture = Box::pin(async move {
+                // SAFETY: the slot keeps the store alive and untouched while this future is
+                // parked in it, and drops this future before the store.
+                let store = unsafe { &mut *ptr.get() };
+                run_op(store, op).await
+            });
+            slot.parked = Some(Parked {
+                fut,
+                deadline,
+                driver,
+            });
+        }
+        Some(parked) => {
+            let mut ch = lock_chan(chan)?;
+            if parked.driver != driver || !ch.serving {
+                return Err(Error::msg(
+                    "the store is busy with a running call (use the caller inside an import)",
+                ));
+            }
+            check_caller(handle, &ch)?;
+            ch.inbox = Some(Inbox::Op(op));
+        }
+    }
+    Ok(drive(&mut slot, chan))
+}
+
+/// Runs an operation that never runs wasm, directly or through the waiting host function.
+pub fn sync(handle: &Handle, op: SyncOp) -> Result<Output> {
+    let chan = &handle.store.chan;
+    let mut slot = handle.store.lock()?;
+    if slot.parked.is_none() {
+        if handle.caller_id.is_some() {
+            return Err(Error::msg("Caller is no longer valid"));
+        }
+        return run_sync(slot.store()?, op);
+    }
+    {
+        let mut ch = lock_chan(chan)?;
+        if !ch.serving {
+            return Err(Error::msg("the store is busy with a running call"));
+        }
+        check_caller(handle, &ch)?;
+        ch.inbox = Some(Inbox::Op(Op::Sync(op)));
+    }
+    match drive(&mut slot, chan) {
+        Step::Done(result) => result,
+        Step::Callback(_) | Step::Yield => Err(Error::msg("store operation did not complete")),
+    }
+}
+
+/// Polls the parked call again after a yield.
+pub fn resume_after_yield(handle: &Handle) -> Result<Step> {
+    let mut slot = handle.store.lock()?;
+    Ok(drive(&mut slot, &handle.store.chan))
+}
+
+/// Hands the innermost waiting host function its Elixir reply, then polls again.
+pub fn reply(
+    handle: &Handle,
+    make: impl FnOnce(&[ValType]) -> std::result::Result<Vec<Val>, String>,
+) -> Result<Step> {
+    let chan = &handle.store.chan;
+    let mut slot = handle.store.lock()?;
+    if slot.parked.is_some() {
+        let mut ch = lock_chan(chan)?;
+        let Some(waiting) = ch.waiting.last() else {
+            return Err(Error::msg("no import callback is waiting for a reply"));
+        };
+        let vals = make(&waiting.results);
+        ch.inbox = Some(Inbox::Reply(vals));
+    }
+    Ok(drive(&mut slot, chan))
+}
+
+/// Stops the parked call, if any.
+pub fn cancel(handle: &Handle, reason: Error) -> Result<()> {
+    let mut slot = handle.store.lock()?;
+    if slot.parked.is_some() {
+        abort(&mut slot, &handle.store.chan, reason);
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Imports written in Elixir, and the linker that wires them (and WASI P1) into an instance.
+//!
+//! Each Elixir import becomes an async host function. When the guest calls it, the host function
+//! leaves a `CallbackRequest` in the store's channel and suspends; the NIF that was polling returns
+//! the request to the driving Elixir process, which runs the function and replies through
+//! `exec_resume`. While suspended, the host function serves store operations sent by that callback
+//! (see `exec`). The Elixir function itself is kept in a process-independent environment.
+
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use rustler::env::{OwnedEnv, SavedTerm};
+use rustler::{Env, MapIterator, Term};
+use wasmtime::{Caller, Engine, FuncType, Linker, Val, ValType};
+
+use crate::error::{Error, Result};
+use crate::exec::{run_op, CallbackRequest, Channel, Inbox, Waiting};
+use crate::store::StoreData;
+
+/// An Elixir function used as an import, with its wasm signature.
+pub struct ElixirFn {
+    /// The environment holding the function, and the function saved in it.
+    saved: Mutex<(OwnedEnv, SavedTerm)>,
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+impl ElixirFn {
+    /// The function, copied into `env`.
+    pub fn load<'a>(&self, env: Env<'a>) -> Result<Term<'a>> {
+        let saved = self
+            .saved
+            .lock()
+            .map_err(|_| Error::msg("import function lock poisoned"))?;
+        let (owned, fun) = &*saved;
+        Ok(owned.run(|own| fun.load(own).in_env(env)))
+    }
+}
+
+rustler::atoms! { fn_ = "fn", i32, i64, f32, f64, v128 }
+
+fn decode_type(term: Term, ns: &str, name: &str) -> Result<ValType> {
+    let atom = term.decode::<rustler::Atom>().map_err(|_| {
+        Error::msg(format!(
+            "not_an_atom: the types of import `{ns}::{name}` must be atoms"
+        ))
+    })?;
+    if atom == i32() {
+        Ok(ValType::I32)
+    } else if atom == i64() {
+        Ok(ValType::I64)
+    } else if atom == f32() {
+        Ok(ValType::F32)
+    } else if atom == f64() {
+        Ok(ValType::F64)
+    } else if atom == v128() {
+        Ok(ValType::V128)
+    } else {
+        Err(Error::msg(format!(
+            "unknown: import `{ns}::{name}` uses an unknown value type (expected :i32, :i64, :f32, :f64 or :v128)"
+        )))
+    }
+}
+
+fn decode_types(term: Term, ns: &str, name: &str) -> Result<Vec<ValType>> {
+    let items: Vec<Term> = term.decode().map_err(|_| {
+        Error::msg(format!(
+            "not_an_atom: the types of import `{ns}::{name}` must be a list of atoms"
+        ))
+    })?;
+    items.iter().map(|t| decode_type(*t, ns, name)).collect()
+}
+
+fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<ElixirFn> {
+    let parts = rustler::types::tuple::get_tuple(spec).unwrap_or_default();
+    let is_fn = parts.first().and_then(|t| t.decode::<rustler::Atom>().ok()) == Some(fn_());
+    if parts.len() != 4 || !is_fn {
+        return Err(Error::msg(format!(
+            "unknown import type for `{ns}::{name}`: expected {{:fn, params, results, function}}"
+        )));
+    }
+    if !parts[3].is_fun() {
+        return Err(Error::msg(format!(
+            "import `{ns}::{name}` must be given a function"
+        )));
+    }
+    let env = OwnedEnv::new();
+    let fun = env.save(parts[3]);
+    Ok(ElixirFn {
+        params: decode_types(parts[1], ns, name)?,
+        results: decode_types(parts[2], ns, name)?,
+        saved: Mutex::new((env, fun)),
+    })
+}
+
+fn map_entries<'a>(term: Term<'a>, what: &str) -> Result<Vec<(String, Term<'a>)>> {
+    let iter = MapIterator::new(term)
+        .ok_or_else(|| Error::msg(format!("{what} must be a map")))?;
+    iter.map(|(k, v)| {
+        k.decode::<String>()
+            .map(|k| (k, v))
+            .map_err(|_| Error::msg(format!("the keys of {what} must be strings")))
+    })
+    .collect()
+}
+
+/// Adds every import of `%{namespace => %{name => {:fn, params, results, fun}}}` to `linker`.
+pub fn define_all(linker: &mut Linker<StoreData>, engine: &Engine, imports: Term) -> Result<()> {
+    for (ns, funs) in map_entries(imports, "imports")? {
+        for (name, spec) in map_entries(funs, "an import namespace")? {
+            let f = Arc::new(decode_fn(spec, &ns, &name)?);
+            define(linker, engine, &ns, &name, f)?;
+        }
+    }
+    Ok(())
+}
+
+fn define(
+    linker: &mut Linker<StoreData>,
+    engine: &Engine,
+    ns: &str,
+    name: &str,
+    f: Arc<ElixirFn>,
+) -> Result<()> {
+    let ty = FuncType::new(engine, f.params.clone(), f.results.clone());
+    linker.func_new_async(ns, name, ty, move |mut caller, params, results| {
+        let f = f.clone();
+        Box::new(async move {
+            let memory = caller
+                .get_export("memory")
+                .and_then(|e| e.into_memory());
+            let chan = caller.data().chan.clone();
+            let id = {
+                let mut ch = lock(&chan)?;
+                ch.next_id += 1;
+                let id = ch.next_id;
+                ch.waiting.push(Waiting {
+                    id,
+                    results: f.results.clone(),
+                });
+                ch.request = Some(CallbackRequest {
+                    callback: f.clone(),
+                    params: params.to_vec(),
+                    memory,
+                    caller_id: id,
+                });
+                id
+            };
+            let reply = serve(&mut caller, &chan).await;
+            lock(&chan)?.waiting.retain(|w| w.id != id);
+            let vals = reply.map_err(wasmtime::Error::msg)?;
+            for (slot, v) in results.iter_mut().zip(vals) {
+                *slot = v;
+            }
+            Ok(())
+        })
+    })?;
+    Ok(())
+}
+
+fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<std::sync::MutexGuard<'_, Channel>> {
+    chan.lock()
+        .map_err(|_| wasmtime::Error::msg("store channel poisoned"))
+}
+
+/// Waits for the Elixir reply, executing the store operations the callback sends meanwhile.
+async fn serve(
+    caller: &mut Caller<'_, StoreData>,
+    chan: &Arc<Mutex<Channel>>,
+) -> std::result::Result<Vec<Val>, String> {
+    loop {
+        let msg = std::future::poll_fn(|_| {
+            let Ok(mut ch) = chan.lock() else {
+                return Poll::Ready(None);
+            };
+            match ch.inbox.take() {
+                Some(m) => {
+                    ch.serving = false;
+                    Poll::Ready(Some(m))
+                }
+                None => {
+                    ch.serving = true;
+                    Poll::Pending
+                }
+            }
+        })
+        .await;
+        match msg {
+            None => return Err("store channel poisoned".into()),
+            Some(Inbox::Reply(r)) => return r,
+            Some(Inbox::Op(op)) => {
+                let out = run_op(&mut *caller, op).await;
+                if let Ok(mut ch) = chan.lock() {
+                    ch.outbox = Some(out);
+                }
+            }
+        }
+    }
+}
+
+/// A linker for `engine`, with WASI P1 (overridable by Elixir imports) when the store has it.
+pub fn linker(engine: &Engine, wasi: bool, imports: Term) -> Result<Linker<StoreData>> {
+    let mut linker = Linker::new(engine);
+    if wasi {
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, wasi_ctx)?;
+        linker.allow_shadowing(true);
+    }
+    define_all(&mut linker, engine, imports)?;
+    Ok(linker)
+}
+
+fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
+    match data.wasi.as_mut() {
+        Some(ctx) => ctx,
+        // Only linked when the store was built with WASI, so the context is always there.
+        None => unreachable!("WASI linked into a store without a WASI context"),
+    }
+}

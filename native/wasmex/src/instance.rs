@@ -1,0 +1,216 @@
+//! Instances: instantiation (with Elixir imports and linked modules), calls and globals.
+//!
+//! An `InstanceResource` is a handle into one store, with its exports resolved at instantiation,
+//! so looking up an export needs no store access. Calls and instantiation go through `exec` (they
+//! may yield or call into Elixir); global access is a synchronous store operation.
+
+use std::time::{Duration, Instant};
+
+use rustler::{Env, NifMap, ResourceArc, Term};
+use wasmtime::{Extern, ExternType, Module, Mutability};
+
+use crate::convert::core::{param_to_val, term_to_val};
+use crate::driver::{account, encode_output, encode_step, step_or_error};
+use crate::error::{Error, Result};
+use crate::exec::{self, InstanceExports, Op, Output, SyncOp};
+use crate::imports;
+use crate::module::ModuleResource;
+use crate::store::Handle;
+
+pub struct InstanceResource {
+    pub store_id: u64,
+    pub module: Module,
+    exports: Vec<(String, Extern)>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for InstanceResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for InstanceResource {}
+
+impl InstanceResource {
+    pub fn new(store_id: u64, e: InstanceExports) -> Self {
+        InstanceResource {
+            store_id,
+            module: e.module,
+            exports: e.exports,
+        }
+    }
+
+    pub fn export(&self, name: &str) -> Option<&Extern> {
+        self.exports.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+
+    pub fn first_memory(&self) -> Option<wasmtime::Memory> {
+        self.exports.iter().find_map(|(_, e)| e.clone().into_memory())
+    }
+
+    pub fn check_store(&self, handle: &Handle) -> Result<()> {
+        if self.store_id == handle.store.id {
+            Ok(())
+        } else {
+            Err(Error::msg("the instance belongs to another store"))
+        }
+    }
+}
+
+#[derive(NifMap)]
+struct LinkEx {
+    name: String,
+    module: ResourceArc<ModuleResource>,
+}
+
+fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
+    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
+}
+
+#[rustler::nif]
+fn instance_new<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    module: ResourceArc<ModuleResource>,
+    imports: Term<'a>,
+    links: Vec<LinkEx>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = instantiate(env, store_or_caller, module, imports, links, timeout_ms);
+    step_or_error(env, result)
+}
+
+fn instantiate<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    module: ResourceArc<ModuleResource>,
+    imports: Term<'a>,
+    links: Vec<LinkEx>,
+    timeout_ms: Option<u64>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    let handle = Handle::decode(store_or_caller)?;
+    let engine = &handle.store.engine;
+    let linker = imports::linker(engine, handle.store.wasi, imports)?;
+    let op = Op::Instantiate {
+        linker: Box::new(linker),
+        links: links
+            .into_iter()
+            .map(|l| (l.name, l.module.module.clone()))
+            .collect(),
+        module: module.module.clone(),
+    };
+    let step = exec::start(&handle, op, deadline(timeout_ms), env.pid());
+    let out = encode_step(env, &handle, step);
+    account(env, started);
+    Ok(out)
+}
+
+#[rustler::nif]
+fn instance_call<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    instance: ResourceArc<InstanceResource>,
+    name: String,
+    params: Vec<Term<'a>>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = call(env, store_or_caller, instance, name, params, timeout_ms);
+    step_or_error(env, result)
+}
+
+fn call<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    instance: ResourceArc<InstanceResource>,
+    name: String,
+    params: Vec<Term<'a>>,
+    timeout_ms: Option<u64>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    let handle = Handle::decode(store_or_caller)?;
+    instance.check_store(&handle)?;
+    let func = instance
+        .export(&name)
+        .and_then(|e| e.clone().into_func())
+        .ok_or_else(|| Error::msg(format!("exported function `{name}` not found")))?;
+    let Some(ExternType::Func(ty)) = instance.module.get_export(&name) else {
+        return Err(Error::msg(format!("exported function `{name}` not found")));
+    };
+    let tys: Vec<_> = ty.params().collect();
+    if tys.len() != params.len() {
+        return Err(Error::msg(format!(
+            "number of params does not match. expected {}, got {}",
+            tys.len(),
+            params.len()
+        )));
+    }
+    let params = params
+        .iter()
+        .zip(&tys)
+        .enumerate()
+        .map(|(i, (t, ty))| param_to_val(*t, ty, i + 1))
+        .collect::<Result<Vec<_>>>()?;
+    let results = ty
+        .results()
+        .map(|t| t.default_value().unwrap_or(wasmtime::Val::I32(0)))
+        .collect();
+    let op = Op::Call {
+        func,
+        params,
+        results,
+    };
+    let step = exec::start(&handle, op, deadline(timeout_ms), env.pid());
+    let out = encode_step(env, &handle, step);
+    account(env, started);
+    Ok(out)
+}
+
+#[rustler::nif]
+fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: String) -> bool {
+    matches!(instance.export(&name), Some(Extern::Func(_)))
+}
+
+fn global(instance: &InstanceResource, name: &str) -> Result<wasmtime::Global> {
+    instance
+        .export(name)
+        .and_then(|e| e.clone().into_global())
+        .ok_or_else(|| Error::msg(format!("exported global `{name}` not found")))
+}
+
+#[rustler::nif]
+fn instance_get_global<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    instance: ResourceArc<InstanceResource>,
+    name: String,
+) -> Result<Term<'a>> {
+    let handle = Handle::decode(store_or_caller)?;
+    instance.check_store(&handle)?;
+    let g = global(&instance, &name)?;
+    let out = exec::sync(&handle, SyncOp::GetGlobal(g))?;
+    encode_output(env, &handle, out)
+}
+
+#[rustler::nif]
+fn instance_set_global(
+    store_or_caller: Term,
+    instance: ResourceArc<InstanceResource>,
+    name: String,
+    value: Term,
+) -> Result<()> {
+    let handle = Handle::decode(store_or_caller)?;
+    instance.check_store(&handle)?;
+    let g = global(&instance, &name)?;
+    let Some(ExternType::Global(gt)) = instance.module.get_export(&name) else {
+        return Err(Error::msg(format!("exported global `{name}` not found")));
+    };
+    if gt.mutability() == Mutability::Const {
+        return Err(Error::msg(
+            "Could not set global: immutable global cannot be set",
+        ));
+    }
+    let val = term_to_val(value, gt.content())?;
+    match exec::sync(&handle, SyncOp::SetGlobal(g, val))? {
+        Output::Unit => Ok(()),
+        _ => Err(Error::msg("unexpected store answer")),
+    }
+}

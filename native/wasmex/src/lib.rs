@@ -1,0 +1,19 @@
+//! wasmex: WebAssembly for the BEAM. This file only wires the modules; see each one's header for
+//! what it owns and its threading rules. `exec` holds the execution model.
+
+mod atoms;
+mod convert;
+mod driver;
+mod engine;
+mod error;
+mod exec;
+mod fuel;
+mod imports;
+mod instance;
+mod memory;
+mod module;
+mod pipe;
+mod store;
+mod wat_text;
+
+rustler::init!("Elixir.Wasmex.Native");

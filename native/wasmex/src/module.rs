@@ -1,0 +1,166 @@
+//! Compiled core modules: compile, inspect, serialize and deserialize.
+//!
+//! A `Module` is immutable and shared between threads and stores of the same engine. Compiling and
+//! (de)serializing are O(input) and run on dirty CPU schedulers.
+
+use rustler::{Binary, Encoder, Env, ResourceArc, Term};
+use wasmtime::{ExternType, FuncType, GlobalType, MemoryType, Module, Mutability, TableType, ValType};
+
+use crate::atoms;
+use crate::engine::{engine_or_default, to_binary, EngineResource};
+use crate::error::{Error, Result};
+use crate::store::Handle;
+
+pub struct ModuleResource {
+    pub module: Module,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for ModuleResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for ModuleResource {}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn module_compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
+    let handle = Handle::decode(store_or_caller)?;
+    let wasm = wat::parse_bytes(bytes.as_slice())
+        .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
+    let module = Module::from_binary(&handle.store.engine, &wasm)
+        .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))?;
+    Ok(ResourceArc::new(ModuleResource { module }))
+}
+
+#[rustler::nif]
+fn module_name(module: ResourceArc<ModuleResource>) -> Option<String> {
+    module.module.name().map(str::to_string)
+}
+
+fn val_type<'a>(env: Env<'a>, ty: &ValType) -> Term<'a> {
+    match ty {
+        ValType::I32 => atoms::i32().encode(env),
+        ValType::I64 => atoms::i64().encode(env),
+        ValType::F32 => atoms::f32().encode(env),
+        ValType::F64 => atoms::f64().encode(env),
+        ValType::V128 => atoms::v128().encode(env),
+        ValType::Ref(r) => (atoms::reference(), r.to_string()).encode(env),
+    }
+}
+
+fn func_info<'a>(env: Env<'a>, tag: rustler::Atom, ty: &FuncType) -> Term<'a> {
+    let params: Vec<Term> = ty.params().map(|t| val_type(env, &t)).collect();
+    let results: Vec<Term> = ty.results().map(|t| val_type(env, &t)).collect();
+    (tag, params, results).encode(env)
+}
+
+fn global_info<'a>(env: Env<'a>, ty: &GlobalType) -> Term<'a> {
+    let mutability = match ty.mutability() {
+        Mutability::Const => atoms::const_(),
+        Mutability::Var => atoms::var(),
+    };
+    let map = Term::map_from_pairs(
+        env,
+        &[
+            (atoms::mutability().encode(env), mutability.encode(env)),
+            (atoms::type_().encode(env), val_type(env, ty.content())),
+        ],
+    );
+    (atoms::global(), map.unwrap_or_else(|_| atoms::nil().encode(env))).encode(env)
+}
+
+fn memory_info<'a>(env: Env<'a>, ty: &MemoryType) -> Term<'a> {
+    let mut pairs = vec![
+        (atoms::minimum().encode(env), ty.minimum().encode(env)),
+        (atoms::shared().encode(env), ty.is_shared().encode(env)),
+        (atoms::memory64().encode(env), ty.is_64().encode(env)),
+    ];
+    if let Some(max) = ty.maximum() {
+        pairs.push((atoms::maximum().encode(env), max.encode(env)));
+    }
+    let map = Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::nil().encode(env));
+    (atoms::memory(), map).encode(env)
+}
+
+fn table_info<'a>(env: Env<'a>, ty: &TableType) -> Term<'a> {
+    let mut pairs = vec![
+        (atoms::minimum().encode(env), ty.minimum().encode(env)),
+        (
+            atoms::type_().encode(env),
+            (atoms::reference(), ty.element().to_string()).encode(env),
+        ),
+    ];
+    if let Some(max) = ty.maximum() {
+        pairs.push((atoms::maximum().encode(env), max.encode(env)));
+    }
+    let map = Term::map_from_pairs(env, &pairs).unwrap_or_else(|_| atoms::nil().encode(env));
+    (atoms::table(), map).encode(env)
+}
+
+fn extern_info<'a>(env: Env<'a>, ty: &ExternType) -> Term<'a> {
+    match ty {
+        ExternType::Func(f) => func_info(env, atoms::fn_(), f),
+        ExternType::Global(g) => global_info(env, g),
+        ExternType::Memory(m) => memory_info(env, m),
+        ExternType::Table(t) => table_info(env, t),
+        ExternType::Tag(t) => func_info(env, atoms::tag(), t.ty()),
+    }
+}
+
+#[rustler::nif]
+fn module_exports<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    let mut map = Term::map_new(env);
+    for e in module.module.exports() {
+        map = map
+            .map_put(e.name(), extern_info(env, &e.ty()))
+            .map_err(|_| Error::msg("could not build the exports map"))?;
+    }
+    Ok(map)
+}
+
+#[rustler::nif]
+fn module_imports<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    let mut namespaces: Vec<(String, Term<'a>)> = Vec::new();
+    for i in module.module.imports() {
+        let info = extern_info(env, &i.ty());
+        let pos = match namespaces.iter().position(|(ns, _)| ns == i.module()) {
+            Some(pos) => pos,
+            None => {
+                namespaces.push((i.module().to_string(), Term::map_new(env)));
+                namespaces.len() - 1
+            }
+        };
+        let entry = &mut namespaces[pos].1;
+        *entry = entry
+            .map_put(i.name(), info)
+            .map_err(|_| Error::msg("could not build the imports map"))?;
+    }
+    let mut map = Term::map_new(env);
+    for (ns, inner) in namespaces {
+        map = map
+            .map_put(ns, inner)
+            .map_err(|_| Error::msg("could not build the imports map"))?;
+    }
+    Ok(map)
+}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn module_serialize<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Binary<'a>> {
+    let bytes = module
+        .module
+        .serialize()
+        .map_err(|e| Error::msg(format!("Could not serialize module: {e:#}")))?;
+    Ok(to_binary(env, &bytes))
+}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn module_unsafe_deserialize(
+    bytes: Binary,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<ModuleResource>> {
+    let engine = engine_or_default(engine)?;
+    // SAFETY: the API is documented as unsafe: only bytes produced by `serialize` with this
+    // wasmtime version and a compatible engine may be given.
+    let module = unsafe { Module::deserialize(&engine, bytes.as_slice()) }
+        .map_err(|e| Error::msg(format!("Could not deserialize module: {e:#}")))?;
+    Ok(ResourceArc::new(ModuleResource { module }))
+}

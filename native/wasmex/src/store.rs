@@ -1,0 +1,254 @@
+//! Stores: the one mutable piece of wasmtime state, and its owner handle.
+//!
+//! A `StoreResource` owns a heap-allocated `Store<StoreData>` behind a mutex. While a call is in
+//! flight, the store is borrowed by the call's parked future (see `exec`), and the mutex guards the
+//! pair; every NIF takes the lock for at most one time slice. A `CallerResource` names the store
+//! of an import callback that is running in Elixir; it is valid only while that callback runs.
+
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustler::{NifMap, ResourceArc, Term};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::engine::{engine_or_default, EngineResource};
+use crate::error::{Error, Result};
+use crate::exec::{Channel, Parked};
+use crate::pipe::PipeResource;
+
+/// Data every store carries.
+pub struct StoreData {
+    pub limits: StoreLimits,
+    pub wasi: Option<WasiP1Ctx>,
+    /// Mailbox between the NIFs and host functions suspended inside the parked call.
+    pub chan: Arc<Mutex<Channel>>,
+}
+
+/// The store plus the call currently borrowing it.
+pub struct Slot {
+    /// Declared before `store`: a parked future borrows the store and must be dropped first.
+    pub parked: Option<Parked>,
+    store: NonNull<Store<StoreData>>,
+}
+
+// SAFETY: the store is `Send` (its data is `Send`); the pointer is uniquely owned by the slot and
+// only dereferenced while the slot's mutex is held.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    /// The store, when no call borrows it.
+    pub fn store(&mut self) -> Result<&mut Store<StoreData>> {
+        if self.parked.is_some() {
+            return Err(Error::msg("the store is busy with a running call"));
+        }
+        // SAFETY: no parked future holds the pointer, and `&mut self` is exclusive.
+        Ok(unsafe { self.store.as_mut() })
+    }
+
+    /// A raw pointer for a future that will be parked in this slot.
+    pub fn store_ptr(&mut self) -> NonNull<Store<StoreData>> {
+        self.store
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.parked = None;
+        // SAFETY: the pointer came from `Box::into_raw` and nothing borrows it any more.
+        unsafe { drop(Box::from_raw(self.store.as_ptr())) };
+    }
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+pub struct StoreResource {
+    pub id: u64,
+    /// Whether the store carries a WASI P1 context (linked into its instances).
+    pub wasi: bool,
+    pub engine: Engine,
+    pub chan: Arc<Mutex<Channel>>,
+    slot: Mutex<Slot>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for StoreResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for StoreResource {}
+
+impl StoreResource {
+    pub fn lock(&self) -> Result<MutexGuard<'_, Slot>> {
+        self.slot
+            .lock()
+            .map_err(|_| Error::msg("the store was poisoned by an earlier panic"))
+    }
+}
+
+pub fn lock_chan(chan: &Mutex<Channel>) -> Result<MutexGuard<'_, Channel>> {
+    chan.lock()
+        .map_err(|_| Error::msg("the store was poisoned by an earlier panic"))
+}
+
+/// A running import callback's view of its store.
+pub struct CallerResource {
+    pub store: ResourceArc<StoreResource>,
+    pub caller_id: u64,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for CallerResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for CallerResource {}
+
+/// What a `%Wasmex.StoreOrCaller{}` resource resolves to.
+pub struct Handle {
+    pub store: ResourceArc<StoreResource>,
+    pub caller_id: Option<u64>,
+}
+
+impl Handle {
+    pub fn decode(term: Term) -> Result<Handle> {
+        if let Ok(store) = term.decode::<ResourceArc<StoreResource>>() {
+            return Ok(Handle {
+                store,
+                caller_id: None,
+            });
+        }
+        if let Ok(caller) = term.decode::<ResourceArc<CallerResource>>() {
+            return Ok(Handle {
+                store: caller.store.clone(),
+                caller_id: Some(caller.caller_id),
+            });
+        }
+        Err(Error::msg("expected a store or caller resource"))
+    }
+}
+
+/// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults.
+#[derive(NifMap)]
+pub struct StoreLimitsEx {
+    memory_size: Option<usize>,
+    table_elements: Option<usize>,
+    instances: Option<usize>,
+    tables: Option<usize>,
+    memories: Option<usize>,
+}
+
+fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
+    let mut b = StoreLimitsBuilder::new();
+    if let Some(ex) = ex {
+        if let Some(v) = ex.memory_size {
+            b = b.memory_size(v);
+        }
+        if let Some(v) = ex.table_elements {
+            b = b.table_elements(v);
+        }
+        if let Some(v) = ex.instances {
+            b = b.instances(v);
+        }
+        if let Some(v) = ex.tables {
+            b = b.tables(v);
+        }
+        if let Some(v) = ex.memories {
+            b = b.memories(v);
+        }
+    }
+    b.build()
+}
+
+#[derive(NifMap)]
+struct PipeEx {
+    resource: ResourceArc<PipeResource>,
+}
+
+#[derive(NifMap)]
+struct PreopenEx {
+    path: String,
+    alias: Option<String>,
+}
+
+/// `%Wasmex.Wasi.WasiOptions{}` as the NIF sees it.
+#[derive(NifMap)]
+pub struct WasiOptionsEx {
+    args: Vec<String>,
+    env: HashMap<String, String>,
+    preopen: Vec<PreopenEx>,
+    stdin: Option<PipeEx>,
+    stdout: Option<PipeEx>,
+    stderr: Option<PipeEx>,
+}
+
+fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(&ex.args);
+    let mut env: Vec<(String, String)> = ex.env.into_iter().collect();
+    env.sort();
+    b.envs(&env);
+    if let Some(p) = ex.stdin {
+        b.stdin(p.resource.pipe.clone());
+    }
+    if let Some(p) = ex.stdout {
+        b.stdout(p.resource.pipe.clone());
+    }
+    if let Some(p) = ex.stderr {
+        b.stderr(p.resource.pipe.clone());
+    }
+    for dir in ex.preopen {
+        let guest = dir.alias.unwrap_or_else(|| dir.path.clone());
+        b.preopened_dir(&dir.path, &guest, FsPerms::ReadWrite)
+            .map_err(|e| Error::msg(format!("Could not preopen `{}`: {e:#}", dir.path)))?;
+    }
+    Ok(b.build_p1())
+}
+
+fn make_store(
+    engine: Engine,
+    limits: Option<StoreLimitsEx>,
+    wasi: Option<WasiP1Ctx>,
+) -> ResourceArc<StoreResource> {
+    let chan = Arc::new(Mutex::new(Channel::default()));
+    let has_wasi = wasi.is_some();
+    let data = StoreData {
+        limits: limits_from(limits),
+        wasi,
+        chan: chan.clone(),
+    };
+    let mut store = Store::new(&engine, data);
+    store.limiter(|d| &mut d.limits);
+    store.epoch_deadline_async_yield_and_update(1);
+    let store = NonNull::from(Box::leak(Box::new(store)));
+    ResourceArc::new(StoreResource {
+        id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+        wasi: has_wasi,
+        engine,
+        chan,
+        slot: Mutex::new(Slot {
+            parked: None,
+            store,
+        }),
+    })
+}
+
+#[rustler::nif]
+fn store_new(
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    Ok(make_store(engine_or_default(engine)?, limits, None))
+}
+
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_new_wasi(
+    options: WasiOptionsEx,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    let engine = engine_or_default(engine)?;
+    let wasi = wasi_from(options)?;
+    Ok(make_store(engine, limits, Some(wasi)))
+}

@@ -1,0 +1,13 @@
+//! `Wasmex.Wat`: WAT text to wasm bytes (core modules and components). Pure; runs on a dirty CPU scheduler.
+
+use rustler::{Binary, Env};
+
+use crate::engine::to_binary;
+use crate::error::{Error, Result};
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn wat_to_wasm<'a>(env: Env<'a>, wat: Binary) -> Result<Binary<'a>> {
+    let bytes = wat::parse_bytes(wat.as_slice())
+        .map_err(|e| Error::msg(format!("Failed to parse WAT: {e}")))?;
+    Ok(to_binary(env, &bytes))
+}
