@@ -90,11 +90,21 @@ defmodule Wasmex do
 
   defp build_store(opts) do
     case Map.get(opts, :wasi, false) do
-      false -> Store.new()
-      nil -> Store.new()
-      true -> Store.new_wasi(%WasiOptions{})
-      %WasiOptions{} = wasi -> Store.new_wasi(wasi)
-      other -> raise ArgumentError, "option :wasi must be a boolean or %Wasmex.Wasi.WasiOptions{}, got: #{inspect(other)}"
+      false ->
+        Store.new()
+
+      nil ->
+        Store.new()
+
+      true ->
+        Store.new_wasi(%WasiOptions{})
+
+      %WasiOptions{} = wasi ->
+        Store.new_wasi(wasi)
+
+      other ->
+        raise ArgumentError,
+              "option :wasi must be a boolean or %Wasmex.Wasi.WasiOptions{}, got: #{inspect(other)}"
     end
   end
 
@@ -111,7 +121,8 @@ defmodule Wasmex do
       else: {:error, :must_specify_store_used_to_compile_module}
   end
 
-  defp build_module(%{bytes: bytes}, store) when is_binary(bytes), do: Module.compile(store, bytes)
+  defp build_module(%{bytes: bytes}, store) when is_binary(bytes),
+    do: Module.compile(store, bytes)
 
   defp build_module(_opts, _store),
     do: raise(ArgumentError, "Wasmex.start_link/1 needs one of :bytes, :module or :instance")
@@ -130,13 +141,23 @@ defmodule Wasmex do
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
     deadline =
       case timeout do
-        :infinity -> nil
-        ms when is_integer(ms) and ms >= 0 -> System.monotonic_time(:millisecond) + ms - margin(ms)
-        other -> raise ArgumentError, "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
+        :infinity ->
+          nil
+
+        ms when is_integer(ms) and ms >= 0 ->
+          System.monotonic_time(:millisecond) + ms - margin(ms)
+
+        other ->
+          raise ArgumentError,
+                "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
     try do
-      GenServer.call(server, {:call_function, Wasmex.Utils.stringify(name), params, deadline}, timeout)
+      GenServer.call(
+        server,
+        {:call_function, Wasmex.Utils.stringify(name), params, deadline},
+        timeout
+      )
     catch
       :exit, {:timeout, _} -> {:error, :timeout}
     end

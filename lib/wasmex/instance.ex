@@ -36,7 +36,11 @@ defmodule Wasmex.Instance do
   @spec new(StoreOrCaller.t(), Module.t(), imports(), [link()]) :: {:ok, t()} | {:error, binary()}
   def new(%StoreOrCaller{resource: store}, %Module{resource: module}, imports, links \\ []) do
     imports = Wasmex.Utils.stringify_keys(imports)
-    links = Enum.map(links, fn %{name: name, module: %Module{resource: m}} -> %{name: to_string(name), module: m} end)
+
+    links =
+      Enum.map(links, fn %{name: name, module: %Module{resource: m}} ->
+        %{name: to_string(name), module: m}
+      end)
 
     store
     |> Native.instance_new(module, imports, links, nil)
@@ -102,7 +106,13 @@ defmodule Wasmex.Instance do
           {:ok, [number()]} | {:error, binary() | :timeout}
   def call(store_or_caller, instance, name, params, timeout \\ nil)
 
-  def call(%StoreOrCaller{resource: store}, %__MODULE__{resource: res} = instance, name, params, timeout)
+  def call(
+        %StoreOrCaller{resource: store},
+        %__MODULE__{resource: res} = instance,
+        name,
+        params,
+        timeout
+      )
       when is_list(params) do
     store
     |> Native.instance_call(res, to_string(name), params, Driver.native_timeout(timeout))
@@ -153,7 +163,8 @@ defmodule Wasmex.Instance do
       {:error, "The WebAssembly module has no exported memory."}
   """
   @spec memory(StoreOrCaller.t(), t()) :: {:ok, Wasmex.Memory.t()} | {:error, binary()}
-  def memory(store_or_caller, instance), do: Wasmex.Memory.from_instance(store_or_caller, instance)
+  def memory(store_or_caller, instance),
+    do: Wasmex.Memory.from_instance(store_or_caller, instance)
 
   @doc false
   def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}

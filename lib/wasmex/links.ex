@@ -5,7 +5,8 @@ defmodule Wasmex.Links do
 
   alias Wasmex.Module
 
-  @spec flatten(map(), Wasmex.StoreOrCaller.t()) :: {:ok, [Wasmex.Instance.link()]} | {:error, term()}
+  @spec flatten(map(), Wasmex.StoreOrCaller.t()) ::
+          {:ok, [Wasmex.Instance.link()]} | {:error, term()}
   def flatten(links, store) when is_map(links) do
     links
     |> collect([])

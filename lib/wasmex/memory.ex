@@ -44,7 +44,8 @@ defmodule Wasmex.Memory do
       65536
   """
   @spec size(StoreOrCaller.t(), t()) :: non_neg_integer() | {:error, binary()}
-  def size(store_or_caller, memory), do: unwrap(call(store_or_caller, memory, &Native.memory_size/2, []))
+  def size(store_or_caller, memory),
+    do: unwrap(call(store_or_caller, memory, &Native.memory_size/2, []))
 
   @doc """
   Grows the memory by `pages` (64 KiB each) and returns the size in pages before growing.
@@ -136,7 +137,8 @@ defmodule Wasmex.Memory do
       iex> Wasmex.Memory.write_binary(store, memory, 65_535, "too long")
       {:error, "out of bounds memory access"}
   """
-  @spec write_binary(StoreOrCaller.t(), t(), non_neg_integer(), binary()) :: :ok | {:error, binary()}
+  @spec write_binary(StoreOrCaller.t(), t(), non_neg_integer(), binary()) ::
+          :ok | {:error, binary()}
   def write_binary(store_or_caller, memory, index, bytes) when is_binary(bytes) do
     case call(store_or_caller, memory, &Native.memory_write_binary/4, [index, bytes]) do
       {:ok, _} -> :ok

@@ -18,7 +18,8 @@ defmodule Wasmex.Store do
 
       iex> {:ok, _store} = Wasmex.Store.new(%Wasmex.StoreLimits{memory_size: 65_536})
   """
-  @spec new(StoreLimits.t() | nil, Engine.t() | nil) :: {:ok, StoreOrCaller.t()} | {:error, binary()}
+  @spec new(StoreLimits.t() | nil, Engine.t() | nil) ::
+          {:ok, StoreOrCaller.t()} | {:error, binary()}
   def new(limits \\ nil, engine \\ nil) do
     with {:ok, resource} <- Wasmex.Native.store_new(limits, engine_resource(engine)) do
       {:ok, StoreOrCaller.wrap(resource)}

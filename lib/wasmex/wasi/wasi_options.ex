@@ -39,5 +39,9 @@ defmodule Wasmex.Wasi.WasiOptions do
   defp preopen!(%PreopenOptions{} = p), do: p
 
   defp preopen!(other),
-    do: raise(ArgumentError, "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}")
+    do:
+      raise(
+        ArgumentError,
+        "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}"
+      )
 end

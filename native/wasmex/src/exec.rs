@@ -76,7 +76,20 @@ pub enum Output {
 /// An instance with its exports resolved once, so later lookups need no store.
 pub struct InstanceExports {
     pub module: Module,
-    pub exports: Vec<(String, Extern)>,
+    pub exports: Vec<Export>,
+}
+
+/// One export of an instance; functions carry their signature, read once at instantiation.
+pub struct Export {
+    pub name: String,
+    pub item: Extern,
+    pub func: Option<FuncSig>,
+}
+
+pub struct FuncSig {
+    pub params: Vec<ValType>,
+    /// Placeholder results of the right types, cloned for each call.
+    pub results: Vec<Val>,
 }
 
 pub struct Waiting {
@@ -213,9 +226,25 @@ where
                 linker.instance(&mut ctx, &name, instance)?;
             }
             let instance = linker.instantiate_async(&mut ctx, &module).await?;
-            let exports = instance
+            let named: Vec<(String, Extern)> = instance
                 .exports(&mut ctx)
                 .map(|e| (e.name().to_string(), e.into_extern()))
+                .collect();
+            let exports = named
+                .into_iter()
+                .map(|(name, item)| {
+                    let func = item.clone().into_func().map(|f| {
+                        let ty = f.ty(&ctx);
+                        FuncSig {
+                            params: ty.params().collect(),
+                            results: ty
+                                .results()
+                                .map(|t| t.default_value().unwrap_or(Val::I32(0)))
+                                .collect(),
+                        }
+                    });
+                    Export { name, item, func }
+                })
                 .collect();
             Ok(Output::Instance(InstanceExports {
                 module,

@@ -7,12 +7,12 @@
 use std::time::{Duration, Instant};
 
 use rustler::{Env, NifMap, ResourceArc, Term};
-use wasmtime::{Extern, ExternType, Module, Mutability};
+use wasmtime::{ExternType, Module, Mutability};
 
 use crate::convert::core::{param_to_val, term_to_val};
 use crate::driver::{account, encode_output, encode_step, step_or_error};
 use crate::error::{Error, Result};
-use crate::exec::{self, InstanceExports, Op, Output, SyncOp};
+use crate::exec::{self, Export, InstanceExports, Op, Output, SyncOp};
 use crate::imports;
 use crate::module::ModuleResource;
 use crate::store::Handle;
@@ -20,7 +20,7 @@ use crate::store::Handle;
 pub struct InstanceResource {
     pub store_id: u64,
     pub module: Module,
-    exports: Vec<(String, Extern)>,
+    exports: Vec<Export>,
 }
 
 #[rustler::resource_impl]
@@ -38,12 +38,12 @@ impl InstanceResource {
         }
     }
 
-    pub fn export(&self, name: &str) -> Option<&Extern> {
-        self.exports.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
     }
 
     pub fn first_memory(&self) -> Option<wasmtime::Memory> {
-        self.exports.iter().find_map(|(_, e)| e.clone().into_memory())
+        self.exports.iter().find_map(|e| e.item.clone().into_memory())
     }
 
     pub fn check_store(&self, handle: &Handle) -> Result<()> {
@@ -109,7 +109,7 @@ fn instance_call<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
-    name: String,
+    name: &str,
     params: Vec<Term<'a>>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
@@ -121,21 +121,19 @@ fn call<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
-    name: String,
+    name: &str,
     params: Vec<Term<'a>>,
     timeout_ms: Option<u64>,
 ) -> Result<Term<'a>> {
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
-    let func = instance
-        .export(&name)
-        .and_then(|e| e.clone().into_func())
-        .ok_or_else(|| Error::msg(format!("exported function `{name}` not found")))?;
-    let Some(ExternType::Func(ty)) = instance.module.get_export(&name) else {
-        return Err(Error::msg(format!("exported function `{name}` not found")));
+    let not_found = || Error::msg(format!("exported function `{name}` not found"));
+    let export = instance.export(name).ok_or_else(not_found)?;
+    let (Some(func), Some(sig)) = (export.item.clone().into_func(), export.func.as_ref()) else {
+        return Err(not_found());
     };
-    let tys: Vec<_> = ty.params().collect();
+    let tys = &sig.params;
     if tys.len() != params.len() {
         return Err(Error::msg(format!(
             "number of params does not match. expected {}, got {}",
@@ -145,14 +143,11 @@ fn call<'a>(
     }
     let params = params
         .iter()
-        .zip(&tys)
+        .zip(tys)
         .enumerate()
         .map(|(i, (t, ty))| param_to_val(*t, ty, i + 1))
         .collect::<Result<Vec<_>>>()?;
-    let results = ty
-        .results()
-        .map(|t| t.default_value().unwrap_or(wasmtime::Val::I32(0)))
-        .collect();
+    let results = sig.results.clone();
     let op = Op::Call {
         func,
         params,
@@ -165,14 +160,14 @@ fn call<'a>(
 }
 
 #[rustler::nif]
-fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: String) -> bool {
-    matches!(instance.export(&name), Some(Extern::Func(_)))
+fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: &str) -> bool {
+    instance.export(name).is_some_and(|e| e.func.is_some())
 }
 
 fn global(instance: &InstanceResource, name: &str) -> Result<wasmtime::Global> {
     instance
         .export(name)
-        .and_then(|e| e.clone().into_global())
+        .and_then(|e| e.item.clone().into_global())
         .ok_or_else(|| Error::msg(format!("exported global `{name}` not found")))
 }
 

@@ -73,28 +73,30 @@ fn number_as_f64(term: Term) -> Option<f64> {
 
 /// Converts the `index`-th (1-based) argument of a call.
 pub fn param_to_val(term: Term, ty: &ValType, index: usize) -> Result<Val> {
-    let name = type_name(ty);
     match convert(term, ty) {
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(Error::Msg(format!(
-            "Cannot convert argument #{index} to a WebAssembly {name} value."
+            "Cannot convert argument #{index} to a WebAssembly {} value.",
+            type_name(ty)
         ))),
         Err(kind) => Err(Error::Msg(format!(
-            "Cannot convert argument #{index} to a WebAssembly {name} value. Given `{kind}`."
+            "Cannot convert argument #{index} to a WebAssembly {} value. Given `{kind}`.",
+            type_name(ty)
         ))),
     }
 }
 
 /// Converts a value for a global or an import's result.
 pub fn term_to_val(term: Term, ty: &ValType) -> Result<Val> {
-    let name = type_name(ty);
     match convert(term, ty) {
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(Error::Msg(format!(
-            "Cannot convert to a WebAssembly {name} value."
+            "Cannot convert to a WebAssembly {} value.",
+            type_name(ty)
         ))),
         Err(kind) => Err(Error::Msg(format!(
-            "Cannot convert to a WebAssembly {name} value. Given `{kind}`."
+            "Cannot convert to a WebAssembly {} value. Given `{kind}`.",
+            type_name(ty)
         ))),
     }
 }
