@@ -59,8 +59,8 @@ defmodule Wasmex do
 
   Options: `:store`, `:wasi` (`true` or `%Wasmex.Wasi.WasiOptions{}`, used when no store is
   given), `:imports`, `:links` (`%{name => %{bytes: bin} | %{module: module}}`, possibly with
-  nested `links:`), `:name` and other GenServer options. Compile and instantiation failures return
-  `{:error, reason}`.
+  nested `links:`), `:name` and other GenServer options. `:timeout` (default 5000 ms) bounds the
+  module's start function. Compile and instantiation failures return `{:error, reason}`.
 
       iex> Wasmex.start_link(%{bytes: "not wasm"})
       {:error, "Error while parsing bytes: expected `(`\\n     --> <anon>:1:1\\n      |\\n    1 | not wasm\\n      | ^"}
@@ -235,8 +235,17 @@ defmodule Wasmex do
   def init({store, module, opts, links}) do
     instance =
       case opts do
-        %{instance: %Instance{} = instance} -> {:ok, instance}
-        _ -> Instance.new(store, module, Map.get(opts, :imports, %{}), links)
+        %{instance: %Instance{} = instance} ->
+          {:ok, instance}
+
+        _ ->
+          Instance.new(
+            store,
+            module,
+            Map.get(opts, :imports, %{}),
+            links,
+            Map.get(opts, :timeout, 5000)
+          )
       end
 
     case instance do

@@ -27,14 +27,19 @@ defmodule Wasmex.Instance do
   `imports` is `%{namespace => %{name => {:fn, param_types, result_types, fun}}}`; `fun` gets a
   context map (`:memory`, `:caller`, `:pid`, `:instance`) followed by the wasm arguments and
   returns nothing (no results), a value (one result) or a list (several). `links` is a list of
-  `%{name: name, module: module}` instantiated first and registered under `name`.
+  `%{name: name, module: module}` instantiated first and registered under `name`. A start
+  function still running after `timeout` (ms, default `:infinity`) is stopped and
+  `{:error, :timeout}` returned.
 
       iex> {:ok, store} = Wasmex.Store.new()
       iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (import "env" "f" (func)))])
       iex> {:error, "unknown import: `env::f` has not been defined"} = Wasmex.Instance.new(store, module, %{})
   """
-  @spec new(StoreOrCaller.t(), Module.t(), imports(), [link()]) :: {:ok, t()} | {:error, binary()}
-  def new(%StoreOrCaller{resource: store}, %Module{resource: module}, imports, links \\ []) do
+  @spec new(StoreOrCaller.t(), Module.t(), imports(), [link()], timeout()) ::
+          {:ok, t()} | {:error, binary() | :timeout}
+  def new(store_or_caller, module, imports, links \\ [], timeout \\ :infinity)
+
+  def new(%StoreOrCaller{resource: store}, %Module{resource: module}, imports, links, timeout) do
     imports = Wasmex.Utils.stringify_keys(imports)
 
     links =
@@ -43,7 +48,7 @@ defmodule Wasmex.Instance do
       end)
 
     store
-    |> Native.instance_new(module, imports, links, nil)
+    |> Native.instance_new(module, imports, links, Driver.native_timeout(timeout))
     |> Driver.run(store, nil)
     |> case do
       {:ok, resource} -> {:ok, wrap(resource)}

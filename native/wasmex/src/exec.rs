@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use rustler::LocalPid;
+use rustler::{Env, LocalPid};
 use wasmtime::{
     AsContextMut, Extern, Func, Global, Linker, Memory, Module, Store, Trap,
     Val, ValType,
@@ -322,14 +322,18 @@ fn check_caller(handle: &Handle, ch: &Channel) -> Result<()> {
 
 /// Starts an operation that may run wasm: on an idle store as a new parked call, or, while an
 /// import callback of the same driver runs, as a nested operation served by its host function.
-pub fn start(
-    handle: &Handle,
-    op: Op,
-    deadline: Option<Instant>,
-    driver: LocalPid,
-) -> Result<Step> {
+pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Result<Step> {
+    let driver = env.pid();
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;
+    // A call whose driving process died can never finish: stop it so the store is usable again.
+    if slot
+        .parked
+        .as_ref()
+        .is_some_and(|p| p.driver != driver && !p.driver.is_alive(env))
+    {
+        abort(&mut slot, chan, Error::msg("the process driving the call exited"));
+    }
     match slot.parked.as_ref() {
         None => {
             if handle.caller_id.is_some() {

@@ -98,7 +98,7 @@ fn instantiate<'a>(
             .collect(),
         module: module.module.clone(),
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env.pid());
+    let step = exec::start(&handle, op, deadline(timeout_ms), env);
     let out = encode_step(env, &handle, step);
     account(env, started);
     Ok(out)
@@ -153,7 +153,7 @@ fn call<'a>(
         params,
         results,
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env.pid());
+    let step = exec::start(&handle, op, deadline(timeout_ms), env);
     let out = encode_step(env, &handle, step);
     account(env, started);
     Ok(out)
