@@ -22,7 +22,10 @@ defmodule Wasmex.Driver do
     run(Native.exec_resume(handle, reply), handle, instance)
   end
 
-  def run({:error, _} = error, _handle, _instance), do: error
+  def run({:component_callback, fun, params}, handle, instance) do
+    reply = safely(fun, params)
+    run(Native.exec_resume(handle, reply), handle, instance)
+  end
 
   defp invoke(fun, params, memory, caller, instance) do
     context = %{
@@ -32,8 +35,12 @@ defmodule Wasmex.Driver do
       instance: instance
     }
 
+    safely(fun, [context | params])
+  end
+
+  defp safely(fun, args) do
     try do
-      {:ok, apply(fun, [context | params])}
+      {:ok, apply(fun, args)}
     catch
       kind, reason ->
         Logger.warning(

@@ -18,6 +18,7 @@ defmodule Wasmex.Native do
 
   def store_new(_limits, _engine), do: err()
   def store_new_wasi(_options, _limits, _engine), do: err()
+  def store_new_wasi_p2(_options, _limits, _engine), do: err()
   def store_get_fuel(_store_or_caller), do: err()
   def store_set_fuel(_store_or_caller, _fuel), do: err()
 
@@ -47,6 +48,10 @@ defmodule Wasmex.Native do
   def memory_grow(_store_or_caller, _memory, _pages), do: err()
   def memory_read_binary(_store_or_caller, _memory, _index, _length), do: err()
   def memory_write_binary(_store_or_caller, _memory, _index, _bytes), do: err()
+
+  def component_new(_store_or_caller, _bytes), do: err()
+  def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
+  def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
 
   def exec_continue(_store_or_caller), do: err()
   def exec_resume(_store_or_caller, _reply), do: err()

@@ -2,6 +2,9 @@ defmodule Wasmex.Wasi.WasiP2Options do
   @moduledoc ~S"""
   Configuration of a WASI Preview 2 context for components.
 
+  Beyond Wasmex 0.15.1: `preopen` (a list of `Wasmex.Wasi.PreopenOptions`) and `stdin`, `stdout`,
+  `stderr` pipes (`Wasmex.Pipe`; a pipe given for a stream replaces inheriting it).
+
       iex> %Wasmex.Wasi.WasiP2Options{args: ["prog"]}.inherit_stdout
       true
   """
@@ -12,7 +15,11 @@ defmodule Wasmex.Wasi.WasiP2Options do
           inherit_stderr: boolean(),
           allow_http: boolean(),
           args: [binary()],
-          env: %{optional(binary()) => binary()}
+          env: %{optional(binary()) => binary()},
+          preopen: [Wasmex.Wasi.PreopenOptions.t()],
+          stdin: Wasmex.Pipe.t() | nil,
+          stdout: Wasmex.Pipe.t() | nil,
+          stderr: Wasmex.Pipe.t() | nil
         }
 
   defstruct inherit_stdin: true,
@@ -20,5 +27,19 @@ defmodule Wasmex.Wasi.WasiP2Options do
             inherit_stderr: true,
             allow_http: false,
             args: [],
-            env: %{}
+            env: %{},
+            preopen: [],
+            stdin: nil,
+            stdout: nil,
+            stderr: nil
+
+  @doc false
+  @spec normalize(t()) :: t()
+  def normalize(%__MODULE__{} = options) do
+    %{
+      options
+      | args: Enum.map(options.args, &to_string/1),
+        env: Map.new(options.env, fn {k, v} -> {to_string(k), to_string(v)} end)
+    }
+  end
 end

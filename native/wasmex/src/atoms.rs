@@ -7,6 +7,7 @@ rustler::atoms! {
     timeout,
     done,
     callback,
+    component_callback,
     yield_ = "yield",
     fn_ = "fn",
     global,

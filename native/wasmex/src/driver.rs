@@ -12,9 +12,10 @@ use std::time::Instant;
 use rustler::{Encoder, Env, ResourceArc, Term};
 
 use crate::atoms;
-use crate::convert::core::{callback_results, vals_to_terms, val_to_term};
+use crate::convert::component;
+use crate::convert::core::{callback_results, val_to_term, vals_to_terms};
 use crate::error::{Error, Result};
-use crate::exec::{self, Output, Step};
+use crate::exec::{self, Output, ResultTypes, Step, Vals};
 use crate::instance::InstanceResource;
 use crate::memory::MemoryResource;
 use crate::store::{CallerResource, Handle};
@@ -37,6 +38,22 @@ pub fn encode_output<'a>(env: Env<'a>, handle: &Handle, out: Output) -> Result<T
         Output::U64(n) => n.encode(env),
         Output::Val(v) => val_to_term(env, &v)?,
         Output::Unit => atoms::ok().encode(env),
+        Output::ComponentVals(vals) => match vals.as_slice() {
+            [one] => component::val_to_term(env, one),
+            many => many
+                .iter()
+                .map(|v| component::val_to_term(env, v))
+                .collect::<Vec<_>>()
+                .encode(env),
+        },
+        Output::ComponentInstance(instance, component) => {
+            ResourceArc::new(crate::component::ComponentInstanceResource {
+                store_id: handle.store.id,
+                instance,
+                component,
+            })
+            .encode(env)
+        }
     })
 }
 
@@ -58,7 +75,17 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
                 Ok(f) => f,
                 Err(e) => return (atoms::done(), (atoms::error(), e)).encode(env),
             };
-            let params = match vals_to_terms(env, &req.params) {
+            let params = match &req.params {
+                Vals::Core(vals) => vals_to_terms(env, vals),
+                Vals::Component(vals) => {
+                    let terms: Vec<Term> = vals
+                        .iter()
+                        .map(|v| component::val_to_term(env, v))
+                        .collect();
+                    return (atoms::component_callback(), fun, terms).encode(env);
+                }
+            };
+            let params = match params {
                 Ok(p) => p,
                 Err(e) => return (atoms::done(), (atoms::error(), e)).encode(env),
             };
@@ -107,7 +134,11 @@ fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> 
                 }
                 _ => return Err("the elixir callback threw an exception".to_string()),
             };
-            callback_results(value, tys).map_err(|e| {
+            let vals = match tys {
+                ResultTypes::Core(tys) => callback_results(value, tys).map(Vals::Core),
+                ResultTypes::Component(tys) => component_results(value, tys).map(Vals::Component),
+            };
+            vals.map_err(|e| {
                 format!(
                     "the elixir callback threw an exception: invalid return value: {}",
                     e.text()
@@ -118,6 +149,19 @@ fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> 
     });
     account(env, started);
     step.unwrap_or_else(|e| (atoms::done(), (atoms::error(), e)).encode(env))
+}
+
+fn component_results(
+    value: Term,
+    tys: &[wasmtime::component::types::Type],
+) -> Result<Vec<wasmtime::component::Val>> {
+    match tys {
+        [] => Ok(vec![]),
+        [ty] => Ok(vec![crate::convert::component::term_to_val(value, ty)?]),
+        _ => Err(Error::msg(
+            "Component callbacks with multiple results are not supported",
+        )),
+    }
 }
 
 #[rustler::nif]

@@ -24,9 +24,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use rustler::{Env, LocalPid};
+use wasmtime::component as cm;
 use wasmtime::{
-    AsContextMut, Extern, Func, Global, Linker, Memory, Module, Store, Trap,
-    Val, ValType,
+    AsContextMut, Extern, Func, Global, Linker, Memory, Module, Store, Trap, Val, ValType,
 };
 
 use crate::error::{Error, Result};
@@ -60,6 +60,16 @@ pub enum Op {
         links: Vec<(String, Module)>,
         module: Module,
     },
+    ComponentCall {
+        instance: cm::Instance,
+        index: cm::ComponentExportIndex,
+        params: Vec<cm::Val>,
+        n_results: usize,
+    },
+    ComponentInstantiate {
+        linker: Box<cm::Linker<StoreData>>,
+        component: cm::Component,
+    },
     Sync(SyncOp),
 }
 
@@ -71,6 +81,8 @@ pub enum Output {
     U64(u64),
     Val(Val),
     Unit,
+    ComponentVals(Vec<cm::Val>),
+    ComponentInstance(cm::Instance, cm::Component),
 }
 
 /// An instance with its exports resolved once, so later lookups need no store.
@@ -92,20 +104,32 @@ pub struct FuncSig {
     pub results: Vec<Val>,
 }
 
+/// Values crossing between a host function and Elixir: core or component.
+pub enum Vals {
+    Core(Vec<Val>),
+    Component(Vec<cm::Val>),
+}
+
+/// The result types a waiting host function expects from Elixir.
+pub enum ResultTypes {
+    Core(Vec<ValType>),
+    Component(Vec<cm::types::Type>),
+}
+
 pub struct Waiting {
     pub id: u64,
-    pub results: Vec<ValType>,
+    pub results: ResultTypes,
 }
 
 pub struct CallbackRequest {
     pub callback: Arc<ElixirFn>,
-    pub params: Vec<Val>,
+    pub params: Vals,
     pub memory: Option<Memory>,
     pub caller_id: u64,
 }
 
 pub enum Inbox {
-    Reply(std::result::Result<Vec<Val>, String>),
+    Reply(std::result::Result<Vals, String>),
     Op(Op),
 }
 
@@ -156,9 +180,7 @@ impl StorePtr {
 /// Maps a failed wasm call to the error texts of the API.
 pub fn call_error(e: wasmtime::Error) -> Error {
     match e.downcast_ref::<Trap>() {
-        Some(trap) => Error::Msg(format!(
-            "Error during function excecution ({trap}): {e:#}"
-        )),
+        Some(trap) => Error::Msg(format!("Error during function excecution ({trap}): {e:#}")),
         None => Error::Msg(format!("Error during function excecution: {e:#}")),
     }
 }
@@ -246,11 +268,35 @@ where
                     Export { name, item, func }
                 })
                 .collect();
-            Ok(Output::Instance(InstanceExports {
-                module,
-                exports,
-            }))
+            Ok(Output::Instance(InstanceExports { module, exports }))
         }
+        Op::ComponentCall {
+            instance,
+            index,
+            params,
+            n_results,
+        } => {
+            let func = instance
+                .get_func(&mut ctx, index)
+                .ok_or_else(|| Error::msg("exported function not found."))?;
+            let mut results = vec![cm::Val::Bool(false); n_results];
+            func.call_async(&mut ctx, &params, &mut results)
+                .await
+                .map_err(component_call_error)?;
+            Ok(Output::ComponentVals(results))
+        }
+        Op::ComponentInstantiate { linker, component } => {
+            let instance = linker.instantiate_async(&mut ctx, &component).await?;
+            Ok(Output::ComponentInstance(instance, component))
+        }
+    }
+}
+
+/// Maps a failed component call to an error message.
+pub fn component_call_error(e: wasmtime::Error) -> Error {
+    match e.downcast_ref::<Trap>() {
+        Some(trap) => Error::Msg(format!("Error executing function ({trap}): {e:#}")),
+        None => Error::Msg(format!("Error executing function: {e:#}")),
     }
 }
 
@@ -261,8 +307,9 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
     loop {
         let Some(parked) = slot.parked.as_mut() else {
             let aborted = lock_chan(chan).ok().and_then(|c| c.aborted.clone());
-            return Step::Done(Err(aborted
-                .unwrap_or_else(|| Error::msg("no call is in progress on this store"))));
+            return Step::Done(Err(
+                aborted.unwrap_or_else(|| Error::msg("no call is in progress on this store"))
+            ));
         };
         if parked.deadline.is_some_and(|d| Instant::now() >= d) {
             return abort(slot, chan, Error::Timeout);
@@ -332,7 +379,11 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
         .as_ref()
         .is_some_and(|p| p.driver != driver && !p.driver.is_alive(env))
     {
-        abort(&mut slot, chan, Error::msg("the process driving the call exited"));
+        abort(
+            &mut slot,
+            chan,
+            Error::msg("the process driving the call exited"),
+        );
     }
     match slot.parked.as_ref() {
         None => {
@@ -401,7 +452,7 @@ pub fn resume_after_yield(handle: &Handle) -> Result<Step> {
 /// Hands the innermost waiting host function its Elixir reply, then polls again.
 pub fn reply(
     handle: &Handle,
-    make: impl FnOnce(&[ValType]) -> std::result::Result<Vec<Val>, String>,
+    make: impl FnOnce(&ResultTypes) -> std::result::Result<Vals, String>,
 ) -> Result<Step> {
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;

@@ -11,21 +11,35 @@ use std::task::Poll;
 
 use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Env, MapIterator, Term};
-use wasmtime::{Caller, Engine, FuncType, Linker, Val, ValType};
+use wasmtime::{AsContextMut, Engine, FuncType, Linker, ValType};
 
 use crate::error::{Error, Result};
-use crate::exec::{run_op, CallbackRequest, Channel, Inbox, Waiting};
+use crate::exec::{run_op, CallbackRequest, Channel, Inbox, ResultTypes, Vals, Waiting};
 use crate::store::StoreData;
 
-/// An Elixir function used as an import, with its wasm signature.
+/// An Elixir function used as an import.
 pub struct ElixirFn {
     /// The environment holding the function, and the function saved in it.
     saved: Mutex<(OwnedEnv, SavedTerm)>,
-    pub params: Vec<ValType>,
-    pub results: Vec<ValType>,
+}
+
+/// An Elixir function with the core wasm signature it was declared with.
+struct CoreImport {
+    fun: Arc<ElixirFn>,
+    params: Vec<ValType>,
+    results: Vec<ValType>,
 }
 
 impl ElixirFn {
+    /// Keeps `fun` (a term of the calling NIF) for later calls.
+    pub fn save(fun: Term) -> Self {
+        let env = OwnedEnv::new();
+        let saved = env.save(fun);
+        ElixirFn {
+            saved: Mutex::new((env, saved)),
+        }
+    }
+
     /// The function, copied into `env`.
     pub fn load<'a>(&self, env: Env<'a>) -> Result<Term<'a>> {
         let saved = self
@@ -71,7 +85,7 @@ fn decode_types(term: Term, ns: &str, name: &str) -> Result<Vec<ValType>> {
     items.iter().map(|t| decode_type(*t, ns, name)).collect()
 }
 
-fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<ElixirFn> {
+fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<CoreImport> {
     let parts = rustler::types::tuple::get_tuple(spec).unwrap_or_default();
     let is_fn = parts.first().and_then(|t| t.decode::<rustler::Atom>().ok()) == Some(fn_());
     if parts.len() != 4 || !is_fn {
@@ -84,18 +98,15 @@ fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<ElixirFn> {
             "import `{ns}::{name}` must be given a function"
         )));
     }
-    let env = OwnedEnv::new();
-    let fun = env.save(parts[3]);
-    Ok(ElixirFn {
+    Ok(CoreImport {
         params: decode_types(parts[1], ns, name)?,
         results: decode_types(parts[2], ns, name)?,
-        saved: Mutex::new((env, fun)),
+        fun: Arc::new(ElixirFn::save(parts[3])),
     })
 }
 
-fn map_entries<'a>(term: Term<'a>, what: &str) -> Result<Vec<(String, Term<'a>)>> {
-    let iter = MapIterator::new(term)
-        .ok_or_else(|| Error::msg(format!("{what} must be a map")))?;
+pub fn map_entries<'a>(term: Term<'a>, what: &str) -> Result<Vec<(String, Term<'a>)>> {
+    let iter = MapIterator::new(term).ok_or_else(|| Error::msg(format!("{what} must be a map")))?;
     iter.map(|(k, v)| {
         k.decode::<String>()
             .map(|k| (k, v))
@@ -120,54 +131,71 @@ fn define(
     engine: &Engine,
     ns: &str,
     name: &str,
-    f: Arc<ElixirFn>,
+    f: Arc<CoreImport>,
 ) -> Result<()> {
     let ty = FuncType::new(engine, f.params.clone(), f.results.clone());
     linker.func_new_async(ns, name, ty, move |mut caller, params, results| {
         let f = f.clone();
         Box::new(async move {
-            let memory = caller
-                .get_export("memory")
-                .and_then(|e| e.into_memory());
+            let memory = caller.get_export("memory").and_then(|e| e.into_memory());
             let chan = caller.data().chan.clone();
-            let id = {
-                let mut ch = lock(&chan)?;
-                ch.next_id += 1;
-                let id = ch.next_id;
-                ch.waiting.push(Waiting {
-                    id,
-                    results: f.results.clone(),
-                });
-                ch.request = Some(CallbackRequest {
-                    callback: f.clone(),
-                    params: params.to_vec(),
-                    memory,
-                    caller_id: id,
-                });
-                id
-            };
+            let id = request(
+                &chan,
+                f.fun.clone(),
+                Vals::Core(params.to_vec()),
+                ResultTypes::Core(f.results.clone()),
+                memory,
+            )?;
             let reply = serve(&mut caller, &chan).await;
             lock(&chan)?.waiting.retain(|w| w.id != id);
-            let vals = reply.map_err(wasmtime::Error::msg)?;
-            for (slot, v) in results.iter_mut().zip(vals) {
-                *slot = v;
+            match reply.map_err(wasmtime::Error::msg)? {
+                Vals::Core(vals) => {
+                    for (slot, v) in results.iter_mut().zip(vals) {
+                        *slot = v;
+                    }
+                    Ok(())
+                }
+                Vals::Component(_) => Err(wasmtime::Error::msg("mismatched callback reply")),
             }
-            Ok(())
         })
     })?;
     Ok(())
 }
 
-fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<std::sync::MutexGuard<'_, Channel>> {
+/// Leaves a request for Elixir in the channel; returns the id of the waiting callback.
+pub fn request(
+    chan: &Mutex<Channel>,
+    callback: Arc<ElixirFn>,
+    params: Vals,
+    results: ResultTypes,
+    memory: Option<wasmtime::Memory>,
+) -> wasmtime::Result<u64> {
+    let mut ch = lock(chan)?;
+    ch.next_id += 1;
+    let id = ch.next_id;
+    ch.waiting.push(Waiting { id, results });
+    ch.request = Some(CallbackRequest {
+        callback,
+        params,
+        memory,
+        caller_id: id,
+    });
+    Ok(id)
+}
+
+pub fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<std::sync::MutexGuard<'_, Channel>> {
     chan.lock()
         .map_err(|_| wasmtime::Error::msg("store channel poisoned"))
 }
 
 /// Waits for the Elixir reply, executing the store operations the callback sends meanwhile.
-async fn serve(
-    caller: &mut Caller<'_, StoreData>,
+pub async fn serve<C>(
+    caller: &mut C,
     chan: &Arc<Mutex<Channel>>,
-) -> std::result::Result<Vec<Val>, String> {
+) -> std::result::Result<Vals, String>
+where
+    C: AsContextMut<Data = StoreData> + Send,
+{
     loop {
         let msg = std::future::poll_fn(|_| {
             let Ok(mut ch) = chan.lock() else {
@@ -210,9 +238,7 @@ pub fn linker(engine: &Engine, wasi: bool, imports: Term) -> Result<Linker<Store
 }
 
 fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
-    match data.wasi.as_mut() {
-        Some(ctx) => ctx,
-        // Only linked when the store was built with WASI, so the context is always there.
-        None => unreachable!("WASI linked into a store without a WASI context"),
-    }
+    // Only linked when the store was built with WASI, so the empty fallback is never used.
+    data.wasi
+        .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
 }

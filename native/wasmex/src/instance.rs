@@ -43,7 +43,9 @@ impl InstanceResource {
     }
 
     pub fn first_memory(&self) -> Option<wasmtime::Memory> {
-        self.exports.iter().find_map(|e| e.item.clone().into_memory())
+        self.exports
+            .iter()
+            .find_map(|e| e.item.clone().into_memory())
     }
 
     pub fn check_store(&self, handle: &Handle) -> Result<()> {

@@ -2,6 +2,8 @@
 //! what it owns and its threading rules. `exec` holds the execution model.
 
 mod atoms;
+mod component;
+mod component_imports;
 mod convert;
 mod driver;
 mod engine;

@@ -64,7 +64,12 @@ fn memory_size<'a>(
     store_or_caller: Term<'a>,
     memory: ResourceArc<MemoryResource>,
 ) -> Result<Term<'a>> {
-    run(env, store_or_caller, &memory, SyncOp::MemSize(memory.memory))
+    run(
+        env,
+        store_or_caller,
+        &memory,
+        SyncOp::MemSize(memory.memory),
+    )
 }
 
 #[rustler::nif]
@@ -77,7 +82,12 @@ fn memory_grow<'a>(
     if handle_for(store_or_caller, &memory)?.caller_id.is_some() {
         return Err(Error::msg("Cannot grow memory from caller"));
     }
-    run(env, store_or_caller, &memory, SyncOp::MemGrow(memory.memory, pages))
+    run(
+        env,
+        store_or_caller,
+        &memory,
+        SyncOp::MemGrow(memory.memory, pages),
+    )
 }
 
 #[rustler::nif]

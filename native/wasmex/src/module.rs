@@ -4,7 +4,9 @@
 //! (de)serializing are O(input) and run on dirty CPU schedulers.
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
-use wasmtime::{ExternType, FuncType, GlobalType, MemoryType, Module, Mutability, TableType, ValType};
+use wasmtime::{
+    ExternType, FuncType, GlobalType, MemoryType, Module, Mutability, TableType, ValType,
+};
 
 use crate::atoms;
 use crate::engine::{engine_or_default, to_binary, EngineResource};
@@ -65,7 +67,11 @@ fn global_info<'a>(env: Env<'a>, ty: &GlobalType) -> Term<'a> {
             (atoms::type_().encode(env), val_type(env, ty.content())),
         ],
     );
-    (atoms::global(), map.unwrap_or_else(|_| atoms::nil().encode(env))).encode(env)
+    (
+        atoms::global(),
+        map.unwrap_or_else(|_| atoms::nil().encode(env)),
+    )
+        .encode(env)
 }
 
 fn memory_info<'a>(env: Env<'a>, ty: &MemoryType) -> Term<'a> {

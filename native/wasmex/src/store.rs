@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{NifMap, ResourceArc, Term};
+use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
@@ -23,9 +24,25 @@ use crate::pipe::PipeResource;
 /// Data every store carries.
 pub struct StoreData {
     pub limits: StoreLimits,
+    /// WASI Preview 1 context, for core modules.
     pub wasi: Option<WasiP1Ctx>,
+    /// WASI Preview 2 context and resource table, for components.
+    pub p2: Option<WasiCtx>,
+    pub table: ResourceTable,
     /// Mailbox between the NIFs and host functions suspended inside the parked call.
     pub chan: Arc<Mutex<Channel>>,
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        // A component store built without WASI gets an empty context (no stdio, files or
+        // network) the first time a guest uses WASI.
+        let ctx = self.p2.get_or_insert_with(|| WasiCtxBuilder::new().build());
+        WasiCtxView {
+            ctx,
+            table: &mut self.table,
+        }
+    }
 }
 
 /// The store plus the call currently borrowing it.
@@ -183,39 +200,101 @@ pub struct WasiOptionsEx {
     stderr: Option<PipeEx>,
 }
 
-fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
-    let mut b = WasiCtxBuilder::new();
-    b.args(&ex.args);
-    let mut env: Vec<(String, String)> = ex.env.into_iter().collect();
+/// Fills the parts WASI P1 and P2 options share.
+fn fill_builder(
+    b: &mut WasiCtxBuilder,
+    args: &[String],
+    env: HashMap<String, String>,
+    preopen: Vec<PreopenEx>,
+    stdio: [Option<PipeEx>; 3],
+) -> Result<()> {
+    b.args(args);
+    let mut env: Vec<(String, String)> = env.into_iter().collect();
     env.sort();
     b.envs(&env);
-    if let Some(p) = ex.stdin {
+    let [stdin, stdout, stderr] = stdio;
+    if let Some(p) = stdin {
         b.stdin(p.resource.pipe.clone());
     }
-    if let Some(p) = ex.stdout {
+    if let Some(p) = stdout {
         b.stdout(p.resource.pipe.clone());
     }
-    if let Some(p) = ex.stderr {
+    if let Some(p) = stderr {
         b.stderr(p.resource.pipe.clone());
     }
-    for dir in ex.preopen {
+    for dir in preopen {
         let guest = dir.alias.unwrap_or_else(|| dir.path.clone());
         b.preopened_dir(&dir.path, &guest, FsPerms::ReadWrite)
             .map_err(|e| Error::msg(format!("Could not preopen `{}`: {e:#}", dir.path)))?;
     }
+    Ok(())
+}
+
+fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
+    let mut b = WasiCtxBuilder::new();
+    fill_builder(
+        &mut b,
+        &ex.args,
+        ex.env,
+        ex.preopen,
+        [ex.stdin, ex.stdout, ex.stderr],
+    )?;
     Ok(b.build_p1())
+}
+
+/// `%Wasmex.Wasi.WasiP2Options{}` as the NIF sees it.
+#[derive(NifMap)]
+pub struct WasiP2OptionsEx {
+    inherit_stdin: bool,
+    inherit_stdout: bool,
+    inherit_stderr: bool,
+    allow_http: bool,
+    args: Vec<String>,
+    env: HashMap<String, String>,
+    preopen: Vec<PreopenEx>,
+    stdin: Option<PipeEx>,
+    stdout: Option<PipeEx>,
+    stderr: Option<PipeEx>,
+}
+
+fn wasi_p2_from(ex: WasiP2OptionsEx) -> Result<(WasiCtx, bool)> {
+    let mut b = WasiCtxBuilder::new();
+    if ex.inherit_stdin && ex.stdin.is_none() {
+        b.inherit_stdin();
+    }
+    if ex.inherit_stdout && ex.stdout.is_none() {
+        b.inherit_stdout();
+    }
+    if ex.inherit_stderr && ex.stderr.is_none() {
+        b.inherit_stderr();
+    }
+    if ex.allow_http {
+        b.inherit_network();
+        b.allow_ip_name_lookup(true);
+    }
+    fill_builder(
+        &mut b,
+        &ex.args,
+        ex.env,
+        ex.preopen,
+        [ex.stdin, ex.stdout, ex.stderr],
+    )?;
+    Ok((b.build(), ex.allow_http))
 }
 
 fn make_store(
     engine: Engine,
     limits: Option<StoreLimitsEx>,
     wasi: Option<WasiP1Ctx>,
+    p2: Option<WasiCtx>,
 ) -> ResourceArc<StoreResource> {
     let chan = Arc::new(Mutex::new(Channel::default()));
     let has_wasi = wasi.is_some();
     let data = StoreData {
         limits: limits_from(limits),
         wasi,
+        p2,
+        table: ResourceTable::new(),
         chan: chan.clone(),
     };
     let mut store = Store::new(&engine, data);
@@ -239,7 +318,7 @@ fn store_new(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    Ok(make_store(engine_or_default(engine)?, limits, None))
+    Ok(make_store(engine_or_default(engine)?, limits, None, None))
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -250,5 +329,16 @@ fn store_new_wasi(
 ) -> Result<ResourceArc<StoreResource>> {
     let engine = engine_or_default(engine)?;
     let wasi = wasi_from(options)?;
-    Ok(make_store(engine, limits, Some(wasi)))
+    Ok(make_store(engine, limits, Some(wasi), None))
+}
+
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_new_wasi_p2(
+    options: WasiP2OptionsEx,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    let engine = engine_or_default(engine)?;
+    let (ctx, _allow_http) = wasi_p2_from(options)?;
+    Ok(make_store(engine, limits, None, Some(ctx)))
 }

@@ -4,4 +4,5 @@
 //! range checks (a value that does not fit its type is an error, never wrapped). Pure functions over
 //! terms of the calling NIF's environment; no shared state.
 
+pub mod component;
 pub mod core;

@@ -1,0 +1,217 @@
+defmodule Wasmex.Components do
+  @moduledoc ~S"""
+  A process that owns one WebAssembly component instance.
+
+  Put it in a supervision tree and call the component's exports:
+
+      children = [
+        {Wasmex.Components,
+         name: MyApp.Plugin,
+         path: "plugin.wasm",
+         imports: %{"publish-message" => {:fn, &MyApp.Chat.publish/1}},
+         wasi: %Wasmex.Wasi.WasiP2Options{}}
+      ]
+
+      {:ok, html} = Wasmex.Components.call_function(MyApp.Plugin, "render", ["# Hello"])
+
+  Functions of exported interfaces are called by path:
+  `Wasmex.Components.call_function(pid, {"wasmex:test/math@0.1.0", "add"}, [1, 2])`.
+
+  ## Failures and recovery
+  A call that traps, fails in an Elixir import, or runs past its timeout (the guest is stopped
+  at the deadline and the call returns `{:error, :timeout}`) leaves the wasmtime instance
+  unusable. The server then replaces it before the next call: it instantiates the compiled
+  component again in a fresh store (a store you passed with `:store` is reused), so the guest's
+  state is reset.
+  """
+
+  use GenServer
+
+  alias Wasmex.Components.{Component, Instance, Store}
+  alias Wasmex.Wasi.WasiP2Options
+
+  @gen_server_keys [:name, :timeout, :debug, :spawn_opt, :hibernate_after]
+
+  @type server :: GenServer.server()
+
+  @doc """
+  Starts a server owning an instance of the component given as `:bytes` or `:path`.
+
+  Options (a keyword list or a map): `:bytes`, `:path`, `:store` (a `Wasmex.Components.Store`;
+  then `:wasi` and `:store_limits` are ignored), `:wasi` (`%Wasmex.Wasi.WasiP2Options{}`),
+  `:store_limits`, `:imports`, `:name` and other GenServer options.
+
+      iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
+      iex> is_pid(pid)
+      true
+  """
+  @spec start_link(keyword() | map()) :: GenServer.on_start()
+  def start_link(opts) when is_map(opts), do: start_link(Map.to_list(opts))
+
+  def start_link(opts) when is_list(opts) do
+    bytes =
+      cond do
+        is_binary(opts[:bytes]) -> opts[:bytes]
+        is_binary(opts[:path]) -> File.read!(opts[:path])
+        true -> raise ArgumentError, "Either :bytes or :path must be provided"
+      end
+
+    with {:ok, store} <- new_store(opts),
+         {:ok, component} <- Component.new(store, bytes),
+         {:ok, pid} <-
+           GenServer.start(
+             __MODULE__,
+             {store, component, opts},
+             Keyword.take(opts, @gen_server_keys)
+           ) do
+      Process.link(pid)
+      {:ok, pid}
+    end
+  end
+
+  @doc false
+  def child_spec(opts) do
+    %{id: opts[:name] || __MODULE__, start: {__MODULE__, :start_link, [opts]}}
+  end
+
+  defp new_store(opts) do
+    case opts[:store] do
+      %Store{} = store -> {:ok, store}
+      nil -> fresh_store(opts)
+    end
+  end
+
+  defp fresh_store(opts) do
+    limits = opts[:store_limits] || %Wasmex.StoreLimits{}
+
+    case opts[:wasi] do
+      %WasiP2Options{} = wasi ->
+        Store.new_wasi(wasi, limits)
+
+      nil ->
+        Store.new(limits)
+
+      other ->
+        raise ArgumentError,
+              "option :wasi must be a %Wasmex.Wasi.WasiP2Options{}, got: #{inspect(other)}"
+    end
+  end
+
+  @doc """
+  Calls the export at `name_or_path` with `params`: `{:ok, value}` for one result, `{:ok, []}`
+  for none, `{:error, reason}` otherwise. A guest still running at `timeout` is stopped and the
+  call returns `{:error, :timeout}`.
+
+      iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
+      iex> Wasmex.Components.call_function(pid, "missing", [])
+      {:error, "exported function `missing` not found."}
+  """
+  @spec call_function(server(), Instance.path(), list(), timeout()) ::
+          {:ok, term()} | {:error, term()}
+  def call_function(server, name_or_path, params, timeout \\ 5000) when is_list(params) do
+    deadline =
+      case timeout do
+        :infinity ->
+          nil
+
+        ms when is_integer(ms) and ms >= 0 ->
+          System.monotonic_time(:millisecond) + ms - min(div(ms, 20), 50)
+
+        other ->
+          raise ArgumentError,
+                "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
+      end
+
+    try do
+      GenServer.call(
+        server,
+        {:call, Instance.normalize_path(name_or_path), params, deadline},
+        timeout
+      )
+    catch
+      :exit, {:timeout, _} -> {:error, :timeout}
+    end
+  end
+
+  @doc """
+  The server's current instance (it changes when the server replaces a failed instance).
+
+      iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
+      iex> %Wasmex.Components.Instance{} = Wasmex.Components.instance(pid)
+  """
+  @spec instance(server()) :: Instance.t()
+  def instance(server), do: GenServer.call(server, :instance)
+
+  @impl true
+  def init({store, component, opts}) do
+    imports = opts[:imports] || %{}
+
+    case Instance.new(store, component, imports, opts[:timeout] || 5000) do
+      {:ok, instance} ->
+        {:ok,
+         %{
+           store: store,
+           component: component,
+           opts: opts,
+           imports: imports,
+           instance: instance,
+           broken: false
+         }}
+
+      {:error, reason} ->
+        {:stop, reason}
+    end
+  end
+
+  @impl true
+  def handle_call({:call, path, params, deadline}, _from, state) do
+    with {:ok, state} <- ensure_instance(state) do
+      reply =
+        case remaining(deadline) do
+          :expired -> {:error, :timeout}
+          timeout -> Instance.call(state.instance, path, params, timeout)
+        end
+
+      {:reply, reply, %{state | broken: broken?(reply)}}
+    else
+      {:error, _} = error -> {:reply, error, state}
+    end
+  end
+
+  def handle_call(:instance, _from, state) do
+    case ensure_instance(state) do
+      {:ok, state} -> {:reply, state.instance, state}
+      {:error, _} -> {:reply, state.instance, state}
+    end
+  end
+
+  # A trap (including a stopped call) poisons a component instance: replace it.
+  defp broken?({:error, :timeout}), do: true
+  defp broken?({:error, "Error executing function" <> _}), do: true
+  defp broken?(_), do: false
+
+  defp ensure_instance(%{broken: false} = state), do: {:ok, state}
+
+  defp ensure_instance(state) do
+    store =
+      case state.opts[:store] do
+        %Store{} = store -> {:ok, store}
+        nil -> fresh_store(state.opts)
+      end
+
+    with {:ok, store} <- store,
+         {:ok, instance} <-
+           Instance.new(store, state.component, state.imports, state.opts[:timeout] || 5000) do
+      {:ok, %{state | store: store, instance: instance, broken: false}}
+    end
+  end
+
+  defp remaining(nil), do: nil
+
+  defp remaining(deadline) do
+    case deadline - System.monotonic_time(:millisecond) do
+      ms when ms > 0 -> ms
+      _ -> :expired
+    end
+  end
+end

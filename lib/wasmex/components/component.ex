@@ -1,0 +1,28 @@
+defmodule Wasmex.Components.Component do
+  @moduledoc ~S"""
+  A compiled WebAssembly component: compile once, instantiate many times.
+
+      iex> {:ok, store} = Wasmex.Components.Store.new()
+      iex> {:ok, %Wasmex.Components.Component{}} = Wasmex.Components.Component.new(store, "(component)")
+  """
+
+  alias Wasmex.Components.Store
+
+  @type t :: %__MODULE__{resource: reference(), reference: reference()}
+
+  defstruct [:resource, :reference]
+
+  @doc """
+  Compiles component bytes (or component WAT text) with the store's engine. Runs on a dirty
+  scheduler.
+
+      iex> {:ok, store} = Wasmex.Components.Store.new()
+      iex> {:error, "Unable to decode WASM: " <> _} = Wasmex.Components.Component.new(store, "junk")
+  """
+  @spec new(Store.t(), binary()) :: {:ok, t()} | {:error, binary()}
+  def new(%Store{resource: store}, bytes) when is_binary(bytes) do
+    with {:ok, resource} <- Wasmex.Native.component_new(store, bytes) do
+      {:ok, %__MODULE__{resource: resource, reference: make_ref()}}
+    end
+  end
+end

@@ -1,0 +1,84 @@
+defmodule Wasmex.Components.Instance do
+  @moduledoc ~S"""
+  Low-level component instances: instantiate a component in a store and call its exports.
+
+  Most applications use the `Wasmex.Components` server instead. These functions run in the
+  calling process, and so do the Elixir imports they call.
+
+      iex> {:ok, store} = Wasmex.Components.Store.new()
+      iex> {:ok, component} = Wasmex.Components.Component.new(store, "(component)")
+      iex> {:ok, %Wasmex.Components.Instance{}} = Wasmex.Components.Instance.new(store, component, %{})
+  """
+
+  alias Wasmex.Components.{Component, Store}
+  alias Wasmex.{Driver, Native}
+
+  @type t :: %__MODULE__{
+          store_resource: reference(),
+          instance_resource: reference(),
+          reference: reference()
+        }
+  @type path :: binary() | atom() | [binary() | atom()] | tuple()
+
+  defstruct [:store_resource, :instance_resource, :reference]
+
+  @doc """
+  Instantiates `component` with WASI P2 and the Elixir `imports`:
+  `%{"fun" => {:fn, fun}}` for root imports and `%{"pkg:ns/iface@ver" => %{"fun" => {:fn, fun}}}`
+  for interface imports (these may replace standard WASI interfaces).
+
+      iex> {:ok, store} = Wasmex.Components.Store.new()
+      iex> {:ok, component} = Wasmex.Components.Component.new(store, "(component)")
+      iex> {:ok, _instance} = Wasmex.Components.Instance.new(store, component, %{})
+  """
+  @spec new(Store.t(), Component.t(), map(), timeout()) :: {:ok, t()} | {:error, term()}
+  def new(%Store{resource: store}, %Component{resource: component}, imports, timeout \\ :infinity)
+      when is_map(imports) do
+    store
+    |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
+    |> Driver.run(store, nil)
+    |> case do
+      {:ok, resource} ->
+        {:ok,
+         %__MODULE__{store_resource: store, instance_resource: resource, reference: make_ref()}}
+
+      {:error, _} = error ->
+        error
+    end
+  end
+
+  @doc """
+  Calls the function at `path` and sends the result to `from` (as `GenServer.reply/2` does);
+  returns `:ok`. See `call/4`.
+  """
+  @spec call_function(t(), path(), list(), GenServer.from(), timeout() | nil) :: :ok
+  def call_function(instance, path, args, from, timeout \\ nil) do
+    GenServer.reply(from, call(instance, path, args, timeout))
+    :ok
+  end
+
+  @doc """
+  Calls the function at `path`: a root export name, or a list or tuple such as
+  `{"wasmex:test/math@0.1.0", "add"}` for a function of an exported interface. Returns
+  `{:ok, value}` for one result, `{:ok, []}` for none, or `{:error, reason}`; a guest still
+  running at `timeout` is stopped and `{:error, :timeout}` is returned.
+  """
+  @spec call(t(), path(), list(), timeout() | nil) :: {:ok, term()} | {:error, term()}
+  def call(
+        %__MODULE__{store_resource: store, instance_resource: res} = instance,
+        path,
+        args,
+        timeout \\ nil
+      )
+      when is_list(args) do
+    store
+    |> Native.component_call(res, normalize_path(path), args, Driver.native_timeout(timeout))
+    |> Driver.run(store, instance)
+  end
+
+  @doc false
+  @spec normalize_path(path()) :: [binary()]
+  def normalize_path(path) when is_binary(path) or is_atom(path), do: [to_string(path)]
+  def normalize_path(path) when is_list(path), do: Enum.map(path, &to_string/1)
+  def normalize_path(path) when is_tuple(path), do: path |> Tuple.to_list() |> normalize_path()
+end

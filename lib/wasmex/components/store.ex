@@ -1,0 +1,46 @@
+defmodule Wasmex.Components.Store do
+  @moduledoc ~S"""
+  Builds stores for components: plain, or with a WASI Preview 2 context.
+
+      iex> {:ok, %Wasmex.Components.Store{}} = Wasmex.Components.Store.new()
+  """
+
+  alias Wasmex.{Engine, StoreLimits}
+  alias Wasmex.Wasi.WasiP2Options
+
+  @type t :: %__MODULE__{resource: reference(), reference: reference()}
+
+  defstruct [:resource, :reference]
+
+  @doc """
+  Creates a component store without WASI configuration. A guest that uses WASI anyway gets an empty
+  context (no stdio, files or network).
+
+      iex> {:ok, _store} = Wasmex.Components.Store.new(%Wasmex.StoreLimits{memory_size: 1_000_000})
+  """
+  @spec new(StoreLimits.t() | nil, Engine.t() | nil) :: {:ok, t()} | {:error, binary()}
+  def new(limits \\ nil, engine \\ nil) do
+    with {:ok, resource} <- Wasmex.Native.store_new(limits, engine && engine.resource) do
+      {:ok, wrap(resource)}
+    end
+  end
+
+  @doc """
+  Creates a component store with a WASI Preview 2 context.
+
+      iex> {:ok, _store} = Wasmex.Components.Store.new_wasi(%Wasmex.Wasi.WasiP2Options{args: ["x"]})
+  """
+  @spec new_wasi(WasiP2Options.t(), StoreLimits.t() | nil, Engine.t() | nil) ::
+          {:ok, t()} | {:error, binary()}
+  def new_wasi(%WasiP2Options{} = options \\ %WasiP2Options{}, limits \\ nil, engine \\ nil) do
+    options = WasiP2Options.normalize(options)
+
+    with {:ok, resource} <-
+           Wasmex.Native.store_new_wasi_p2(options, limits, engine && engine.resource) do
+      {:ok, wrap(resource)}
+    end
+  end
+
+  @doc false
+  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
+end

@@ -1,0 +1,186 @@
+//! Components: compile, instantiate (with WASI P2 and Elixir imports) and call by name or path.
+//!
+//! A `ComponentResource` is immutable and shared. A `ComponentInstanceResource` is a handle into
+//! one store. Export lookup and argument conversion use the component's types (no store access);
+//! instantiation and calls go through `exec`, so they yield every time slice, can be stopped at a
+//! deadline and call Elixir imports without blocking.
+
+use std::time::{Duration, Instant};
+
+use rustler::{Binary, Env, ResourceArc, Term};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
+
+use crate::convert::component::term_to_val;
+use crate::driver::{account, encode_step, step_or_error};
+use crate::error::{Error, Result};
+use crate::exec::{self, Op};
+use crate::store::Handle;
+
+pub struct ComponentResource {
+    pub component: Component,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for ComponentResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for ComponentResource {}
+
+pub struct ComponentInstanceResource {
+    pub store_id: u64,
+    pub instance: Instance,
+    pub component: Component,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for ComponentInstanceResource {}
+
+// A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
+impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
+
+fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
+    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
+}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn component_new(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ComponentResource>> {
+    let handle = Handle::decode(store_or_caller)?;
+    let component = Component::new(&handle.store.engine, bytes.as_slice())
+        .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))?;
+    Ok(ResourceArc::new(ComponentResource { component }))
+}
+
+#[rustler::nif]
+fn component_instance_new<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    component: ResourceArc<ComponentResource>,
+    imports: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = instantiate(env, store_or_caller, &component, imports, timeout_ms);
+    step_or_error(env, result)
+}
+
+fn instantiate<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    component: &ComponentResource,
+    imports: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    let handle = Handle::decode(store_or_caller)?;
+    let mut linker: Linker<crate::store::StoreData> = Linker::new(&handle.store.engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    linker.allow_shadowing(true);
+    crate::component_imports::define_all(&mut linker, imports)?;
+    let op = Op::ComponentInstantiate {
+        linker: Box::new(linker),
+        component: component.component.clone(),
+    };
+    let step = exec::start(&handle, op, deadline(timeout_ms), env);
+    let out = encode_step(env, &handle, step);
+    account(env, started);
+    Ok(out)
+}
+
+/// Finds the function at `path` (a root export, or interface exports then a function).
+fn lookup(
+    component: &Component,
+    path: &[String],
+) -> Result<(
+    ComponentExportIndex,
+    usize,
+    Vec<wasmtime::component::types::Type>,
+)> {
+    let shown = if path.len() == 1 {
+        path[0].clone()
+    } else {
+        format!("[{}]", path.join(", "))
+    };
+    let mut parent: Option<ComponentExportIndex> = None;
+    let mut item = None;
+    for (pos, segment) in path.iter().enumerate() {
+        match component.get_export(parent.as_ref(), segment.as_str()) {
+            Some((found, index)) => {
+                parent = Some(index);
+                item = Some(found);
+            }
+            None if path.len() == 1 => {
+                return Err(Error::msg(format!("exported function `{shown}` not found.")))
+            }
+            None => {
+                return Err(Error::msg(format!(
+                    "exported function `{shown}` not found. Could not find `{segment}` at position {pos}"
+                )))
+            }
+        }
+    }
+    match (item, parent) {
+        (Some(ComponentItem::ComponentFunc(ty)), Some(index)) => Ok((
+            index,
+            ty.results().len(),
+            ty.params().map(|(_, t)| t).collect(),
+        )),
+        _ => Err(Error::msg(format!(
+            "exported function `{shown}` not found."
+        ))),
+    }
+}
+
+#[rustler::nif]
+fn component_call<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    instance: ResourceArc<ComponentInstanceResource>,
+    path: Vec<String>,
+    params: Vec<Term<'a>>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = call(env, store_or_caller, &instance, &path, &params, timeout_ms);
+    step_or_error(env, result)
+}
+
+fn call<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    instance: &ComponentInstanceResource,
+    path: &[String],
+    params: &[Term<'a>],
+    timeout_ms: Option<u64>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    let handle = Handle::decode(store_or_caller)?;
+    if handle.store.id != instance.store_id {
+        return Err(Error::msg("the instance belongs to another store"));
+    }
+    let (index, n_results, types) = lookup(&instance.component, path)?;
+    if types.len() != params.len() {
+        return Err(Error::msg(format!(
+            "number of params does not match. expected {}, got {}",
+            types.len(),
+            params.len()
+        )));
+    }
+    let params = params
+        .iter()
+        .zip(&types)
+        .enumerate()
+        .map(|(i, (term, ty))| {
+            term_to_val(*term, ty)
+                .map_err(|e| Error::msg(format!("{} (argument {})", e.text(), i + 1)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let op = Op::ComponentCall {
+        instance: instance.instance,
+        index,
+        params,
+        n_results,
+    };
+    let step = exec::start(&handle, op, deadline(timeout_ms), env);
+    let out = encode_step(env, &handle, step);
+    account(env, started);
+    Ok(out)
+}

@@ -1,0 +1,78 @@
+//! Imports written in Elixir for components: root functions (`%{"name" => {:fn, fun}}`) and
+//! functions of imported interfaces (`%{"pkg:ns/iface@ver" => %{"name" => {:fn, fun}}}`).
+//!
+//! Each becomes an async host function that leaves a request for the driving Elixir process in the
+//! store's channel and waits for its reply, exactly like core imports (see `imports` and `exec`).
+//! The function gets the WIT parameters only (no context) and its value is converted against the
+//! WIT result type. Entries with other tags are ignored, as in Wasmex 0.15.1.
+
+use std::sync::Arc;
+
+use rustler::types::tuple::get_tuple;
+use rustler::{Atom, Term};
+use wasmtime::component::{Linker, LinkerInstance};
+
+use crate::error::{Error, Result};
+use crate::exec::{ResultTypes, Vals};
+use crate::imports::{lock, map_entries, request, serve, ElixirFn};
+use crate::store::StoreData;
+
+rustler::atoms! { fn_ = "fn" }
+
+/// The function of a `{:fn, fun}` entry, or `None` for entries with other tags.
+fn function_of(spec: Term) -> Option<Term> {
+    match get_tuple(spec).as_deref() {
+        Ok([tag, fun]) if tag.decode::<Atom>().ok() == Some(fn_()) && fun.is_fun() => Some(*fun),
+        _ => None,
+    }
+}
+
+/// Adds the Elixir imports to `linker` (after WASI, with shadowing allowed, so they may override
+/// standard interfaces).
+pub fn define_all(linker: &mut Linker<StoreData>, imports: Term) -> Result<()> {
+    for (name, spec) in map_entries(imports, "imports")? {
+        if spec.is_map() {
+            let mut instance = linker
+                .instance(&name)
+                .map_err(|e| Error::msg(format!("Could not define import `{name}`: {e:#}")))?;
+            for (fname, fspec) in map_entries(spec, "an imported interface")? {
+                if let Some(fun) = function_of(fspec) {
+                    define(&mut instance, &fname, fun)?;
+                }
+            }
+        } else if let Some(fun) = function_of(spec) {
+            define(&mut linker.root(), &name, fun)?;
+        }
+    }
+    Ok(())
+}
+
+fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Result<()> {
+    let fun = Arc::new(ElixirFn::save(fun));
+    instance
+        .func_new_async(name, move |mut store, ty, params, results| {
+            let fun = fun.clone();
+            Box::new(async move {
+                let chan = store.data().chan.clone();
+                let id = request(
+                    &chan,
+                    fun,
+                    Vals::Component(params.to_vec()),
+                    ResultTypes::Component(ty.results().collect()),
+                    None,
+                )?;
+                let reply = serve(&mut store, &chan).await;
+                lock(&chan)?.waiting.retain(|w| w.id != id);
+                match reply.map_err(wasmtime::Error::msg)? {
+                    Vals::Component(vals) => {
+                        for (slot, v) in results.iter_mut().zip(vals) {
+                            *slot = v;
+                        }
+                        Ok(())
+                    }
+                    Vals::Core(_) => Err(wasmtime::Error::msg("mismatched callback reply")),
+                }
+            })
+        })
+        .map_err(|e| Error::msg(format!("Could not define import `{name}`: {e:#}")))
+}

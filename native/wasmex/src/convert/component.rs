@@ -1,0 +1,469 @@
+//! Elixir terms <-> component model values (the WIT type mapping).
+//!
+//! Going in, a term is checked against the WIT type it must have: integers are range-checked,
+//! `bool` takes only `true`/`false`, `list<u8>` also takes a binary, records take maps with atom or
+//! string keys spelled as in WIT. Errors name the path to the bad value, e.g.
+//! `record('points').list[3]`. Coming out, names from the component's type definitions (record
+//! fields, enum and variant cases, flags) become atoms, up to a global cap after which they stay
+//! strings. Pure functions over terms of the calling NIF's environment.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustler::types::tuple::get_tuple;
+use rustler::{Atom, Binary, Encoder, Env, MapIterator, Term, TermType};
+use wasmtime::component::{Type, Val};
+
+use crate::error::{Error, Result};
+
+/// Most atoms this module will create for names coming out of components.
+pub const ATOM_CAP: usize = 100_000;
+static ATOMS_CREATED: AtomicUsize = AtomicUsize::new(0);
+
+rustler::atoms! { ok, error, none, some, nil }
+
+/// A WIT name as an atom (an existing one, or a new one while under the cap), else a binary.
+pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
+    if let Ok(atom) = Atom::existing_from_utf8_bytes(env, name.as_bytes()) {
+        return atom.encode(env);
+    }
+    if ATOMS_CREATED.fetch_add(1, Ordering::Relaxed) < ATOM_CAP {
+        if let Ok(atom) = Atom::from_str(env, name) {
+            return atom.encode(env);
+        }
+    }
+    name.encode(env)
+}
+
+fn kind(term: Term) -> &'static str {
+    match term.get_type() {
+        TermType::Atom => "Atom",
+        TermType::Binary => "Binary",
+        TermType::Fun => "Fun",
+        TermType::List => "List",
+        TermType::Map => "Map",
+        TermType::Integer => "Integer",
+        TermType::Float => "Float",
+        TermType::Pid => "Pid",
+        TermType::Port => "Port",
+        TermType::Ref => "Ref",
+        TermType::Tuple => "Tuple",
+        TermType::Unknown => "Unknown",
+    }
+}
+
+fn type_label(ty: &Type) -> &'static str {
+    match ty {
+        Type::Bool => "Bool",
+        Type::S8 => "S8",
+        Type::U8 => "U8",
+        Type::S16 => "S16",
+        Type::U16 => "U16",
+        Type::S32 => "S32",
+        Type::U32 => "U32",
+        Type::S64 => "S64",
+        Type::U64 => "U64",
+        Type::Float32 => "Float32",
+        Type::Float64 => "Float64",
+        Type::Char => "Char",
+        Type::String => "String",
+        Type::List(_) => "List",
+        Type::Map(_) => "Map",
+        Type::Record(_) => "Record",
+        Type::Tuple(_) => "Tuple",
+        Type::Variant(_) => "Variant",
+        Type::Enum(_) => "Enum",
+        Type::Option(_) => "Option",
+        Type::Result(_) => "Result",
+        Type::Flags(_) => "Flags",
+        Type::Own(_) | Type::Borrow(_) => "Resource",
+        Type::Future(_) => "Future",
+        Type::Stream(_) => "Stream",
+        Type::ErrorContext => "ErrorContext",
+        Type::FixedLengthList(_) => "FixedLengthList",
+    }
+}
+
+/// A conversion failure and where it happened, innermost segment last.
+struct Failure {
+    msg: String,
+    path: Vec<String>,
+}
+
+type Conv<T> = std::result::Result<T, Failure>;
+
+fn fail<T>(msg: impl Into<String>) -> Conv<T> {
+    Err(Failure {
+        msg: msg.into(),
+        path: Vec::new(),
+    })
+}
+
+fn cannot<T>(term: Term, ty: &Type) -> Conv<T> {
+    fail(format!(
+        "Could not convert {} to {}",
+        kind(term),
+        type_label(ty)
+    ))
+}
+
+fn at<T>(segment: impl FnOnce() -> String, r: Conv<T>) -> Conv<T> {
+    r.map_err(|mut f| {
+        f.path.push(segment());
+        f
+    })
+}
+
+/// Converts an argument (or an import's result) to a value of WIT type `ty`.
+pub fn term_to_val(term: Term, ty: &Type) -> Result<Val> {
+    to_val(term, ty).map_err(|f| {
+        if f.path.is_empty() {
+            Error::Msg(f.msg)
+        } else {
+            let path: Vec<String> = f.path.into_iter().rev().collect();
+            Error::Msg(format!("{} at \"{}\"", f.msg, path.join(".")))
+        }
+    })
+}
+
+fn int<'a, T: rustler::Decoder<'a>>(term: Term<'a>, ty: &Type) -> Conv<T> {
+    if term.get_type() != TermType::Integer {
+        return cannot(term, ty);
+    }
+    term.decode::<T>().or_else(|_| {
+        let shown = term
+            .decode::<i128>()
+            .map(|i| i.to_string())
+            .unwrap_or_else(|_| "integer".to_string());
+        fail(format!("{shown} is out of range for {}", type_label(ty)))
+    })
+}
+
+fn name_of(term: Term) -> Option<String> {
+    if let Ok(s) = term.decode::<String>() {
+        return Some(s);
+    }
+    if term.is_atom() {
+        return term.atom_to_string().ok();
+    }
+    None
+}
+
+fn to_val(term: Term, ty: &Type) -> Conv<Val> {
+    Ok(match ty {
+        Type::Bool => match term.decode::<bool>() {
+            Ok(b) => Val::Bool(b),
+            Err(_) => return cannot(term, ty),
+        },
+        Type::S8 => Val::S8(int(term, ty)?),
+        Type::U8 => Val::U8(int(term, ty)?),
+        Type::S16 => Val::S16(int(term, ty)?),
+        Type::U16 => Val::U16(int(term, ty)?),
+        Type::S32 => Val::S32(int(term, ty)?),
+        Type::U32 => Val::U32(int(term, ty)?),
+        Type::S64 => Val::S64(int(term, ty)?),
+        Type::U64 => Val::U64(int(term, ty)?),
+        Type::Float32 => match term.decode::<f64>() {
+            Ok(f) if term.get_type() == TermType::Float => {
+                let narrow = f as f32;
+                if f.is_finite() && !narrow.is_finite() {
+                    return fail(format!("{f} is out of range for Float32"));
+                }
+                Val::Float32(narrow)
+            }
+            _ => return cannot(term, ty),
+        },
+        Type::Float64 => match term.decode::<f64>() {
+            Ok(f) if term.get_type() == TermType::Float => Val::Float64(f),
+            _ => return cannot(term, ty),
+        },
+        Type::Char => Val::Char(to_char(term, ty)?),
+        Type::String => match name_of(term) {
+            Some(s) if !(term.is_atom() && matches!(s.as_str(), "nil" | "true" | "false")) => {
+                Val::String(s)
+            }
+            _ => return cannot(term, ty),
+        },
+        Type::List(list) => {
+            let elem = list.ty();
+            if matches!(elem, Type::U8) && term.is_binary() {
+                let bin = Binary::from_term(term).map_err(|_| Failure {
+                    msg: "invalid binary".into(),
+                    path: vec![],
+                })?;
+                return Ok(Val::List(
+                    bin.as_slice().iter().map(|b| Val::U8(*b)).collect(),
+                ));
+            }
+            let items: Vec<Term> = match term.decode() {
+                Ok(items) => items,
+                Err(_) => return cannot(term, ty),
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(at(|| format!("list[{i}]"), to_val(*item, &elem))?);
+            }
+            Val::List(out)
+        }
+        Type::Tuple(tuple) => {
+            let items = match get_tuple(term) {
+                Ok(items) => items,
+                Err(_) => return cannot(term, ty),
+            };
+            let types: Vec<Type> = tuple.types().collect();
+            if items.len() != types.len() {
+                return fail(format!(
+                    "Expected a tuple of {} elements, got {}",
+                    types.len(),
+                    items.len()
+                ));
+            }
+            let mut out = Vec::with_capacity(items.len());
+            for (i, (item, t)) in items.iter().zip(&types).enumerate() {
+                out.push(at(|| format!("tuple[{i}]"), to_val(*item, t))?);
+            }
+            Val::Tuple(out)
+        }
+        Type::Record(record) => {
+            let Some(iter) = MapIterator::new(term) else {
+                return cannot(term, ty);
+            };
+            let entries: Vec<(Option<String>, Term)> = iter.map(|(k, v)| (name_of(k), v)).collect();
+            let mut out = Vec::new();
+            let mut missing = Vec::new();
+            for field in record.fields() {
+                match entries
+                    .iter()
+                    .find(|(k, _)| k.as_deref() == Some(field.name))
+                {
+                    Some((_, v)) => out.push((
+                        field.name.to_string(),
+                        at(
+                            || format!("record('{}')", field.name),
+                            to_val(*v, &field.ty),
+                        )?,
+                    )),
+                    None => missing.push(field.name.to_string()),
+                }
+            }
+            if !missing.is_empty() {
+                return fail(format!(
+                    "Expected {} fields, got {} - missing fields: {}",
+                    record.fields().len(),
+                    record.fields().len() - missing.len(),
+                    missing.join(", ")
+                ));
+            }
+            Val::Record(out)
+        }
+        Type::Variant(variant) => {
+            let (tag, payload) = tag_and_payload(term, ty)?;
+            let Some(case) = variant.cases().find(|c| c.name == tag) else {
+                return fail(format!("Variant case not found: {tag}"));
+            };
+            match (case.ty, payload) {
+                (None, None) => Val::Variant(tag, None),
+                (Some(t), Some(p)) => {
+                    let v = at(|| format!("variant({tag})"), to_val(p, &t))?;
+                    Val::Variant(tag, Some(Box::new(v)))
+                }
+                (None, Some(_)) => return fail(format!("Variant case {tag} takes no payload")),
+                (Some(_), None) => return fail(format!("Variant case {tag} needs a payload")),
+            }
+        }
+        Type::Enum(e) => match name_of(term) {
+            Some(n) if e.names().any(|c| c == n) => Val::Enum(n),
+            Some(n) => return fail(format!("Enum value not found: {n}")),
+            None => return cannot(term, ty),
+        },
+        Type::Flags(flags) => {
+            let Some(iter) = MapIterator::new(term) else {
+                return cannot(term, ty);
+            };
+            let mut set = Vec::new();
+            for (k, v) in iter {
+                let Some(name) = name_of(k) else {
+                    return cannot(k, ty);
+                };
+                if !flags.names().any(|n| n == name) {
+                    return fail(format!("Flag not found: {name}"));
+                }
+                match v.decode::<bool>() {
+                    Ok(true) => set.push(name),
+                    Ok(false) => {}
+                    Err(_) => return fail(format!("Flag {name} must be true or false")),
+                }
+            }
+            Val::Flags(set)
+        }
+        Type::Option(opt) => {
+            if term.decode::<Atom>().ok() == Some(none()) {
+                Val::Option(None)
+            } else {
+                match get_tuple(term).as_deref() {
+                    Ok([tag, v]) if tag.decode::<Atom>().ok() == Some(some()) => {
+                        let inner = at(|| "option(some)".to_string(), to_val(*v, &opt.ty()))?;
+                        Val::Option(Some(Box::new(inner)))
+                    }
+                    _ => {
+                        return fail(format!(
+                            "Invalid value {}, expected ':none' or '{{:some, term}}' tuple",
+                            kind(term)
+                        ))
+                    }
+                }
+            }
+        }
+        Type::Result(res) => result_val(term, res.ok(), res.err())?,
+        _ => return cannot(term, ty),
+    })
+}
+
+fn to_char(term: Term, ty: &Type) -> Conv<char> {
+    let code = match term.get_type() {
+        TermType::Integer => term.decode::<u32>().ok(),
+        TermType::Binary => {
+            let s: String = match term.decode() {
+                Ok(s) => s,
+                Err(_) => return cannot(term, ty),
+            };
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => return Ok(c),
+                _ => return fail("Expected a single character, got multiple characters"),
+            }
+        }
+        TermType::List => match term.decode::<Vec<u32>>().as_deref() {
+            Ok([c]) => Some(*c),
+            _ => return fail("Expected a single character, got multiple characters"),
+        },
+        _ => return cannot(term, ty),
+    };
+    match code.and_then(char::from_u32) {
+        Some(c) => Ok(c),
+        None => fail(format!(
+            "Invalid character code point: {}",
+            term.decode::<i64>()
+                .map(|i| i.to_string())
+                .unwrap_or_default()
+        )),
+    }
+}
+
+fn tag_and_payload<'a>(term: Term<'a>, ty: &Type) -> Conv<(String, Option<Term<'a>>)> {
+    if let Some(n) = name_of(term) {
+        return Ok((n, None));
+    }
+    match get_tuple(term).as_deref() {
+        Ok([tag, payload]) => {
+            if !tag.is_atom() {
+                return fail("First element of variant tuple must be an atom");
+            }
+            Ok((tag.atom_to_string().unwrap_or_default(), Some(*payload)))
+        }
+        _ => cannot(term, ty),
+    }
+}
+
+fn result_val(term: Term, ok_ty: Option<Type>, err_ty: Option<Type>) -> Conv<Val> {
+    let bare = term.decode::<Atom>().ok();
+    let tuple = get_tuple(term).ok();
+    let tagged = |want: Atom| match tuple.as_deref() {
+        Some([tag, v]) if tag.decode::<Atom>().ok() == Some(want) => Some(*v),
+        _ => None,
+    };
+    let side = |v: Option<Term>, t: Option<Type>, label: &str| -> Conv<Option<Box<Val>>> {
+        match (v, t) {
+            (Some(v), Some(t)) => Ok(Some(Box::new(at(
+                || format!("result({label})"),
+                to_val(v, &t),
+            )?))),
+            _ => Ok(None),
+        }
+    };
+    if bare == Some(ok()) {
+        return match ok_ty {
+            None => Ok(Val::Result(Ok(None))),
+            Some(_) => fail("Result-type expected an {:ok, value} tuple, but got an :ok atom"),
+        };
+    }
+    if bare == Some(error()) {
+        return match err_ty {
+            None => Ok(Val::Result(Err(None))),
+            Some(_) => {
+                fail("Result-type expected an {:error, value} tuple, but got an :error atom")
+            }
+        };
+    }
+    if let Some(v) = tagged(ok()) {
+        return match ok_ty {
+            Some(t) => Ok(Val::Result(Ok(side(Some(v), Some(t), "ok")?))),
+            None => fail("Result-type expected to have an :ok atom, but got 'ok' tuple"),
+        };
+    }
+    if let Some(v) = tagged(error()) {
+        return match err_ty {
+            Some(t) => Ok(Val::Result(Err(side(Some(v), Some(t), "error")?))),
+            None => fail("Result-type expected to have an :error atom, but got 'error' tuple"),
+        };
+    }
+    fail(format!(
+        "Invalid value {}, expected ':ok' or ':error' as first element in result-tuple",
+        kind(term)
+    ))
+}
+
+/// Converts a component value to a term.
+pub fn val_to_term<'a>(env: Env<'a>, val: &Val) -> Term<'a> {
+    match val {
+        Val::Bool(b) => b.encode(env),
+        Val::S8(i) => i.encode(env),
+        Val::U8(i) => i.encode(env),
+        Val::S16(i) => i.encode(env),
+        Val::U16(i) => i.encode(env),
+        Val::S32(i) => i.encode(env),
+        Val::U32(i) => i.encode(env),
+        Val::S64(i) => i.encode(env),
+        Val::U64(i) => i.encode(env),
+        Val::Float32(f) => (*f as f64).encode(env),
+        Val::Float64(f) => f.encode(env),
+        Val::Char(c) => c.to_string().encode(env),
+        Val::String(s) => s.encode(env),
+        Val::List(items) | Val::FixedLengthList(items) => items
+            .iter()
+            .map(|v| val_to_term(env, v))
+            .collect::<Vec<_>>()
+            .encode(env),
+        Val::Tuple(items) => {
+            let terms: Vec<Term> = items.iter().map(|v| val_to_term(env, v)).collect();
+            rustler::types::tuple::make_tuple(env, &terms)
+        }
+        Val::Record(fields) => {
+            let keys: Vec<Term> = fields.iter().map(|(k, _)| name_term(env, k)).collect();
+            let values: Vec<Term> = fields.iter().map(|(_, v)| val_to_term(env, v)).collect();
+            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+        }
+        Val::Map(pairs) => {
+            let keys: Vec<Term> = pairs.iter().map(|(k, _)| val_to_term(env, k)).collect();
+            let values: Vec<Term> = pairs.iter().map(|(_, v)| val_to_term(env, v)).collect();
+            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+        }
+        Val::Variant(name, None) | Val::Enum(name) => name_term(env, name),
+        Val::Variant(name, Some(payload)) => {
+            (name_term(env, name), val_to_term(env, payload)).encode(env)
+        }
+        Val::Option(None) => none().encode(env),
+        Val::Option(Some(v)) => (some(), val_to_term(env, v)).encode(env),
+        Val::Result(Ok(None)) => ok().encode(env),
+        Val::Result(Ok(Some(v))) => (ok(), val_to_term(env, v)).encode(env),
+        Val::Result(Err(None)) => error().encode(env),
+        Val::Result(Err(Some(v))) => (error(), val_to_term(env, v)).encode(env),
+        Val::Flags(names) => {
+            let keys: Vec<Term> = names.iter().map(|n| name_term(env, n)).collect();
+            let values: Vec<Term> = names.iter().map(|_| true.encode(env)).collect();
+            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+        }
+        Val::Resource(_) | Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => {
+            "Unsupported type".encode(env)
+        }
+    }
+}
