@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench cargo-test
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -27,3 +27,25 @@ test: setup
 
 bench: setup
 	MIX_ENV=prod mix run bench/core.exs
+
+# Rust unit tests of the NIF crate, like `cargo test --release`. Plain `cargo
+# test` cannot link a NIF's test harness on Linux: the enif_* symbols exist only
+# inside the BEAM. So build the same harness with `cargo rustc --profile bench`
+# (the dependencies are shared with `cargo build --release`), link it with GNU
+# ld as a non-PIE executable that leaves those symbols unresolved, and run it.
+# Unit tests must therefore not call into the NIF API. ARGS go to the harness.
+CRATE_MANIFEST := native/wasmex/Cargo.toml
+NIF_TEST_LINK_ARGS := -C link-arg=-fuse-ld=bfd -C link-arg=-no-pie \
+	-C link-arg=-Wl,--unresolved-symbols=ignore-all
+
+cargo-test:
+ifeq ($(shell uname -s),Linux)
+	@exe=$$(cargo rustc --manifest-path $(CRATE_MANIFEST) --lib --profile bench \
+		--message-format=json-render-diagnostics -- $(NIF_TEST_LINK_ARGS) \
+		| sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1); \
+	if [ -z "$$exe" ]; then echo "error: building the unit-test harness failed" >&2; exit 1; fi; \
+	echo "Running $$exe"; \
+	"$$exe" $(ARGS)
+else
+	cargo test --release --manifest-path $(CRATE_MANIFEST) -- $(ARGS)
+endif
