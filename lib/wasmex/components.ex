@@ -115,7 +115,7 @@ defmodule Wasmex.Components do
           nil
 
         ms when is_integer(ms) and ms >= 0 ->
-          System.monotonic_time(:millisecond) + ms - min(div(ms, 20), 50)
+          System.monotonic_time(:millisecond) + ms - Wasmex.margin(ms)
 
         other ->
           raise ArgumentError,

@@ -10,7 +10,6 @@ defmodule Wasmex.Links do
   def flatten(links, store) when is_map(links) do
     links
     |> collect([])
-    |> Enum.reverse()
     |> Enum.uniq_by(fn {name, _spec} -> name end)
     |> Enum.reduce_while({:ok, []}, fn {name, spec}, {:ok, acc} ->
       case compile(spec, store) do
@@ -24,7 +23,7 @@ defmodule Wasmex.Links do
     end
   end
 
-  # Depth first: a link, then its own links, so that reversing puts dependencies first.
+  # Depth first, each link prepended before its own links: the result lists dependencies first.
   defp collect(links, acc) do
     Enum.reduce(links, acc, fn {name, spec}, acc ->
       acc = [{to_string(name), spec} | acc]

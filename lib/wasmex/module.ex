@@ -58,7 +58,7 @@ defmodule Wasmex.Module do
       %{"mem" => {:memory, %{minimum: 1, shared: false, memory64: false}}}
   """
   @spec exports(t()) :: %{binary() => extern_info()}
-  def exports(%__MODULE__{resource: resource}), do: Wasmex.Native.module_exports(resource)
+  def exports(%__MODULE__{resource: resource}), do: ok!(Wasmex.Native.module_exports(resource))
 
   @doc """
   The module's imports: `%{namespace => %{name => info}}`.
@@ -69,7 +69,7 @@ defmodule Wasmex.Module do
       %{"env" => %{"f" => {:fn, [:i32], []}}}
   """
   @spec imports(t()) :: %{binary() => %{binary() => extern_info()}}
-  def imports(%__MODULE__{resource: resource}), do: Wasmex.Native.module_imports(resource)
+  def imports(%__MODULE__{resource: resource}), do: ok!(Wasmex.Native.module_imports(resource))
 
   @doc """
   Serializes the compiled module, to be loaded later with `unsafe_deserialize/2`.
@@ -102,6 +102,9 @@ defmodule Wasmex.Module do
       {:ok, wrap(module)}
     end
   end
+
+  defp ok!({:ok, value}), do: value
+  defp ok!({:error, reason}), do: raise(RuntimeError, "could not describe the module: #{reason}")
 
   @doc false
   def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}

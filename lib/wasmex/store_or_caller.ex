@@ -26,7 +26,10 @@ defmodule Wasmex.StoreOrCaller do
   """
   @spec set_fuel(t(), non_neg_integer()) :: :ok | {:error, binary()}
   def set_fuel(%__MODULE__{resource: resource}, fuel) when is_integer(fuel) and fuel >= 0 do
-    Wasmex.Native.store_set_fuel(resource, fuel)
+    case Wasmex.Native.store_set_fuel(resource, fuel) do
+      {:ok, _} -> :ok
+      {:error, _} = error -> error
+    end
   end
 
   @doc """
