@@ -13,7 +13,7 @@ use rustler::{Encoder, Env, ResourceArc, Term};
 
 use crate::atoms;
 use crate::convert::component;
-use crate::convert::core::{callback_results, val_to_term, vals_to_terms};
+use crate::convert::core::{callback_results, val_to_term, vals_to_list, vals_to_terms};
 use crate::error::{Error, Result};
 use crate::exec::{self, Output, ResultTypes, Step, Vals};
 use crate::instance::InstanceResource;
@@ -30,7 +30,7 @@ pub fn account(env: Env, started: Instant) {
 
 pub fn encode_output<'a>(env: Env<'a>, handle: &Handle, out: Output) -> Result<Term<'a>> {
     Ok(match out {
-        Output::Vals(vals) => vals_to_terms(env, &vals)?.encode(env),
+        Output::Vals(vals) => vals_to_list(env, &vals)?,
         Output::Instance(exports) => {
             ResourceArc::new(InstanceResource::new(handle.store.id, exports)).encode(env)
         }

@@ -112,7 +112,7 @@ fn instance_call<'a>(
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
     name: &str,
-    params: Vec<Term<'a>>,
+    params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
     let result = call(env, store_or_caller, instance, name, params, timeout_ms);
@@ -124,7 +124,7 @@ fn call<'a>(
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
     name: &str,
-    params: Vec<Term<'a>>,
+    params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Result<Term<'a>> {
     let started = Instant::now();
@@ -136,19 +136,25 @@ fn call<'a>(
         return Err(not_found());
     };
     let tys = &sig.params;
-    if tys.len() != params.len() {
+    let given = params
+        .list_length()
+        .map_err(|_| Error::msg("params must be a list"))?;
+    if tys.len() != given {
         return Err(Error::msg(format!(
-            "number of params does not match. expected {}, got {}",
-            tys.len(),
-            params.len()
+            "number of params does not match. expected {}, got {given}",
+            tys.len()
         )));
     }
-    let params = params
-        .iter()
-        .zip(tys)
-        .enumerate()
-        .map(|(i, (t, ty))| param_to_val(*t, ty, i + 1))
-        .collect::<Result<Vec<_>>>()?;
+    let mut vals = Vec::with_capacity(given);
+    let mut rest = params;
+    for (i, ty) in tys.iter().enumerate() {
+        let (head, tail) = rest
+            .list_get_cell()
+            .map_err(|_| Error::msg("params must be a list"))?;
+        vals.push(param_to_val(head, ty, i + 1)?);
+        rest = tail;
+    }
+    let params = vals;
     let results = sig.results.clone();
     let op = Op::Call {
         func,

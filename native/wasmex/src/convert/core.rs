@@ -122,6 +122,15 @@ pub fn vals_to_terms<'a>(env: Env<'a>, vals: &[Val]) -> Result<Vec<Term<'a>>> {
     vals.iter().map(|v| val_to_term(env, v)).collect()
 }
 
+/// Converts a list of wasm values straight into an Elixir list.
+pub fn vals_to_list<'a>(env: Env<'a>, vals: &[Val]) -> Result<Term<'a>> {
+    let mut list = Term::list_new_empty(env);
+    for v in vals.iter().rev() {
+        list = list.list_prepend(val_to_term(env, v)?);
+    }
+    Ok(list)
+}
+
 /// Converts the value an Elixir import returned into its results: nothing for no results, the
 /// bare value for one, a list of exactly `n` values for several.
 pub fn callback_results(term: Term, tys: &[ValType]) -> Result<Vec<Val>> {
