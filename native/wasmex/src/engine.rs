@@ -81,8 +81,21 @@ pub fn new_engine(config: &Config) -> Result<Engine> {
     Ok(engine)
 }
 
-static DEFAULT: Lazy<std::result::Result<Engine, String>> =
-    Lazy::new(|| new_engine(&base_config()).map_err(|e| e.text()));
+/// The default engine is configured exactly like `Engine.new(%Wasmex.EngineConfig{})`, so modules
+/// move between the two.
+static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
+    let defaults = EngineConfigEx {
+        consume_fuel: false,
+        cranelift_opt_level: none(),
+        wasm_backtrace_details: false,
+        memory64: false,
+        wasm_component_model: true,
+        debug_info: false,
+    };
+    config_from(&defaults)
+        .and_then(|config| new_engine(&config))
+        .map_err(|e| e.text())
+});
 
 /// The engine shared by every store created without an explicit engine.
 pub fn default_engine() -> Result<Engine> {

@@ -1,0 +1,110 @@
+defmodule Wasmex.EngineConfigTest do
+  use ExUnit.Case, async: true
+
+  alias Wasmex.EngineConfig
+
+  describe "%EngineConfig{}" do
+    test "has the 0.15.1 defaults" do
+      assert %EngineConfig{
+               consume_fuel: false,
+               cranelift_opt_level: :none,
+               wasm_backtrace_details: false,
+               memory64: false,
+               wasm_component_model: true,
+               debug_info: false
+             } = %EngineConfig{}
+    end
+
+    test "has exactly the documented fields" do
+      fields = %EngineConfig{} |> Map.from_struct() |> Map.keys() |> Enum.sort()
+
+      assert fields ==
+               Enum.sort([
+                 :consume_fuel,
+                 :cranelift_opt_level,
+                 :wasm_backtrace_details,
+                 :memory64,
+                 :wasm_component_model,
+                 :debug_info
+               ])
+    end
+  end
+
+  describe "consume_fuel/2" do
+    test "sets and clears the flag" do
+      config = EngineConfig.consume_fuel(%EngineConfig{}, true)
+      assert config.consume_fuel == true
+      assert EngineConfig.consume_fuel(config, false).consume_fuel == false
+    end
+
+    test "leaves the other fields alone" do
+      config = EngineConfig.consume_fuel(%EngineConfig{}, true)
+      assert %{config | consume_fuel: false} == %EngineConfig{}
+    end
+
+    test "rejects a non-boolean" do
+      assert_raise FunctionClauseError, fn ->
+        EngineConfig.consume_fuel(%EngineConfig{}, "yes")
+      end
+    end
+  end
+
+  describe "cranelift_opt_level/2" do
+    test "accepts :none, :speed and :speed_and_size" do
+      for level <- [:none, :speed, :speed_and_size] do
+        assert EngineConfig.cranelift_opt_level(%EngineConfig{}, level).cranelift_opt_level ==
+                 level
+      end
+    end
+
+    test "rejects any other level" do
+      assert_raise FunctionClauseError, fn ->
+        EngineConfig.cranelift_opt_level(%EngineConfig{}, :fast)
+      end
+    end
+  end
+
+  describe "wasm_backtrace_details/2" do
+    test "sets the flag" do
+      assert EngineConfig.wasm_backtrace_details(%EngineConfig{}, true).wasm_backtrace_details
+      refute EngineConfig.wasm_backtrace_details(%EngineConfig{}, false).wasm_backtrace_details
+    end
+
+    test "rejects a non-boolean" do
+      assert_raise FunctionClauseError, fn ->
+        EngineConfig.wasm_backtrace_details(%EngineConfig{}, 1)
+      end
+    end
+  end
+
+  describe "memory64/2" do
+    test "sets the flag" do
+      assert EngineConfig.memory64(%EngineConfig{}, true).memory64
+      refute EngineConfig.memory64(%EngineConfig{}, false).memory64
+    end
+
+    test "rejects a non-boolean" do
+      assert_raise FunctionClauseError, fn -> EngineConfig.memory64(%EngineConfig{}, nil) end
+    end
+  end
+
+  test "setters compose in a pipeline" do
+    config =
+      %EngineConfig{}
+      |> EngineConfig.consume_fuel(true)
+      |> EngineConfig.cranelift_opt_level(:speed_and_size)
+      |> EngineConfig.wasm_backtrace_details(true)
+      |> EngineConfig.memory64(true)
+
+    assert %EngineConfig{
+             consume_fuel: true,
+             cranelift_opt_level: :speed_and_size,
+             wasm_backtrace_details: true,
+             memory64: true,
+             wasm_component_model: true,
+             debug_info: false
+           } = config
+
+    assert {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
+  end
+end
