@@ -222,7 +222,9 @@ mod tests {
         let (mut data, mut pos) = (Vec::new(), 0usize);
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         for step in 0..2_000u64 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             match seed >> 62 {
                 0 | 1 => {
                     let len = (seed >> 40) as usize % 17;
