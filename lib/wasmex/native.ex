@@ -53,6 +53,9 @@ defmodule Wasmex.Native do
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
 
+  def wit_exported_functions(_path, _wit, _world), do: err()
+  def component_exported_functions(_bytes, _engine), do: err()
+
   def exec_continue(_store_or_caller), do: err()
   def exec_resume(_store_or_caller, _reply), do: err()
   def exec_cancel(_store_or_caller), do: err()

@@ -114,9 +114,9 @@ pub fn step_or_error<'a>(env: Env<'a>, result: Result<Term<'a>>) -> Term<'a> {
 #[rustler::nif]
 fn exec_continue<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
     let started = Instant::now();
-    let step = Handle::decode(store_or_caller).and_then(|h| {
+    let step = Handle::decode(store_or_caller).map(|h| {
         let step = exec::resume_after_yield(&h);
-        Ok(encode_step(env, &h, step))
+        encode_step(env, &h, step)
     });
     account(env, started);
     step.unwrap_or_else(|e| (atoms::done(), (atoms::error(), e)).encode(env))

@@ -17,5 +17,6 @@ mod module;
 mod pipe;
 mod store;
 mod wat_text;
+mod wit;
 
 rustler::init!("Elixir.Wasmex.Native");

@@ -1,0 +1,103 @@
+defmodule Wasmex.Components.ComponentServer do
+  @moduledoc ~S"""
+  Generates a module wrapping a component's world exports as Elixir functions.
+
+      defmodule MyApp.Chat do
+        use Wasmex.Components.ComponentServer,
+          wit: "priv/chat-room.wit",
+          imports: %{"publish-message" => {:fn, &MyApp.Pubsub.publish/1}}
+      end
+
+      {:ok, pid} = MyApp.Chat.start_link(path: "priv/chat-room.wasm")
+      {:ok, state} = MyApp.Chat.init(pid)
+      {:ok, _} = MyApp.Chat.add_message(pid, "hello")
+
+  Options:
+  - `:wit` — path to a WIT file (tracked as an `@external_resource`; the module recompiles when it
+    changes). Without it, `:component` (a path to the `.wasm`, read at compile time) gives the
+    world from the component binary itself.
+  - `:world` — which world, when the WIT defines several.
+  - `:imports` — the import map; imports given to `start_link/1` at runtime are merged over it.
+  - `:convert_field_names` — (default `true`) convert snake_case map keys to WIT kebab-case going
+    in and back coming out (`Wasmex.Components.FieldConverter`).
+
+  Each exported world function `do-thing(a, b)` becomes `do_thing(server, a, b)` and
+  `do_thing(server, a, b, timeout)` (default 5000 ms).
+  """
+
+  @doc false
+  defmacro __using__(opts) do
+    wit_path = opts[:wit] && Path.expand(opts[:wit], Path.dirname(__CALLER__.file))
+
+    component_path =
+      opts[:component] && Path.expand(opts[:component], Path.dirname(__CALLER__.file))
+
+    world = opts[:world]
+    convert? = Keyword.get(opts, :convert_field_names, true)
+    imports = Keyword.get(opts, :imports, quote(do: %{}))
+
+    {functions, resource} =
+      cond do
+        wit_path ->
+          wit = File.read!(wit_path)
+          {ok!(Wasmex.Native.wit_exported_functions(wit_path, wit, world), wit_path), wit_path}
+
+        component_path ->
+          bytes = File.read!(component_path)
+
+          {ok!(Wasmex.Native.component_exported_functions(bytes, nil), component_path),
+           component_path}
+
+        true ->
+          raise ArgumentError, "use Wasmex.Components.ComponentServer needs :wit or :component"
+      end
+
+    wrappers =
+      for {wit_name, arity} <- Enum.sort(functions) do
+        name = wit_name |> String.replace("-", "_") |> String.to_atom()
+        args = Macro.generate_arguments(arity, __MODULE__)
+
+        quote do
+          @doc "Calls the component's `#{unquote(wit_name)}` export."
+          def unquote(name)(server, unquote_splicing(args), timeout \\ 5000) do
+            args =
+              Wasmex.Components.FieldConverter.maybe_convert_args(
+                unquote(args),
+                unquote(convert?)
+              )
+
+            server
+            |> Wasmex.Components.call_function(unquote(wit_name), args, timeout)
+            |> Wasmex.Components.FieldConverter.maybe_convert_result(unquote(convert?))
+          end
+        end
+      end
+
+    quote do
+      @external_resource unquote(resource)
+
+      @doc "Starts the component server; see `Wasmex.Components.start_link/1`."
+      def start_link(opts) do
+        opts = Keyword.new(opts)
+        imports = Map.merge(unquote(imports), Keyword.get(opts, :imports, %{}))
+        Wasmex.Components.start_link(Keyword.put(opts, :imports, imports))
+      end
+
+      @doc false
+      def child_spec(opts) do
+        %{
+          id: Keyword.get(Keyword.new(opts), :name, __MODULE__),
+          start: {__MODULE__, :start_link, [opts]}
+        }
+      end
+
+      unquote_splicing(wrappers)
+    end
+  end
+
+  @doc false
+  def ok!({:ok, value}, _path), do: value
+
+  def ok!({:error, reason}, path),
+    do: raise(CompileError, description: "#{path}: #{reason}")
+end
