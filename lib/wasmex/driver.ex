@@ -17,6 +17,15 @@ defmodule Wasmex.Driver do
 
   def run(:yield, handle, instance), do: run(Native.exec_continue(handle), handle, instance)
 
+  # The guest waits on I/O: give the scheduler away for a millisecond, then poll again. The
+  # call's deadline still applies natively.
+  def run(:wait, handle, instance) do
+    receive do
+    after
+      1 -> run(Native.exec_continue(handle), handle, instance)
+    end
+  end
+
   def run({:callback, fun, params, memory, caller}, handle, instance) do
     reply = invoke(fun, params, memory, caller, instance)
     run(Native.exec_resume(handle, reply), handle, instance)

@@ -9,6 +9,7 @@ rustler::atoms! {
     callback,
     component_callback,
     yield_ = "yield",
+    wait,
     fn_ = "fn",
     global,
     memory,

@@ -74,6 +74,9 @@ fn instantiate<'a>(
     let handle = Handle::decode(store_or_caller)?;
     let mut linker: Linker<crate::store::StoreData> = Linker::new(&handle.store.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    if handle.store.http {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    }
     linker.allow_shadowing(true);
     crate::component_imports::define_all(&mut linker, imports)?;
     let op = Op::ComponentInstantiate {

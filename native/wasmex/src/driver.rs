@@ -3,7 +3,8 @@
 //!
 //! * `{:done, {:ok, value} | {:error, reason}}` — the operation finished;
 //! * `{:callback, fun, params, memory | nil, caller}` — run an Elixir import, then `exec_resume`;
-//! * `:yield` — the time slice is over, call `exec_continue`.
+//! * `:yield` — the time slice is over, call `exec_continue`;
+//! * `:wait` — the guest waits on I/O, pause briefly, then call `exec_continue`.
 //!
 //! Runs on the calling scheduler; each NIF polls for at most one time slice.
 
@@ -70,6 +71,7 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
         Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
         Ok(Step::Done(result)) => (atoms::done(), encode_result(env, handle, result)).encode(env),
         Ok(Step::Yield) => atoms::yield_().encode(env),
+        Ok(Step::Wait) => atoms::wait().encode(env),
         Ok(Step::Callback(req)) => {
             let fun = match req.callback.load(env) {
                 Ok(f) => f,

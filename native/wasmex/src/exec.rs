@@ -149,6 +149,8 @@ pub struct Channel {
     pub next_id: u64,
     /// Why the last call was stopped, reported to drivers that come back to it.
     pub aborted: Option<Error>,
+    /// Set by the epoch callback: the guest yielded because its time slice is over.
+    pub yielded: bool,
 }
 
 type OpFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
@@ -163,7 +165,10 @@ pub struct Parked {
 pub enum Step {
     Done(Result<Output>),
     Callback(CallbackRequest),
+    /// The time slice is over; poll again soon.
     Yield,
+    /// The guest waits on I/O (a file, a socket); poll again after a short pause.
+    Wait,
 }
 
 struct StorePtr(NonNull<Store<StoreData>>);
@@ -335,9 +340,10 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
                 if let Some(out) = ch.outbox.take() {
                     return Step::Done(out);
                 }
+                let yielded = std::mem::take(&mut ch.yielded);
                 drop(ch);
                 if start.elapsed() >= BUDGET {
-                    return Step::Yield;
+                    return if yielded { Step::Yield } else { Step::Wait };
                 }
             }
         }
@@ -439,7 +445,9 @@ pub fn sync(handle: &Handle, op: SyncOp) -> Result<Output> {
     }
     match drive(&mut slot, chan) {
         Step::Done(result) => result,
-        Step::Callback(_) | Step::Yield => Err(Error::msg("store operation did not complete")),
+        Step::Callback(_) | Step::Yield | Step::Wait => {
+            Err(Error::msg("store operation did not complete"))
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
@@ -29,8 +30,20 @@ pub struct StoreData {
     /// WASI Preview 2 context and resource table, for components.
     pub p2: Option<WasiCtx>,
     pub table: ResourceTable,
+    /// wasi:http context, linked only into stores created with `allow_http`.
+    pub http: WasiHttpCtx,
     /// Mailbox between the NIFs and host functions suspended inside the parked call.
     pub chan: Arc<Mutex<Channel>>,
+}
+
+impl WasiHttpView for StoreData {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: wasmtime_wasi_http::default_hooks(),
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
 }
 
 impl WasiView for StoreData {
@@ -86,6 +99,8 @@ pub struct StoreResource {
     pub id: u64,
     /// Whether the store carries a WASI P1 context (linked into its instances).
     pub wasi: bool,
+    /// Whether components in this store may make outgoing HTTP requests (wasi:http).
+    pub http: bool,
     pub engine: Engine,
     pub chan: Arc<Mutex<Channel>>,
     slot: Mutex<Slot>,
@@ -287,6 +302,7 @@ fn make_store(
     limits: Option<StoreLimitsEx>,
     wasi: Option<WasiP1Ctx>,
     p2: Option<WasiCtx>,
+    http: bool,
 ) -> ResourceArc<StoreResource> {
     let chan = Arc::new(Mutex::new(Channel::default()));
     let has_wasi = wasi.is_some();
@@ -295,15 +311,23 @@ fn make_store(
         wasi,
         p2,
         table: ResourceTable::new(),
+        http: WasiHttpCtx::new(),
         chan: chan.clone(),
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
-    store.epoch_deadline_async_yield_and_update(1);
+    // Each epoch tick (about 1 ms) ends a time slice: note it for the driver, then yield.
+    store.epoch_deadline_callback(|ctx| {
+        if let Ok(mut ch) = ctx.data().chan.lock() {
+            ch.yielded = true;
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
     let store = NonNull::from(Box::leak(Box::new(store)));
     ResourceArc::new(StoreResource {
         id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
         wasi: has_wasi,
+        http,
         engine,
         chan,
         slot: Mutex::new(Slot {
@@ -318,7 +342,13 @@ fn store_new(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    Ok(make_store(engine_or_default(engine)?, limits, None, None))
+    Ok(make_store(
+        engine_or_default(engine)?,
+        limits,
+        None,
+        None,
+        false,
+    ))
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -329,7 +359,7 @@ fn store_new_wasi(
 ) -> Result<ResourceArc<StoreResource>> {
     let engine = engine_or_default(engine)?;
     let wasi = wasi_from(options)?;
-    Ok(make_store(engine, limits, Some(wasi), None))
+    Ok(make_store(engine, limits, Some(wasi), None, false))
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -339,6 +369,6 @@ fn store_new_wasi_p2(
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
     let engine = engine_or_default(engine)?;
-    let (ctx, _allow_http) = wasi_p2_from(options)?;
-    Ok(make_store(engine, limits, None, Some(ctx)))
+    let (ctx, allow_http) = wasi_p2_from(options)?;
+    Ok(make_store(engine, limits, None, Some(ctx), allow_http))
 }
