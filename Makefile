@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo test bench cargo-test
+.PHONY: setup demo chat-room-component test bench cargo-test
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -21,6 +21,19 @@ setup:
 
 demo: setup
 	mix run examples/demo.exs
+	@$(MAKE) --no-print-directory chat-room-component
+	mix run examples/chat_room.exs
+
+# The chat-room demo's component is built from JavaScript with componentize-js,
+# which needs Node.js 20+ and npm (wasm/chat_room/build.sh checks the version;
+# Debian 12's own nodejs is 18: a machine without npm needs a newer Node.js).
+chat-room-component:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "==> npm not found: installing Node.js and npm from apt"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	fi
+	bash wasm/chat_room/build.sh
 
 test: setup
 	mix test

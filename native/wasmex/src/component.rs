@@ -11,11 +11,15 @@ use rustler::{Binary, Env, ResourceArc, Term};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
 
+use crate::cache::Cache;
 use crate::convert::component::term_to_val;
 use crate::driver::{account, encode_step, step_or_error};
 use crate::error::{Error, Result};
 use crate::exec::{self, Op};
 use crate::store::Handle;
+
+/// Compiled components, reused when the same bytes are compiled again (e.g. a restart).
+static COMPILED: Cache<Component> = Cache::new();
 
 pub struct ComponentResource {
     pub component: Component,
@@ -46,8 +50,11 @@ fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
 #[rustler::nif(schedule = "DirtyCpu")]
 fn component_new(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ComponentResource>> {
     let handle = Handle::decode(store_or_caller)?;
-    let component = Component::new(&handle.store.engine, bytes.as_slice())
-        .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))?;
+    let engine = &handle.store.engine;
+    let component = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
+        Component::new(engine, bytes.as_slice())
+            .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+    })?;
     Ok(ResourceArc::new(ComponentResource { component }))
 }
 

@@ -2,6 +2,7 @@
 //! what it owns and its threading rules. `exec` holds the execution model.
 
 mod atoms;
+mod cache;
 mod component;
 mod component_imports;
 mod convert;

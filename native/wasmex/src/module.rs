@@ -9,9 +9,13 @@ use wasmtime::{
 };
 
 use crate::atoms;
+use crate::cache::Cache;
 use crate::engine::{engine_or_default, to_binary, EngineResource};
 use crate::error::{Error, Result};
 use crate::store::Handle;
+
+/// Compiled modules, reused when the same bytes are compiled again (e.g. a restart).
+static COMPILED: Cache<Module> = Cache::new();
 
 pub struct ModuleResource {
     pub module: Module,
@@ -26,10 +30,13 @@ impl std::panic::RefUnwindSafe for ModuleResource {}
 #[rustler::nif(schedule = "DirtyCpu")]
 fn module_compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
     let handle = Handle::decode(store_or_caller)?;
-    let wasm = wat::parse_bytes(bytes.as_slice())
-        .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
-    let module = Module::from_binary(&handle.store.engine, &wasm)
-        .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))?;
+    let engine = &handle.store.engine;
+    let module = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
+        let wasm = wat::parse_bytes(bytes.as_slice())
+            .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
+        Module::from_binary(engine, &wasm)
+            .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
+    })?;
     Ok(ResourceArc::new(ModuleResource { module }))
 }
 
