@@ -20,9 +20,10 @@ defmodule Wasmex.Components do
   ## Failures and recovery
   A call that traps, fails in an Elixir import, or runs past its timeout (the guest is stopped
   at the deadline and the call returns `{:error, :timeout}`) leaves the wasmtime instance
-  unusable. The server then replaces it before the next call: it instantiates the compiled
-  component again in a fresh store (a store you passed with `:store` is reused), so the guest's
-  state is reset.
+  unusable (and with it every component instance of its store). The server then replaces it
+  before the next call: it instantiates the compiled component again in a fresh store (made like
+  the one you passed with `:store`, if any), so the guest's state is reset. `instance/1` returns
+  the new instance.
   """
 
   use GenServer
@@ -193,9 +194,11 @@ defmodule Wasmex.Components do
   defp ensure_instance(%{broken: false} = state), do: {:ok, state}
 
   defp ensure_instance(state) do
+    # A trap poisons every component instance of the store, so the new instance gets a fresh
+    # store: built like the one given with `:store`, or from the options.
     store =
       case state.opts[:store] do
-        %Store{} = store -> {:ok, store}
+        %Store{} = store -> Store.renew(store)
         nil -> fresh_store(state.opts)
       end
 

@@ -20,7 +20,7 @@ defmodule Wasmex.Components.Store do
   """
   @spec new(StoreLimits.t() | nil, Engine.t() | nil) :: {:ok, t()} | {:error, binary()}
   def new(limits \\ nil, engine \\ nil) do
-    with {:ok, resource} <- Wasmex.Native.store_new(limits, engine && engine.resource) do
+    with {:ok, resource} <- Wasmex.Native.store_new(limits, engine_resource(engine)) do
       {:ok, wrap(resource)}
     end
   end
@@ -36,10 +36,23 @@ defmodule Wasmex.Components.Store do
     options = WasiP2Options.normalize(options)
 
     with {:ok, resource} <-
-           Wasmex.Native.store_new_wasi_p2(options, limits, engine && engine.resource) do
+           Wasmex.Native.store_new_wasi_p2(options, limits, engine_resource(engine)) do
       {:ok, wrap(resource)}
     end
   end
+
+  @doc false
+  # A fresh, empty store made like `store` (same engine, limits and WASI options).
+  @spec renew(t()) :: {:ok, t()} | {:error, binary()}
+  def renew(%__MODULE__{resource: resource}) do
+    with {:ok, fresh} <- Wasmex.Native.store_renew(resource), do: {:ok, wrap(fresh)}
+  end
+
+  defp engine_resource(nil), do: nil
+  defp engine_resource(%Engine{resource: resource}), do: resource
+
+  defp engine_resource(other),
+    do: raise(ArgumentError, "engine must be a %Wasmex.Engine{} or nil, got: #{inspect(other)}")
 
   @doc false
   def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rustler::{Binary, Env, ResourceArc, Term};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Instance};
 
 use crate::cache::Cache;
 use crate::convert::component::term_to_val;
@@ -79,12 +79,7 @@ fn instantiate<'a>(
 ) -> Result<Term<'a>> {
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
-    let mut linker: Linker<crate::store::StoreData> = Linker::new(&handle.store.engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    if handle.store.http {
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    }
-    linker.allow_shadowing(true);
+    let mut linker = crate::linkers::component(&handle.store.engine, handle.store.http)?;
     crate::component_imports::define_all(&mut linker, imports)?;
     let op = Op::ComponentInstantiate {
         linker: Box::new(linker),
@@ -105,10 +100,10 @@ fn lookup(
     usize,
     Vec<wasmtime::component::types::Type>,
 )> {
-    let shown = if path.len() == 1 {
-        path[0].clone()
-    } else {
-        format!("[{}]", path.join(", "))
+    let shown = match path {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
     };
     let mut parent: Option<ComponentExportIndex> = None;
     let mut item = None;

@@ -228,16 +228,12 @@ where
 
 /// A linker for `engine`, with WASI P1 (overridable by Elixir imports) when the store has it.
 pub fn linker(engine: &Engine, wasi: bool, imports: Term) -> Result<Linker<StoreData>> {
-    let mut linker = Linker::new(engine);
-    if wasi {
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, wasi_ctx)?;
-        linker.allow_shadowing(true);
-    }
+    let mut linker = crate::linkers::core(engine, wasi)?;
     define_all(&mut linker, engine, imports)?;
     Ok(linker)
 }
 
-fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
+pub fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
     // Only linked when the store was built with WASI, so the empty fallback is never used.
     data.wasi
         .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())

@@ -13,6 +13,7 @@ mod exec;
 mod fuel;
 mod imports;
 mod instance;
+mod linkers;
 mod memory;
 mod module;
 mod pipe;

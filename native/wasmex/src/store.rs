@@ -101,6 +101,8 @@ pub struct StoreResource {
     pub wasi: bool,
     /// Whether components in this store may make outgoing HTTP requests (wasi:http).
     pub http: bool,
+    limits: Option<StoreLimitsEx>,
+    recipe: Recipe,
     pub engine: Engine,
     pub chan: Arc<Mutex<Channel>>,
     slot: Mutex<Slot>,
@@ -162,13 +164,21 @@ impl Handle {
 }
 
 /// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults.
-#[derive(NifMap)]
+#[derive(NifMap, Clone)]
 pub struct StoreLimitsEx {
     memory_size: Option<usize>,
     table_elements: Option<usize>,
     instances: Option<usize>,
     tables: Option<usize>,
     memories: Option<usize>,
+}
+
+/// How a store was made, so that a fresh one like it can be made (`store_renew`).
+#[derive(Clone)]
+enum Recipe {
+    Plain,
+    P1(WasiOptionsEx),
+    P2(WasiP2OptionsEx),
 }
 
 fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
@@ -193,19 +203,19 @@ fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
     b.build()
 }
 
-#[derive(NifMap)]
+#[derive(NifMap, Clone)]
 struct PipeEx {
     resource: ResourceArc<PipeResource>,
 }
 
-#[derive(NifMap)]
+#[derive(NifMap, Clone)]
 struct PreopenEx {
     path: String,
     alias: Option<String>,
 }
 
 /// `%Wasmex.Wasi.WasiOptions{}` as the NIF sees it.
-#[derive(NifMap)]
+#[derive(NifMap, Clone)]
 pub struct WasiOptionsEx {
     args: Vec<String>,
     env: HashMap<String, String>,
@@ -258,7 +268,7 @@ fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
 }
 
 /// `%Wasmex.Wasi.WasiP2Options{}` as the NIF sees it.
-#[derive(NifMap)]
+#[derive(NifMap, Clone)]
 pub struct WasiP2OptionsEx {
     inherit_stdin: bool,
     inherit_stdout: bool,
@@ -300,14 +310,20 @@ fn wasi_p2_from(ex: WasiP2OptionsEx) -> Result<(WasiCtx, bool)> {
 fn make_store(
     engine: Engine,
     limits: Option<StoreLimitsEx>,
-    wasi: Option<WasiP1Ctx>,
-    p2: Option<WasiCtx>,
-    http: bool,
-) -> ResourceArc<StoreResource> {
+    recipe: Recipe,
+) -> Result<ResourceArc<StoreResource>> {
+    let (wasi, p2, http) = match recipe.clone() {
+        Recipe::Plain => (None, None, false),
+        Recipe::P1(options) => (Some(wasi_from(options)?), None, false),
+        Recipe::P2(options) => {
+            let (ctx, http) = wasi_p2_from(options)?;
+            (None, Some(ctx), http)
+        }
+    };
     let chan = Arc::new(Mutex::new(Channel::default()));
     let has_wasi = wasi.is_some();
     let data = StoreData {
-        limits: limits_from(limits),
+        limits: limits_from(limits.clone()),
         wasi,
         p2,
         table: ResourceTable::new(),
@@ -324,17 +340,19 @@ fn make_store(
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
     let store = NonNull::from(Box::leak(Box::new(store)));
-    ResourceArc::new(StoreResource {
+    Ok(ResourceArc::new(StoreResource {
         id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
         wasi: has_wasi,
         http,
+        limits,
+        recipe,
         engine,
         chan,
         slot: Mutex::new(Slot {
             parked: None,
             store,
         }),
-    })
+    }))
 }
 
 #[rustler::nif]
@@ -342,13 +360,7 @@ fn store_new(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    Ok(make_store(
-        engine_or_default(engine)?,
-        limits,
-        None,
-        None,
-        false,
-    ))
+    make_store(engine_or_default(engine)?, limits, Recipe::Plain)
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -357,9 +369,7 @@ fn store_new_wasi(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let engine = engine_or_default(engine)?;
-    let wasi = wasi_from(options)?;
-    Ok(make_store(engine, limits, Some(wasi), None, false))
+    make_store(engine_or_default(engine)?, limits, Recipe::P1(options))
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -368,7 +378,14 @@ fn store_new_wasi_p2(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let engine = engine_or_default(engine)?;
-    let (ctx, allow_http) = wasi_p2_from(options)?;
-    Ok(make_store(engine, limits, None, Some(ctx), allow_http))
+    make_store(engine_or_default(engine)?, limits, Recipe::P2(options))
+}
+
+/// A fresh, empty store made like `store` (same engine, limits and WASI options). Used to replace
+/// a store whose component instances were poisoned by a trap.
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
+    let handle = Handle::decode(store_or_caller)?;
+    let old = &handle.store;
+    make_store(old.engine.clone(), old.limits.clone(), old.recipe.clone())
 }

@@ -125,17 +125,16 @@ pub fn term_to_val(term: Term, ty: &Type) -> Result<Val> {
     })
 }
 
-fn int<'a, T: rustler::Decoder<'a>>(term: Term<'a>, ty: &Type) -> Conv<T> {
+fn int<T: TryFrom<i128>>(term: Term, ty: &Type) -> Conv<T> {
     if term.get_type() != TermType::Integer {
         return cannot(term, ty);
     }
-    term.decode::<T>().or_else(|_| {
-        let shown = term
-            .decode::<i128>()
-            .map(|i| i.to_string())
-            .unwrap_or_else(|_| "integer".to_string());
-        fail(format!("{shown} is out of range for {}", type_label(ty)))
-    })
+    // Decode wide, then narrow with a check: rustler's decoders for 8- and 16-bit integers cast.
+    match term.decode::<i128>() {
+        Ok(wide) => T::try_from(wide)
+            .or_else(|_| fail(format!("{wide} is out of range for {}", type_label(ty)))),
+        Err(_) => fail(format!("integer is out of range for {}", type_label(ty))),
+    }
 }
 
 fn name_of(term: Term) -> Option<String> {

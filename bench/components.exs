@@ -1,0 +1,140 @@
+# Component benchmarks: MIX_ENV=prod mix run bench/components.exs
+#
+# Uses the committed fixtures test/fixtures/components/component_types.wasm and
+# component_imports.wasm (sources in wasm/). All timed code lives in modules (compiled).
+
+Code.require_file("support/harness.exs", __DIR__)
+
+defmodule Bench.Components do
+  @moduledoc false
+
+  alias Bench.Harness, as: H
+  alias Wasmex.Components.{Component, Instance, Store}
+
+  @fixtures Path.expand("../test/fixtures/components", __DIR__)
+
+  def run do
+    H.machine_info()
+    {:ok, store} = Store.new()
+    types = File.read!(Path.join(@fixtures, "component_types.wasm"))
+    {:ok, component} = Component.new(store, types)
+    {:ok, instance} = Instance.new(store, component, %{})
+
+    small = String.duplicate("x", 10)
+    big = String.duplicate("y", 100_000)
+    bytes = :crypto.strong_rand_bytes(1_048_576)
+
+    record = %{
+      "first-name" => "Ada",
+      "age-years" => 36,
+      "tags" => ["a", "b", "c"],
+      "maybe-points" => {:some, for(i <- 1..20, do: %{"x" => i, "y" => -i})}
+    }
+
+    {:ok, ^small} = Instance.call(instance, "echo-string", [small])
+    {:ok, ^big} = Instance.call(instance, "echo-string", [big])
+    {:ok, list} = Instance.call(instance, "echo-list-u8", [bytes])
+    1_048_576 = length(list)
+
+    rows = [
+      row(
+        "echo-string, 10 bytes",
+        20_000,
+        fn -> Instance.call(instance, "echo-string", [small]) end,
+        2_000
+      ),
+      row(
+        "echo-string, 100 KB",
+        2_000,
+        fn -> Instance.call(instance, "echo-string", [big]) end,
+        200
+      ),
+      row(
+        "echo-kebab-record (record with 20-point option<list<record>>)",
+        20_000,
+        fn -> Instance.call(instance, "echo-kebab-record", [record]) end,
+        2_000
+      ),
+      row(
+        "make-points(1000) (list of 1000 records out)",
+        2_000,
+        fn -> Instance.call(instance, "make-points", [1000]) end,
+        200
+      ),
+      row(
+        "echo-list-u8, 1 MiB binary in, list out",
+        30,
+        fn -> Instance.call(instance, "echo-list-u8", [bytes]) end,
+        3
+      ),
+      row(
+        "add(1, 2) (baseline small call)",
+        20_000,
+        fn -> Instance.call(instance, "add", [1, 2]) end,
+        2_000
+      )
+    ]
+
+    {:ok, pid} = Wasmex.Components.start_link(bytes: types)
+
+    server_row =
+      row(
+        "Wasmex.Components.call_function(pid, \"echo-string\", [10 bytes])",
+        20_000,
+        fn -> Wasmex.Components.call_function(pid, "echo-string", [small]) end,
+        2_000
+      )
+
+    imports_bytes = File.read!(Path.join(@fixtures, "component_imports.wasm"))
+    {:ok, istore} = Store.new()
+    {:ok, icomponent} = Component.new(istore, imports_bytes)
+
+    imports = %{
+      "host-add" => {:fn, &__MODULE__.host_add/2},
+      "host-fail" => {:fn, fn -> {:ok, 1} end},
+      "wasmex:test/host@0.1.0" => %{"greet" => {:fn, fn name -> "Hello, " <> name end}}
+    }
+
+    {:ok, iinstance} = Instance.new(istore, icomponent, imports)
+    {:ok, 3} = Instance.call(iinstance, "call-host-add", [1, 2])
+
+    import_row =
+      row(
+        "call-host-add(1, 2): guest calls one Elixir import",
+        20_000,
+        fn -> Instance.call(iinstance, "call-host-add", [1, 2]) end,
+        2_000
+      )
+
+    inst_row =
+      row(
+        "Store.new + Instance.new from a compiled component",
+        2_000,
+        fn ->
+          {:ok, s} = Store.new()
+          {:ok, _} = Instance.new(s, component, %{})
+        end,
+        200
+      )
+
+    H.heading(
+      "component calls (low-level `Wasmex.Components.Instance.call/4` from the owning process)"
+    )
+
+    H.table(["what", "median", "p99", "samples"], rows ++ [server_row, import_row, inst_row])
+    [_, _, _, _, _, {_, add_med} | _] = Enum.map(rows, fn [l, m | _] -> {l, m} end)
+
+    IO.puts(
+      "\nimport round trip cost = median(call-host-add) - median(add): see rows above (#{add_med} baseline)"
+    )
+  end
+
+  def host_add(a, b), do: a + b
+
+  defp row(label, n, fun, warmup) do
+    s = H.stats(H.sample(n, fun, warmup))
+    [label, H.fmt_ns(s.median), H.fmt_ns(s.p99), s.n]
+  end
+end
+
+Bench.Components.run()
