@@ -15,7 +15,8 @@ use crate::cache::Cache;
 use crate::convert::component::term_to_val;
 use crate::driver::{account, encode_step, step_or_error};
 use crate::error::{Error, Result};
-use crate::exec::{self, Op};
+use crate::exec;
+use crate::ops::Op;
 use crate::store::Handle;
 
 /// Compiled components, reused when the same bytes are compiled again (e.g. a restart).

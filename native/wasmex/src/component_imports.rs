@@ -12,8 +12,8 @@ use rustler::types::tuple::get_tuple;
 use rustler::{Atom, Term};
 use wasmtime::component::{Linker, LinkerInstance};
 
+use crate::channel::{ResultTypes, Vals};
 use crate::error::{Error, Result};
-use crate::exec::{ResultTypes, Vals};
 use crate::imports::{lock, map_entries, request, serve, ElixirFn};
 use crate::store::StoreData;
 

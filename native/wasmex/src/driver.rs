@@ -13,12 +13,14 @@ use std::time::Instant;
 use rustler::{Encoder, Env, ResourceArc, Term};
 
 use crate::atoms;
-use crate::convert::component;
+use crate::channel::{ResultTypes, Vals};
+use crate::convert::component_out as component;
 use crate::convert::core::{callback_results, val_to_term, vals_to_list, vals_to_terms};
 use crate::error::{Error, Result};
-use crate::exec::{self, Output, ResultTypes, Step, Vals};
+use crate::exec::{self, Step};
 use crate::instance::InstanceResource;
 use crate::memory::MemoryResource;
+use crate::ops::Output;
 use crate::store::{CallerResource, Handle};
 
 /// Tells the scheduler how much of its time slice a NIF used.

@@ -5,7 +5,8 @@
 use rustler::Term;
 
 use crate::error::{Error, Result};
-use crate::exec::{self, Output, SyncOp};
+use crate::exec;
+use crate::ops::{Output, SyncOp};
 use crate::store::Handle;
 
 #[rustler::nif]

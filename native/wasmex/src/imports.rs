@@ -13,8 +13,9 @@ use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Env, MapIterator, Term};
 use wasmtime::{AsContextMut, Engine, FuncType, Linker, ValType};
 
+use crate::channel::{CallbackRequest, Channel, Inbox, ResultTypes, Vals, Waiting};
 use crate::error::{Error, Result};
-use crate::exec::{run_op, CallbackRequest, Channel, Inbox, ResultTypes, Vals, Waiting};
+use crate::ops::run_op;
 use crate::store::StoreData;
 
 /// An Elixir function used as an import.

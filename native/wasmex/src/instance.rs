@@ -12,9 +12,10 @@ use wasmtime::{ExternType, Module, Mutability};
 use crate::convert::core::{param_to_val, term_to_val};
 use crate::driver::{account, encode_output, encode_step, step_or_error};
 use crate::error::{Error, Result};
-use crate::exec::{self, Export, InstanceExports, Op, Output, SyncOp};
+use crate::exec;
 use crate::imports;
 use crate::module::ModuleResource;
+use crate::ops::{Export, InstanceExports, Op, Output, SyncOp};
 use crate::store::Handle;
 
 pub struct InstanceResource {

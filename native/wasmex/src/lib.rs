@@ -3,6 +3,7 @@
 
 mod atoms;
 mod cache;
+mod channel;
 mod component;
 mod component_imports;
 mod convert;
@@ -16,6 +17,7 @@ mod instance;
 mod linkers;
 mod memory;
 mod module;
+mod ops;
 mod pipe;
 mod store;
 mod wat_text;

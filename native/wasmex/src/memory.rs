@@ -8,8 +8,9 @@ use rustler::{Binary, Env, ResourceArc, Term};
 
 use crate::driver::encode_output;
 use crate::error::{Error, Result};
-use crate::exec::{self, Output, SyncOp};
+use crate::exec;
 use crate::instance::InstanceResource;
+use crate::ops::{Output, SyncOp};
 use crate::store::Handle;
 
 pub struct MemoryResource {

@@ -17,9 +17,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::channel::Channel;
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
-use crate::exec::{Channel, Parked};
+use crate::exec::Parked;
 use crate::pipe::PipeResource;
 
 /// Data every store carries.
@@ -381,11 +382,17 @@ fn store_new_wasi_p2(
     make_store(engine_or_default(engine)?, limits, Recipe::P2(options))
 }
 
-/// A fresh, empty store made like `store` (same engine, limits and WASI options). Used to replace
-/// a store whose component instances were poisoned by a trap.
+/// A fresh, empty store made like `store` (same engine, limits, WASI options and remaining fuel).
+/// Used to replace a store whose component instances were poisoned by a trap.
 #[rustler::nif(schedule = "DirtyIo")]
 fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
     let handle = Handle::decode(store_or_caller)?;
     let old = &handle.store;
-    make_store(old.engine.clone(), old.limits.clone(), old.recipe.clone())
+    // The fuel left in the old store carries over (fuel is a budget, not per store).
+    let fuel = old.lock()?.store().ok().and_then(|s| s.get_fuel().ok());
+    let fresh = make_store(old.engine.clone(), old.limits.clone(), old.recipe.clone())?;
+    if let Some(fuel) = fuel {
+        fresh.lock()?.store()?.set_fuel(fuel)?;
+    }
+    Ok(fresh)
 }

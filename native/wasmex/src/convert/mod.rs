@@ -5,4 +5,5 @@
 //! terms of the calling NIF's environment; no shared state.
 
 pub mod component;
+pub mod component_out;
 pub mod core;
