@@ -24,7 +24,7 @@ defmodule Wasmex do
 
   ## How calls run
   A call runs on the scheduler of this process. It finishes in one step when it is short; a guest
-  that runs longer gives its scheduler back every millisecond, so it never holds a scheduler. At
+  that runs longer gives its scheduler back every quarter millisecond, so it never holds a scheduler. At
   its timeout the guest is stopped (not left running) and the call returns `{:error, :timeout}`;
   the instance serves the next call.
 

@@ -4,7 +4,7 @@ defmodule Wasmex.Instance do
 
   Most applications use the `Wasmex` server instead, which owns a store and an instance. These
   functions run in the calling process: imports written in Elixir run in it too, and a call
-  returns to the scheduler every millisecond while the guest runs, so no scheduler is held.
+  returns to the scheduler every quarter millisecond while the guest runs, so no scheduler is held.
 
       iex> {:ok, store} = Wasmex.Store.new()
       iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (func (export "one") (result i32) i32.const 1))])

@@ -72,7 +72,11 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
     match step {
         Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
         Ok(Step::Done(result)) => (atoms::done(), encode_result(env, handle, result)).encode(env),
-        Ok(Step::Yield) => atoms::yield_().encode(env),
+        Ok(Step::Yield) => {
+            // A guest that used up its slice gives the scheduler to other processes right away.
+            rustler::schedule::consume_timeslice(env, 100);
+            atoms::yield_().encode(env)
+        }
         Ok(Step::Wait) => atoms::wait().encode(env),
         Ok(Step::Callback(req)) => {
             let fun = match req.callback.load(env) {

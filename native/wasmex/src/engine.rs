@@ -1,7 +1,7 @@
 //! Engines: configuration, the shared default engine and the epoch ticker.
 //!
 //! An `Engine` is immutable and shared between threads. One background thread (the ticker) bumps
-//! the epoch of every live engine once per millisecond; stores yield at each tick, which bounds how
+//! the epoch of every live engine every quarter millisecond; stores yield at each tick, which bounds how
 //! long one poll of a guest can hold a scheduler. Engines are registered weakly, so a dropped
 //! engine stops being ticked.
 
@@ -15,7 +15,7 @@ use wasmtime::{Config, Engine, EngineWeak, OptLevel, WasmBacktraceDetails};
 use crate::error::{Error, Result};
 
 /// How often the ticker bumps the epoch: the length of one time slice.
-pub const TICK: Duration = Duration::from_millis(1);
+pub const TICK: Duration = Duration::from_micros(250);
 
 pub struct EngineResource {
     pub engine: Engine,

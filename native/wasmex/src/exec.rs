@@ -32,7 +32,7 @@ use crate::ops::{run_op, run_sync, Op, Output, SyncOp};
 use crate::store::{lock_chan, Handle, Slot, StoreData};
 
 /// How long one NIF keeps polling a guest that yields before returning to the scheduler.
-const BUDGET: Duration = Duration::from_micros(200);
+const BUDGET: Duration = Duration::from_micros(50);
 
 type OpFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
 

@@ -333,7 +333,7 @@ fn make_store(
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
-    // Each epoch tick (about 1 ms) ends a time slice: note it for the driver, then yield.
+    // Each epoch tick (a quarter millisecond) ends a time slice: note it for the driver, then yield.
     store.epoch_deadline_callback(|ctx| {
         if let Ok(mut ch) = ctx.data().chan.lock() {
             ch.yielded = true;
