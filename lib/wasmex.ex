@@ -139,34 +139,9 @@ defmodule Wasmex do
   @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
           {:ok, [number()]} | {:error, binary() | :timeout}
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
-    deadline =
-      case timeout do
-        :infinity ->
-          nil
-
-        ms when is_integer(ms) and ms >= 0 ->
-          System.monotonic_time(:millisecond) + ms - margin(ms)
-
-        other ->
-          raise ArgumentError,
-                "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
-      end
-
-    try do
-      GenServer.call(
-        server,
-        {:call_function, Wasmex.Utils.stringify(name), params, deadline},
-        timeout
-      )
-    catch
-      :exit, {:timeout, _} -> {:error, :timeout}
-    end
+    name = Wasmex.Utils.stringify(name)
+    Wasmex.Deadline.call(server, &{:call_function, name, params, &1}, timeout)
   end
-
-  # The guest is stopped a little before the caller stops waiting (it yields within about a
-  # millisecond of its deadline), so the server's answer arrives in time.
-  @doc false
-  def margin(ms), do: ms |> div(10) |> max(2) |> min(100) |> min(ms)
 
   @doc """
   Whether the instance exports a function `name`. Answered without waiting on a running call.
@@ -263,7 +238,7 @@ defmodule Wasmex do
   @impl true
   def handle_call({:call_function, name, params, deadline}, _from, state) do
     reply =
-      case remaining(deadline) do
+      case Wasmex.Deadline.remaining(deadline) do
         :expired -> {:error, :timeout}
         timeout -> Instance.call(state.store, state.instance, name, params, timeout)
       end
@@ -273,13 +248,4 @@ defmodule Wasmex do
 
   def handle_call(:module, _from, state), do: {:reply, {:ok, state.module}, state}
   def handle_call(:handles, _from, state), do: {:reply, {state.store, state.instance}, state}
-
-  defp remaining(nil), do: nil
-
-  defp remaining(deadline) do
-    case deadline - System.monotonic_time(:millisecond) do
-      ms when ms > 0 -> ms
-      _ -> :expired
-    end
-  end
 end

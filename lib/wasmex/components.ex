@@ -110,28 +110,8 @@ defmodule Wasmex.Components do
   @spec call_function(server(), Instance.path(), list(), timeout()) ::
           {:ok, term()} | {:error, term()}
   def call_function(server, name_or_path, params, timeout \\ 5000) when is_list(params) do
-    deadline =
-      case timeout do
-        :infinity ->
-          nil
-
-        ms when is_integer(ms) and ms >= 0 ->
-          System.monotonic_time(:millisecond) + ms - Wasmex.margin(ms)
-
-        other ->
-          raise ArgumentError,
-                "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
-      end
-
-    try do
-      GenServer.call(
-        server,
-        {:call, Instance.normalize_path(name_or_path), params, deadline},
-        timeout
-      )
-    catch
-      :exit, {:timeout, _} -> {:error, :timeout}
-    end
+    path = Instance.normalize_path(name_or_path)
+    Wasmex.Deadline.call(server, &{:call, path, params, &1}, timeout)
   end
 
   @doc """
@@ -168,7 +148,7 @@ defmodule Wasmex.Components do
   def handle_call({:call, path, params, deadline}, _from, state) do
     with {:ok, state} <- ensure_instance(state) do
       reply =
-        case remaining(deadline) do
+        case Wasmex.Deadline.remaining(deadline) do
           :expired -> {:error, :timeout}
           timeout -> Instance.call(state.instance, path, params, timeout)
         end
@@ -206,15 +186,6 @@ defmodule Wasmex.Components do
          {:ok, instance} <-
            Instance.new(store, state.component, state.imports, state.opts[:timeout] || 5000) do
       {:ok, %{state | store: store, instance: instance, broken: false}}
-    end
-  end
-
-  defp remaining(nil), do: nil
-
-  defp remaining(deadline) do
-    case deadline - System.monotonic_time(:millisecond) do
-      ms when ms > 0 -> ms
-      _ -> :expired
     end
   end
 end

@@ -27,21 +27,24 @@ defmodule Wasmex.Wasi.WasiOptions do
 
   @doc false
   @spec normalize(t()) :: t()
-  def normalize(%__MODULE__{} = options) do
+  def normalize(%__MODULE__{} = options), do: normalize_common(options)
+
+  @doc false
+  # Checks and normalizes the fields WASI P1 and P2 options share: args, env, preopen.
+  @spec normalize_common(map()) :: map()
+  def normalize_common(%{args: args, env: env, preopen: preopen} = options) do
     %{
       options
-      | args: Enum.map(options.args, &to_string/1),
-        env: Map.new(options.env, fn {k, v} -> {to_string(k), to_string(v)} end),
-        preopen: Enum.map(options.preopen, &preopen!/1)
+      | args: Enum.map(args, &to_string/1),
+        env: Map.new(env, fn {k, v} -> {to_string(k), to_string(v)} end),
+        preopen: Enum.map(preopen, &preopen!/1)
     }
   end
 
   defp preopen!(%PreopenOptions{} = p), do: p
 
-  defp preopen!(other),
-    do:
-      raise(
-        ArgumentError,
-        "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}"
-      )
+  defp preopen!(other) do
+    raise ArgumentError,
+          "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}"
+  end
 end

@@ -35,21 +35,5 @@ defmodule Wasmex.Wasi.WasiP2Options do
 
   @doc false
   @spec normalize(t()) :: t()
-  def normalize(%__MODULE__{} = options) do
-    %{
-      options
-      | args: Enum.map(options.args, &to_string/1),
-        env: Map.new(options.env, fn {k, v} -> {to_string(k), to_string(v)} end),
-        preopen: Enum.map(options.preopen, &preopen!/1)
-    }
-  end
-
-  defp preopen!(%Wasmex.Wasi.PreopenOptions{} = p), do: p
-
-  defp preopen!(other),
-    do:
-      raise(
-        ArgumentError,
-        "preopen entries must be %Wasmex.Wasi.PreopenOptions{}, got: #{inspect(other)}"
-      )
+  def normalize(%__MODULE__{} = options), do: Wasmex.Wasi.WasiOptions.normalize_common(options)
 end

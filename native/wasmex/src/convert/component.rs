@@ -10,26 +10,10 @@ use rustler::types::tuple::get_tuple;
 use rustler::{Atom, Binary, MapIterator, Term, TermType};
 use wasmtime::component::{Type, Val};
 
+use super::term_kind as kind;
 use crate::error::{Error, Result};
 
 rustler::atoms! { ok, error, none, some }
-
-fn kind(term: Term) -> &'static str {
-    match term.get_type() {
-        TermType::Atom => "Atom",
-        TermType::Binary => "Binary",
-        TermType::Fun => "Fun",
-        TermType::List => "List",
-        TermType::Map => "Map",
-        TermType::Integer => "Integer",
-        TermType::Float => "Float",
-        TermType::Pid => "Pid",
-        TermType::Port => "Port",
-        TermType::Ref => "Ref",
-        TermType::Tuple => "Tuple",
-        TermType::Unknown => "Unknown",
-    }
-}
 
 fn type_label(ty: &Type) -> &'static str {
     match ty {

@@ -7,6 +7,7 @@
 use rustler::{Encoder, Env, Term, TermType};
 use wasmtime::{Val, ValType};
 
+use super::term_kind;
 use crate::error::{Error, Result};
 
 /// The name of a value type as the error messages and type lists spell it.
@@ -18,23 +19,6 @@ pub fn type_name(ty: &ValType) -> String {
         ValType::F64 => "f64".into(),
         ValType::V128 => "v128".into(),
         ValType::Ref(r) => r.to_string(),
-    }
-}
-
-fn term_kind(term: Term) -> &'static str {
-    match term.get_type() {
-        TermType::Atom => "Atom",
-        TermType::Binary => "Binary",
-        TermType::Fun => "Fun",
-        TermType::List => "List",
-        TermType::Map => "Map",
-        TermType::Integer => "Integer",
-        TermType::Float => "Float",
-        TermType::Pid => "Pid",
-        TermType::Port => "Port",
-        TermType::Ref => "Ref",
-        TermType::Tuple => "Tuple",
-        TermType::Unknown => "Unknown",
     }
 }
 
