@@ -80,7 +80,7 @@ fn instantiate<'a>(
 ) -> Result<Term<'a>> {
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
-    let mut linker = crate::linkers::component(&handle.store.engine, handle.store.http)?;
+    let mut linker = crate::linkers::component(&handle.store.engine)?;
     crate::component_imports::define_all(&mut linker, imports)?;
     let op = Op::ComponentInstantiate {
         linker: Box::new(linker),

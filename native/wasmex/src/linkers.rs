@@ -69,15 +69,13 @@ pub fn core(engine: &Engine, wasi: bool) -> Result<Linker<StoreData>> {
     })
 }
 
-/// A component linker with WASI P2, and wasi:http when `http` is set; shadowing allowed so
-/// Elixir imports may replace standard interfaces.
-pub fn component(engine: &Engine, http: bool) -> Result<component::Linker<StoreData>> {
-    COMPONENT.get(engine, http, || {
+/// A component linker with WASI P2 and wasi:http (whose outgoing requests the store's hooks allow
+/// or refuse); shadowing allowed so Elixir imports may replace standard interfaces.
+pub fn component(engine: &Engine) -> Result<component::Linker<StoreData>> {
+    COMPONENT.get(engine, true, || {
         let mut linker = component::Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        if http {
-            wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        }
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         linker.allow_shadowing(true);
         Ok(linker)
     })

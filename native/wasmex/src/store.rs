@@ -15,7 +15,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::channel::Channel;
 use crate::engine::{engine_or_default, EngineResource};
@@ -31,16 +31,37 @@ pub struct StoreData {
     /// WASI Preview 2 context and resource table, for components.
     pub p2: Option<WasiCtx>,
     pub table: ResourceTable,
-    /// wasi:http context, linked only into stores created with `allow_http`.
+    /// wasi:http context. Outgoing requests are sent only for stores created with `allow_http`.
     pub http: WasiHttpCtx,
+    pub allow_http: bool,
+    deny_http: DenyOutgoingHttp,
     /// Mailbox between the NIFs and host functions suspended inside the parked call.
     pub chan: Arc<Mutex<Channel>>,
 }
 
+/// wasi:http hooks of a store without `allow_http`: every outgoing request is refused (the guest
+/// gets `error-code.HTTP-protocol-error`), so components that merely import wasi:http still run.
+struct DenyOutgoingHttp;
+
+impl WasiHttpHooks for DenyOutgoingHttp {
+    fn is_supported_scheme(&mut self, _scheme: &http::uri::Scheme) -> bool {
+        false
+    }
+
+    fn default_scheme(&mut self) -> Option<http::uri::Scheme> {
+        None
+    }
+}
+
 impl WasiHttpView for StoreData {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
+        let hooks: &mut dyn WasiHttpHooks = if self.allow_http {
+            wasmtime_wasi_http::default_hooks()
+        } else {
+            &mut self.deny_http
+        };
         WasiHttpCtxView {
-            hooks: wasmtime_wasi_http::default_hooks(),
+            hooks,
             table: &mut self.table,
             ctx: &mut self.http,
         }
@@ -100,8 +121,6 @@ pub struct StoreResource {
     pub id: u64,
     /// Whether the store carries a WASI P1 context (linked into its instances).
     pub wasi: bool,
-    /// Whether components in this store may make outgoing HTTP requests (wasi:http).
-    pub http: bool,
     limits: Option<StoreLimitsEx>,
     recipe: Recipe,
     pub engine: Engine,
@@ -329,6 +348,8 @@ fn make_store(
         p2,
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
+        allow_http: http,
+        deny_http: DenyOutgoingHttp,
         chan: chan.clone(),
     };
     let mut store = Store::new(&engine, data);
@@ -344,7 +365,6 @@ fn make_store(
     Ok(ResourceArc::new(StoreResource {
         id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
         wasi: has_wasi,
-        http,
         limits,
         recipe,
         engine,

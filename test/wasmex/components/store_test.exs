@@ -180,10 +180,12 @@ defmodule Wasmex.Components.StoreTest do
       assert {:ok, %Instance{}} = instantiate(store, "component_http")
     end
 
-    test "without allow_http, wasi:http is not linked" do
+    test "without allow_http, wasi:http is linked but refuses requests" do
       assert {:ok, store} = Store.new_wasi(quiet_wasi())
-      assert {:error, message} = instantiate(store, "component_http")
-      assert message =~ "wasi:http/types@0.2.12"
+      assert {:ok, %Instance{} = instance} = instantiate(store, "component_http")
+
+      assert {:ok, {:error, "ErrorCode::HttpProtocolError"}} =
+               Instance.call(instance, "fetch", ["http://127.0.0.1:1/"])
     end
   end
 

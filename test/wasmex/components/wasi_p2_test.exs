@@ -271,22 +271,25 @@ defmodule Wasmex.Components.WasiP2Test do
                Components.call_function(pid, "fetch", ["x"])
     end
 
-    test "without allow_http the component does not instantiate ({:error, _}, no crash)" do
-      {result, alive?} =
-        in_bystander(fn ->
-          Components.start_link(bytes: component_bytes("component_http"), wasi: quiet())
-        end)
+    test "without allow_http the component runs but its requests are refused" do
+      port = start_http_server!(200, "must not be reached")
+      pid = start_component!("component_http", wasi: quiet())
 
-      assert {:error, message} = result
-      assert message =~ "wasi:http/types@0.2.12"
-      assert message =~ "matching implementation was not found"
-      assert alive?
+      assert {:ok, {:error, "ErrorCode::HttpProtocolError"}} =
+               Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/"], 10_000)
+
+      refute_receive {:http_request, _}, 200
     end
 
-    test "without any WASI options the component does not instantiate either" do
-      assert {:error, message} = Components.start_link(bytes: component_bytes("component_http"))
+    test "without any WASI options the requests are refused too" do
+      port = start_http_server!(200, "must not be reached")
 
-      assert message =~ "wasi:http"
+      assert {:ok, pid} = Components.start_link(bytes: component_bytes("component_http"))
+
+      assert {:ok, {:error, "ErrorCode::HttpProtocolError"}} =
+               Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/"], 10_000)
+
+      refute_receive {:http_request, _}, 200
     end
   end
 end
