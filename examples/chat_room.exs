@@ -79,7 +79,7 @@ defmodule ChatDemo do
     Process.exit(old, :kill)
 
     IO.puts(
-      "   killed ChatRoom #{inspect(old)}; waiting for the supervisor (it compiles again)..."
+      "   killed ChatRoom #{inspect(old)}; waiting for the supervisor (the compiled component is cached, so no compile this time)"
     )
 
     case await_restart(old, @restart_wait_ms) do
