@@ -5,11 +5,14 @@
 //! instantiation and calls go through `exec`, so they yield every time slice, can be stopped at a
 //! deadline and call Elixir imports without blocking.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Binary, Env, ResourceArc, Term};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, Instance};
+use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre};
+use wasmtime::Engine;
 
 use crate::cache::Cache;
 use crate::convert::component::term_to_val;
@@ -17,13 +20,58 @@ use crate::driver::{account, encode_step, step_or_error};
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::ops::Op;
-use crate::store::Handle;
+use crate::store::{Handle, StoreData};
 
 /// Compiled components, reused when the same bytes are compiled again (e.g. a restart).
 static COMPILED: Cache<Component> = Cache::new();
 
 pub struct ComponentResource {
     pub component: Component,
+    /// Linked and type-checked instantiations, by engine and imports (see `prepared`).
+    prepared: Mutex<Vec<Prepared>>,
+}
+
+/// A component linked with WASI and one imports map, ready to instantiate in any store of its
+/// engine: type-checking the imports is most of the cost of instantiating.
+struct Prepared {
+    engine: Engine,
+    imports: (OwnedEnv, SavedTerm),
+    pre: InstancePre<StoreData>,
+}
+
+/// How many prepared instantiations a component keeps (the oldest is dropped).
+const PREPARED: usize = 4;
+
+impl ComponentResource {
+    /// The prepared instantiation for `imports` in stores of `engine`, built on first use.
+    fn prepared(&self, engine: &Engine, imports: Term) -> Result<InstancePre<StoreData>> {
+        let env = imports.get_env();
+        let same = |p: &Prepared| {
+            Engine::same(&p.engine, engine)
+                && p.imports.0.run(|own| p.imports.1.load(own).in_env(env)) == imports
+        };
+        if let Ok(entries) = self.prepared.lock() {
+            if let Some(p) = entries.iter().find(|p| same(p)) {
+                return Ok(p.pre.clone());
+            }
+        }
+        let mut linker = crate::linkers::component(engine)?;
+        crate::component_imports::define_all(&mut linker, imports)?;
+        let pre = linker.instantiate_pre(&self.component)?;
+        if let Ok(mut entries) = self.prepared.lock() {
+            if entries.len() >= PREPARED {
+                entries.remove(0);
+            }
+            let owned = OwnedEnv::new();
+            let saved = owned.save(imports);
+            entries.push(Prepared {
+                engine: engine.clone(),
+                imports: (owned, saved),
+                pre: pre.clone(),
+            });
+        }
+        Ok(pre)
+    }
 }
 
 #[rustler::resource_impl]
@@ -56,7 +104,10 @@ fn component_new(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<Com
         Component::new(engine, bytes.as_slice())
             .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
     })?;
-    Ok(ResourceArc::new(ComponentResource { component }))
+    Ok(ResourceArc::new(ComponentResource {
+        component,
+        prepared: Mutex::new(Vec::new()),
+    }))
 }
 
 #[rustler::nif]
@@ -80,10 +131,9 @@ fn instantiate<'a>(
 ) -> Result<Term<'a>> {
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
-    let mut linker = crate::linkers::component(&handle.store.engine)?;
-    crate::component_imports::define_all(&mut linker, imports)?;
+    let pre = component.prepared(&handle.store.engine, imports)?;
     let op = Op::ComponentInstantiate {
-        linker: Box::new(linker),
+        pre,
         component: component.component.clone(),
     };
     let step = exec::start(&handle, op, deadline(timeout_ms), env);

@@ -41,7 +41,7 @@ pub enum Op {
         n_results: usize,
     },
     ComponentInstantiate {
-        linker: Box<cm::Linker<StoreData>>,
+        pre: cm::InstancePre<StoreData>,
         component: cm::Component,
     },
     Sync(SyncOp),
@@ -186,8 +186,8 @@ where
                 .map_err(component_call_error)?;
             Ok(Output::ComponentVals(results))
         }
-        Op::ComponentInstantiate { linker, component } => {
-            let instance = linker.instantiate_async(&mut ctx, &component).await?;
+        Op::ComponentInstantiate { pre, component } => {
+            let instance = pre.instantiate_async(&mut ctx).await?;
             Ok(Output::ComponentInstance(instance, component))
         }
     }
