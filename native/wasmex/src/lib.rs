@@ -20,6 +20,7 @@ mod module;
 mod ops;
 mod pipe;
 mod store;
+mod wasi;
 mod wat_text;
 mod wit;
 

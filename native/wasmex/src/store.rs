@@ -5,7 +5,6 @@
 //! pair; every NIF takes the lock for at most one time slice. A `CallerResource` names the store
 //! of an import callback that is running in Elixir; it is valid only while that callback runs.
 
-use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,14 +13,14 @@ use rustler::{NifMap, ResourceArc, Term};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::channel::Channel;
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::exec::Parked;
-use crate::pipe::PipeResource;
+use crate::wasi::{wasi_from, wasi_p2_from, DenyOutgoingHttp, WasiOptionsEx, WasiP2OptionsEx};
 
 /// Data every store carries.
 pub struct StoreData {
@@ -34,50 +33,9 @@ pub struct StoreData {
     /// wasi:http context. Outgoing requests are sent only for stores created with `allow_http`.
     pub http: WasiHttpCtx,
     pub allow_http: bool,
-    deny_http: DenyOutgoingHttp,
+    pub deny_http: DenyOutgoingHttp,
     /// Mailbox between the NIFs and host functions suspended inside the parked call.
     pub chan: Arc<Mutex<Channel>>,
-}
-
-/// wasi:http hooks of a store without `allow_http`: every outgoing request is refused (the guest
-/// gets `error-code.HTTP-protocol-error`), so components that merely import wasi:http still run.
-struct DenyOutgoingHttp;
-
-impl WasiHttpHooks for DenyOutgoingHttp {
-    fn is_supported_scheme(&mut self, _scheme: &http::uri::Scheme) -> bool {
-        false
-    }
-
-    fn default_scheme(&mut self) -> Option<http::uri::Scheme> {
-        None
-    }
-}
-
-impl WasiHttpView for StoreData {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        let hooks: &mut dyn WasiHttpHooks = if self.allow_http {
-            wasmtime_wasi_http::default_hooks()
-        } else {
-            &mut self.deny_http
-        };
-        WasiHttpCtxView {
-            hooks,
-            table: &mut self.table,
-            ctx: &mut self.http,
-        }
-    }
-}
-
-impl WasiView for StoreData {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        // A component store built without WASI gets an empty context (no stdio, files or
-        // network) the first time a guest uses WASI.
-        let ctx = self.p2.get_or_insert_with(|| WasiCtxBuilder::new().build());
-        WasiCtxView {
-            ctx,
-            table: &mut self.table,
-        }
-    }
 }
 
 /// The store plus the call currently borrowing it.
@@ -221,110 +179,6 @@ fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
         }
     }
     b.build()
-}
-
-#[derive(NifMap, Clone)]
-struct PipeEx {
-    resource: ResourceArc<PipeResource>,
-}
-
-#[derive(NifMap, Clone)]
-struct PreopenEx {
-    path: String,
-    alias: Option<String>,
-}
-
-/// `%Wasmex.Wasi.WasiOptions{}` as the NIF sees it.
-#[derive(NifMap, Clone)]
-pub struct WasiOptionsEx {
-    args: Vec<String>,
-    env: HashMap<String, String>,
-    preopen: Vec<PreopenEx>,
-    stdin: Option<PipeEx>,
-    stdout: Option<PipeEx>,
-    stderr: Option<PipeEx>,
-}
-
-/// Fills the parts WASI P1 and P2 options share.
-fn fill_builder(
-    b: &mut WasiCtxBuilder,
-    args: &[String],
-    env: HashMap<String, String>,
-    preopen: Vec<PreopenEx>,
-    stdio: [Option<PipeEx>; 3],
-) -> Result<()> {
-    b.args(args);
-    let mut env: Vec<(String, String)> = env.into_iter().collect();
-    env.sort();
-    b.envs(&env);
-    let [stdin, stdout, stderr] = stdio;
-    if let Some(p) = stdin {
-        b.stdin(p.resource.pipe.clone());
-    }
-    if let Some(p) = stdout {
-        b.stdout(p.resource.pipe.clone());
-    }
-    if let Some(p) = stderr {
-        b.stderr(p.resource.pipe.clone());
-    }
-    for dir in preopen {
-        let guest = dir.alias.unwrap_or_else(|| dir.path.clone());
-        b.preopened_dir(&dir.path, &guest, FsPerms::ReadWrite)
-            .map_err(|e| Error::msg(format!("Could not preopen `{}`: {e:#}", dir.path)))?;
-    }
-    Ok(())
-}
-
-fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
-    let mut b = WasiCtxBuilder::new();
-    fill_builder(
-        &mut b,
-        &ex.args,
-        ex.env,
-        ex.preopen,
-        [ex.stdin, ex.stdout, ex.stderr],
-    )?;
-    Ok(b.build_p1())
-}
-
-/// `%Wasmex.Wasi.WasiP2Options{}` as the NIF sees it.
-#[derive(NifMap, Clone)]
-pub struct WasiP2OptionsEx {
-    inherit_stdin: bool,
-    inherit_stdout: bool,
-    inherit_stderr: bool,
-    allow_http: bool,
-    args: Vec<String>,
-    env: HashMap<String, String>,
-    preopen: Vec<PreopenEx>,
-    stdin: Option<PipeEx>,
-    stdout: Option<PipeEx>,
-    stderr: Option<PipeEx>,
-}
-
-fn wasi_p2_from(ex: WasiP2OptionsEx) -> Result<(WasiCtx, bool)> {
-    let mut b = WasiCtxBuilder::new();
-    if ex.inherit_stdin && ex.stdin.is_none() {
-        b.inherit_stdin();
-    }
-    if ex.inherit_stdout && ex.stdout.is_none() {
-        b.inherit_stdout();
-    }
-    if ex.inherit_stderr && ex.stderr.is_none() {
-        b.inherit_stderr();
-    }
-    if ex.allow_http {
-        b.inherit_network();
-        b.allow_ip_name_lookup(true);
-    }
-    fill_builder(
-        &mut b,
-        &ex.args,
-        ex.env,
-        ex.preopen,
-        [ex.stdin, ex.stdout, ex.stderr],
-    )?;
-    Ok((b.build(), ex.allow_http))
 }
 
 fn make_store(
