@@ -6,7 +6,7 @@
 //! deadline and call Elixir imports without blocking.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Binary, Env, ResourceArc, Term};
@@ -16,9 +16,8 @@ use wasmtime::Engine;
 
 use crate::cache::Cache;
 use crate::convert::component::term_to_val;
-use crate::driver::{account, encode_step, step_or_error};
+use crate::driver::{start_op, step_or_error};
 use crate::error::{Error, Result};
-use crate::exec;
 use crate::ops::Op;
 use crate::store::{Handle, StoreData};
 
@@ -92,10 +91,6 @@ impl rustler::Resource for ComponentInstanceResource {}
 // A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
 impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
 
-fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
-    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
-}
-
 #[rustler::nif(schedule = "DirtyCpu")]
 fn component_new(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ComponentResource>> {
     let handle = Handle::decode(store_or_caller)?;
@@ -136,10 +131,7 @@ fn instantiate<'a>(
         pre,
         component: component.component.clone(),
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env);
-    let out = encode_step(env, &handle, step);
-    account(env, started);
-    Ok(out)
+    Ok(start_op(env, &handle, op, timeout_ms, started))
 }
 
 /// Finds the function at `path` (a root export, or interface exports then a function).
@@ -235,8 +227,5 @@ fn call<'a>(
         params,
         n_results,
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env);
-    let out = encode_step(env, &handle, step);
-    account(env, started);
-    Ok(out)
+    Ok(start_op(env, &handle, op, timeout_ms, started))
 }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::exec::{self, Step};
 use crate::instance::InstanceResource;
 use crate::memory::MemoryResource;
-use crate::ops::Output;
+use crate::ops::{Op, Output};
 use crate::store::{CallerResource, Handle};
 
 /// Tells the scheduler how much of its time slice a NIF used.
@@ -112,6 +112,22 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
             (atoms::callback(), fun, params, memory, caller).encode(env)
         }
     }
+}
+
+/// Starts `op` on the store (with an optional timeout in ms), polls it for one time slice and
+/// encodes the step for the Elixir driver; `started` is when the NIF began, for accounting.
+pub fn start_op<'a>(
+    env: Env<'a>,
+    handle: &Handle,
+    op: Op,
+    timeout_ms: Option<u64>,
+    started: Instant,
+) -> Term<'a> {
+    let deadline = timeout_ms.map(|ms| started + std::time::Duration::from_millis(ms));
+    let step = exec::start(handle, op, deadline, env);
+    let out = encode_step(env, handle, step);
+    account(env, started);
+    out
 }
 
 /// A NIF answer for the driver: the step, or `{:done, {:error, reason}}` when it never started.

@@ -4,13 +4,13 @@
 //! so looking up an export needs no store access. Calls and instantiation go through `exec` (they
 //! may yield or call into Elixir); global access is a synchronous store operation.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustler::{Env, NifMap, ResourceArc, Term};
 use wasmtime::{ExternType, Module, Mutability};
 
 use crate::convert::core::{param_to_val, term_to_val};
-use crate::driver::{account, encode_output, encode_step, step_or_error};
+use crate::driver::{encode_output, start_op, step_or_error};
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::imports;
@@ -64,10 +64,6 @@ struct LinkEx {
     module: ResourceArc<ModuleResource>,
 }
 
-fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
-    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
-}
-
 #[rustler::nif]
 fn instance_new<'a>(
     env: Env<'a>,
@@ -101,10 +97,7 @@ fn instantiate<'a>(
             .collect(),
         module: module.module.clone(),
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env);
-    let out = encode_step(env, &handle, step);
-    account(env, started);
-    Ok(out)
+    Ok(start_op(env, &handle, op, timeout_ms, started))
 }
 
 #[rustler::nif]
@@ -162,10 +155,7 @@ fn call<'a>(
         params,
         results,
     };
-    let step = exec::start(&handle, op, deadline(timeout_ms), env);
-    let out = encode_step(env, &handle, step);
-    account(env, started);
-    Ok(out)
+    Ok(start_op(env, &handle, op, timeout_ms, started))
 }
 
 #[rustler::nif]
