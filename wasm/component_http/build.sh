@@ -1,14 +1,4 @@
 #!/usr/bin/env bash
-# Builds the `component_http` guest (a WASI Preview 2 component) and installs
-# it as a test fixture.
+# Builds the `component_http` guest and installs it as a test fixture (see ../build_component.sh).
 set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-fixtures="$here/../../test/fixtures/components"
-
-rustup target add wasm32-wasip2
-cargo build --release --target wasm32-wasip2 --manifest-path "$here/Cargo.toml"
-
-mkdir -p "$fixtures"
-cp "$here/target/wasm32-wasip2/release/component_http.wasm" "$fixtures/component_http.wasm"
-echo "wrote test/fixtures/components/component_http.wasm ($(wc -c < "$fixtures/component_http.wasm") bytes)"
+exec "$(dirname "${BASH_SOURCE[0]}")/../build_component.sh" component_http
