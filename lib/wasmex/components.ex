@@ -144,18 +144,32 @@ defmodule Wasmex.Components do
     end
   end
 
+  # What a call answers on an instance broken by an earlier trap or timeout.
+  @unusable "Error executing function (wasm trap: cannot enter component instance): wasm trap: cannot enter component instance"
+
+  @doc false
+  @spec unusable_error() :: binary()
+  def unusable_error, do: @unusable
+
   @impl true
   def handle_call({:call, path, params, deadline}, _from, state) do
-    with {:ok, state} <- ensure_instance(state) do
-      reply =
-        case Wasmex.Deadline.remaining(deadline) do
-          :expired -> {:error, :timeout}
-          timeout -> Instance.call(state.instance, path, params, timeout)
-        end
+    case call_instance(state, path, params, deadline) do
+      # The instance was broken outside this server (a guest resource call that trapped or timed
+      # out): the call never entered the guest, so replace the instance and call once more.
+      {{:error, @unusable}, state} ->
+        call_instance(%{state | broken: true}, path, params, deadline)
 
-      {:reply, reply, %{state | broken: broken?(reply)}}
-    else
-      {:error, _} = error -> {:reply, error, state}
+      other ->
+        other
+    end
+    |> then(fn {reply, state} -> {:reply, reply, state} end)
+  end
+
+  # A guest resource call broke the instance: replace it now.
+  def handle_call(:renew_instance, _from, state) do
+    case ensure_instance(%{state | broken: true}) do
+      {:ok, state} -> {:reply, state.instance, state}
+      {:error, _} -> {:reply, state.instance, state}
     end
   end
 
@@ -163,6 +177,20 @@ defmodule Wasmex.Components do
     case ensure_instance(state) do
       {:ok, state} -> {:reply, state.instance, state}
       {:error, _} -> {:reply, state.instance, state}
+    end
+  end
+
+  defp call_instance(state, path, params, deadline) do
+    with {:ok, state} <- ensure_instance(state) do
+      reply =
+        case Wasmex.Deadline.remaining(deadline) do
+          :expired -> {:error, :timeout}
+          timeout -> Instance.call(state.instance, path, params, timeout)
+        end
+
+      {reply, %{state | broken: broken?(reply)}}
+    else
+      {:error, _} = error -> {error, state}
     end
   end
 

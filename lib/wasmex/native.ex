@@ -53,9 +53,13 @@ defmodule Wasmex.Native do
   def component_new(_store_or_caller, _bytes), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
+  def component_call_resource(_store_or_caller, _instance, _path, _params, _timeout), do: err()
+  def guest_resource_call(_resource, _name, _params, _timeout), do: err()
+  def guest_resource_drop(_resource, _timeout), do: err()
 
   def wit_exported_functions(_path, _wit, _world), do: err()
   def component_exported_functions(_bytes, _engine), do: err()
+  def wit_resources(_label, _wit, _path, _world, _imports), do: err()
 
   def exec_continue(_store_or_caller), do: err()
   def exec_resume(_store_or_caller, _reply), do: err()

@@ -30,4 +30,6 @@ rustler::atoms! {
     f64,
     v128,
     resource,
+    __struct__,
+    guest_resource_module = "Elixir.Wasmex.Components.GuestResource",
 }

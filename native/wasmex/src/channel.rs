@@ -11,13 +11,15 @@ use wasmtime::component as cm;
 use wasmtime::{Memory, Val, ValType};
 
 use crate::error::{Error, Result};
-use crate::imports::ElixirFn;
+use crate::imports::KeptTerm;
 use crate::ops::{Op, Output};
 
-/// Values crossing between a host function and Elixir: core or component.
+/// Values crossing between a host function and Elixir: core or component values, or kept terms
+/// (the value of a host resource, given to its destructor).
 pub enum Vals {
     Core(Vec<Val>),
     Component(Vec<cm::Val>),
+    Kept(Vec<Arc<KeptTerm>>),
 }
 
 /// The result types a waiting host function expects from Elixir.
@@ -32,10 +34,12 @@ pub struct Waiting {
 }
 
 pub struct CallbackRequest {
-    pub callback: Arc<ElixirFn>,
+    pub callback: Arc<KeptTerm>,
     pub params: Vals,
     pub memory: Option<Memory>,
     pub caller_id: u64,
+    /// The terms of the host resources among `params` (see `host_resource::resolve`).
+    pub resources: Vec<(cm::ResourceAny, Arc<KeptTerm>)>,
 }
 
 pub enum Inbox {

@@ -15,9 +15,10 @@ use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre
 use wasmtime::Engine;
 
 use crate::cache::Cache;
-use crate::convert::component::term_to_val;
-use crate::driver::{start_op, step_or_error};
+use crate::convert::component::{term_to_val, ResourcesIn};
+use crate::driver::{start_op, start_op_with, step_or_error};
 use crate::error::{Error, Result};
+use crate::guest_resource::ExportedResource;
 use crate::ops::Op;
 use crate::store::{Handle, StoreData};
 
@@ -83,6 +84,8 @@ pub struct ComponentInstanceResource {
     pub store_id: u64,
     pub instance: Instance,
     pub component: Component,
+    /// The resource types the instance exports (see `guest_resource`).
+    pub resources: Vec<ExportedResource>,
 }
 
 #[rustler::resource_impl]
@@ -178,6 +181,15 @@ fn lookup(
     }
 }
 
+/// How a call's arguments and results are treated.
+pub enum CallMode<'a> {
+    /// `Wasmex.Components.call_function`: results as `{:ok, value}` / `{:ok, [values]}`.
+    Function,
+    /// A `GuestResource` call: argument counts leave out the receiver (given first, if any), and
+    /// results come back with their count (`{count, value}`).
+    Resource(Option<Term<'a>>),
+}
+
 #[rustler::nif]
 fn component_call<'a>(
     env: Env<'a>,
@@ -187,45 +199,130 @@ fn component_call<'a>(
     params: Vec<Term<'a>>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
-    let result = call(env, store_or_caller, &instance, &path, &params, timeout_ms);
+    let result = Handle::decode(store_or_caller).and_then(|handle| {
+        call(
+            env,
+            handle,
+            &instance,
+            &path,
+            &params,
+            timeout_ms,
+            CallMode::Function,
+        )
+    });
     step_or_error(env, result)
 }
 
-fn call<'a>(
+/// Calls a resource constructor or static function (`GuestResource.new/4`, `call_static/6`).
+#[rustler::nif]
+fn component_call_resource<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
-    instance: &ComponentInstanceResource,
+    instance: ResourceArc<ComponentInstanceResource>,
+    path: Vec<String>,
+    params: Vec<Term<'a>>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = Handle::decode(store_or_caller).and_then(|handle| {
+        let mode = CallMode::Resource(None);
+        call(env, handle, &instance, &path, &params, timeout_ms, mode)
+    });
+    step_or_error(env, result)
+}
+
+/// Converts the arguments against the function's types and starts the call.
+pub fn call<'a>(
+    env: Env<'a>,
+    handle: Handle,
+    instance: &ResourceArc<ComponentInstanceResource>,
     path: &[String],
     params: &[Term<'a>],
     timeout_ms: Option<u64>,
+    mode: CallMode<'a>,
 ) -> Result<Term<'a>> {
     let started = Instant::now();
-    let handle = Handle::decode(store_or_caller)?;
     if handle.store.id != instance.store_id {
         return Err(Error::msg("the instance belongs to another store"));
     }
     let (index, n_results, types) = lookup(&instance.component, path)?;
-    if types.len() != params.len() {
-        return Err(Error::msg(format!(
-            "number of params does not match. expected {}, got {}",
-            types.len(),
-            params.len()
-        )));
+    let receiver = match mode {
+        CallMode::Resource(r) => r,
+        CallMode::Function => None,
+    };
+    let args: Vec<Term> = receiver
+        .iter()
+        .copied()
+        .chain(params.iter().copied())
+        .collect();
+    if types.len() != args.len() {
+        return Err(Error::msg(match (&mode, receiver) {
+            (CallMode::Function, _) => format!(
+                "number of params does not match. expected {}, got {}",
+                types.len(),
+                args.len()
+            ),
+            (CallMode::Resource(_), r) => {
+                let own = usize::from(r.is_some());
+                format!(
+                    "Expected {} guest resource arguments, got {}",
+                    types.len().saturating_sub(own),
+                    params.len()
+                )
+            }
+        }));
     }
-    let params = params
+    let mut resources = ResourcesIn {
+        guest: Some((instance.store_id, &instance.resources)),
+        ..ResourcesIn::default()
+    };
+    let params = args
         .iter()
         .zip(&types)
         .enumerate()
         .map(|(i, (term, ty))| {
-            term_to_val(*term, ty)
-                .map_err(|e| Error::msg(format!("{} (argument {})", e.text(), i + 1)))
+            term_to_val(*term, ty, &mut resources).map_err(|e| match receiver {
+                Some(_) if i == 0 => Error::msg(e.text()),
+                Some(_) => Error::msg(format!("{} (argument {})", e.text(), i)),
+                None => Error::msg(format!("{} (argument {})", e.text(), i + 1)),
+            })
         })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(receiver) = receiver.and_then(crate::guest_resource::handle_of) {
+        if resources
+            .moved
+            .iter()
+            .any(|m| m.resource == receiver.resource)
+        {
+            return Err(Error::msg("Guest resource cannot move its own receiver"));
+        }
+    }
+    if resources
+        .moved
+        .iter()
+        .any(|m| resources.borrowed.iter().any(|b| b.resource == m.resource))
+    {
+        return Err(Error::msg(
+            "Guest resource cannot be borrowed and moved in the same call",
+        ));
+    }
     let op = Op::ComponentCall {
-        instance: instance.instance,
+        instance: instance.clone(),
         index,
         params,
         n_results,
+        counted: matches!(mode, CallMode::Resource(_)),
     };
-    Ok(start_op(env, &handle, op, timeout_ms, started))
+    let moved = resources.moved;
+    Ok(start_op_with(
+        env,
+        &handle,
+        op,
+        timeout_ms,
+        started,
+        |began| {
+            if began {
+                crate::guest_resource::mark_moved(&moved);
+            }
+        },
+    ))
 }

@@ -14,17 +14,22 @@ use wasmtime::component::{Linker, LinkerInstance};
 
 use crate::channel::{ResultTypes, Vals};
 use crate::error::{Error, Result};
-use crate::imports::{lock, map_entries, request, serve, ElixirFn};
+use crate::host_resource::{self, has_resource};
+use crate::imports::{lock, map_entries, request, serve, KeptTerm};
 use crate::store::StoreData;
 
-rustler::atoms! { fn_ = "fn" }
+rustler::atoms! { fn_ = "fn", resource }
 
-/// The function of a `{:fn, fun}` entry, or `None` for entries with other tags.
-fn function_of(spec: Term) -> Option<Term> {
+/// The function of a `{tag, fun}` entry, or `None` for entries with other tags.
+fn tagged(spec: Term, want: Atom) -> Option<Term> {
     match get_tuple(spec).as_deref() {
-        Ok([tag, fun]) if tag.decode::<Atom>().ok() == Some(fn_()) && fun.is_fun() => Some(*fun),
+        Ok([tag, fun]) if tag.decode::<Atom>().ok() == Some(want) && fun.is_fun() => Some(*fun),
         _ => None,
     }
+}
+
+fn function_of(spec: Term) -> Option<Term> {
+    tagged(spec, fn_())
 }
 
 /// Adds the Elixir imports to `linker` (after WASI, with shadowing allowed, so they may override
@@ -38,22 +43,31 @@ pub fn define_all(linker: &mut Linker<StoreData>, imports: Term) -> Result<()> {
             for (fname, fspec) in map_entries(spec, "an imported interface")? {
                 if let Some(fun) = function_of(fspec) {
                     define(&mut instance, &fname, fun)?;
+                } else if let Some(drop_fun) = tagged(fspec, resource()) {
+                    host_resource::define(&mut instance, &name, &fname, drop_fun)?;
                 }
             }
         } else if let Some(fun) = function_of(spec) {
             define(&mut linker.root(), &name, fun)?;
+        } else if let Some(drop_fun) = tagged(spec, resource()) {
+            host_resource::define(&mut linker.root(), "", &name, drop_fun)?;
         }
     }
     Ok(())
 }
 
 fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Result<()> {
-    let fun = Arc::new(ElixirFn::save(fun));
+    let fun = Arc::new(KeptTerm::save(fun));
     instance
         .func_new_async(name, move |mut store, ty, params, results| {
             let fun = fun.clone();
             Box::new(async move {
                 let chan = store.data().chan.clone();
+                let resources = if ty.params().any(|(_, t)| has_resource(&t)) {
+                    host_resource::resolve(&mut store, params)?
+                } else {
+                    Vec::new()
+                };
                 let id = request(
                     &chan,
                     fun,
@@ -61,16 +75,22 @@ fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Re
                     ResultTypes::Component(ty.results().collect()),
                     None,
                 )?;
+                if let Some(req) = lock(&chan)?.request.as_mut() {
+                    req.resources = resources;
+                }
                 let reply = serve(&mut store, &chan).await;
                 lock(&chan)?.waiting.retain(|w| w.id != id);
                 match reply.map_err(wasmtime::Error::msg)? {
                     Vals::Component(vals) => {
-                        for (slot, v) in results.iter_mut().zip(vals) {
+                        for ((slot, mut v), t) in results.iter_mut().zip(vals).zip(ty.results()) {
+                            if has_resource(&t) {
+                                host_resource::attach(&mut store, &mut v, &t)?;
+                            }
                             *slot = v;
                         }
                         Ok(())
                     }
-                    Vals::Core(_) => Err(wasmtime::Error::msg("mismatched callback reply")),
+                    _ => Err(wasmtime::Error::msg("mismatched callback reply")),
                 }
             })
         })

@@ -41,19 +41,32 @@ pub fn encode_output<'a>(env: Env<'a>, handle: &Handle, out: Output) -> Result<T
         Output::U64(n) => n.encode(env),
         Output::Val(v) => val_to_term(env, &v)?,
         Output::Unit => atoms::ok().encode(env),
-        Output::ComponentVals(vals) => match vals.as_slice() {
-            [one] => component::val_to_term(env, one),
-            many => many
-                .iter()
-                .map(|v| component::val_to_term(env, v))
-                .collect::<Vec<_>>()
-                .encode(env),
-        },
-        Output::ComponentInstance(instance, component) => {
+        Output::ComponentVals {
+            vals,
+            instance,
+            counted,
+        } => {
+            let out = component::ResourcesOut::Guest(&handle.store, &instance);
+            let value = match vals.as_slice() {
+                [one] => component::val_to_term(env, one, &out)?,
+                many => many
+                    .iter()
+                    .map(|v| component::val_to_term(env, v, &out))
+                    .collect::<Result<Vec<_>>>()?
+                    .encode(env),
+            };
+            if counted {
+                (vals.len(), value).encode(env)
+            } else {
+                value
+            }
+        }
+        Output::ComponentInstance(instance, component, resources) => {
             ResourceArc::new(crate::component::ComponentInstanceResource {
                 store_id: handle.store.id,
                 instance,
                 component,
+                resources,
             })
             .encode(env)
         }
@@ -86,11 +99,25 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
             let params = match &req.params {
                 Vals::Core(vals) => vals_to_terms(env, vals),
                 Vals::Component(vals) => {
-                    let terms: Vec<Term> = vals
+                    let out = component::ResourcesOut::Host(&req.resources);
+                    let terms = vals
                         .iter()
-                        .map(|v| component::val_to_term(env, v))
-                        .collect();
-                    return (atoms::component_callback(), fun, terms).encode(env);
+                        .map(|v| component::val_to_term(env, v, &out))
+                        .collect::<Result<Vec<Term>>>();
+                    return match terms {
+                        Ok(terms) => (atoms::component_callback(), fun, terms).encode(env),
+                        Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
+                    };
+                }
+                Vals::Kept(kept) => {
+                    let terms = kept
+                        .iter()
+                        .map(|k| k.load(env))
+                        .collect::<Result<Vec<Term>>>();
+                    return match terms {
+                        Ok(terms) => (atoms::component_callback(), fun, terms).encode(env),
+                        Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
+                    };
                 }
             };
             let params = match params {
@@ -123,8 +150,21 @@ pub fn start_op<'a>(
     timeout_ms: Option<u64>,
     started: Instant,
 ) -> Term<'a> {
+    start_op_with(env, handle, op, timeout_ms, started, |_| {})
+}
+
+/// `start_op`, telling `began` whether the operation started (it did not if the store was busy).
+pub fn start_op_with<'a>(
+    env: Env<'a>,
+    handle: &Handle,
+    op: Op,
+    timeout_ms: Option<u64>,
+    started: Instant,
+    began: impl FnOnce(bool),
+) -> Term<'a> {
     let deadline = timeout_ms.map(|ms| started + std::time::Duration::from_millis(ms));
     let step = exec::start(handle, op, deadline, env);
+    began(step.is_ok());
     let out = encode_step(env, handle, step);
     account(env, started);
     out
@@ -160,7 +200,9 @@ fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> 
             };
             let vals = match tys {
                 ResultTypes::Core(tys) => callback_results(value, tys).map(Vals::Core),
-                ResultTypes::Component(tys) => component_results(value, tys).map(Vals::Component),
+                ResultTypes::Component(tys) => {
+                    component_results(value, tys, &h.store.hosts).map(Vals::Component)
+                }
             };
             vals.map_err(|e| {
                 format!(
@@ -178,10 +220,21 @@ fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> 
 fn component_results(
     value: Term,
     tys: &[wasmtime::component::types::Type],
+    hosts: &std::sync::Mutex<crate::host_resource::HostTable>,
 ) -> Result<Vec<wasmtime::component::Val>> {
     match tys {
         [] => Ok(vec![]),
-        [ty] => Ok(vec![crate::convert::component::term_to_val(value, ty)?]),
+        [ty] => {
+            let mut resources = crate::convert::component::ResourcesIn {
+                hosts: Some(hosts),
+                ..Default::default()
+            };
+            let val = crate::convert::component::term_to_val(value, ty, &mut resources);
+            if val.is_err() {
+                resources.rollback();
+            }
+            Ok(vec![val?])
+        }
         _ => Err(Error::msg(
             "Component callbacks with multiple results are not supported",
         )),

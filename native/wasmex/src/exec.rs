@@ -157,10 +157,21 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
             let ptr = StorePtr(slot.store_ptr());
+            // Guest resources whose handles were garbage collected are dropped first.
+            let drops = handle
+                .store
+                .pending_drops
+                .lock()
+                .map(|mut d| std::mem::take(&mut *d))
+                .unwrap_or_default();
             let fut: OpFuture = Box::pin(async move {
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
                 let store = unsafe { &mut *ptr.get() };
+                for resource in drops {
+                    // Best effort: the instance may be gone or broken by an earlier trap.
+                    let _ = resource.resource_drop_async(&mut *store).await;
+                }
                 run_op(store, op).await
             });
             slot.parked = Some(Parked {

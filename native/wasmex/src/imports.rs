@@ -18,30 +18,31 @@ use crate::error::{Error, Result};
 use crate::ops::run_op;
 use crate::store::StoreData;
 
-/// An Elixir function used as an import.
-pub struct ElixirFn {
-    /// The environment holding the function, and the function saved in it.
+/// A term kept outside any process: an Elixir function used as an import, or the value of a
+/// host resource (see `host_resource`).
+pub struct KeptTerm {
+    /// The environment holding the term, and the term saved in it.
     saved: Mutex<(OwnedEnv, SavedTerm)>,
 }
 
 /// An Elixir function with the core wasm signature it was declared with.
 struct CoreImport {
-    fun: Arc<ElixirFn>,
+    fun: Arc<KeptTerm>,
     params: Vec<ValType>,
     results: Vec<ValType>,
 }
 
-impl ElixirFn {
+impl KeptTerm {
     /// Keeps `fun` (a term of the calling NIF) for later calls.
     pub fn save(fun: Term) -> Self {
         let env = OwnedEnv::new();
         let saved = env.save(fun);
-        ElixirFn {
+        KeptTerm {
             saved: Mutex::new((env, saved)),
         }
     }
 
-    /// The function, copied into `env`.
+    /// The term, copied into `env`.
     pub fn load<'a>(&self, env: Env<'a>) -> Result<Term<'a>> {
         let saved = self
             .saved
@@ -102,7 +103,7 @@ fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<CoreImport> {
     Ok(CoreImport {
         params: decode_types(parts[1], ns, name)?,
         results: decode_types(parts[2], ns, name)?,
-        fun: Arc::new(ElixirFn::save(parts[3])),
+        fun: Arc::new(KeptTerm::save(parts[3])),
     })
 }
 
@@ -156,7 +157,7 @@ fn define(
                     }
                     Ok(())
                 }
-                Vals::Component(_) => Err(wasmtime::Error::msg("mismatched callback reply")),
+                _ => Err(wasmtime::Error::msg("mismatched callback reply")),
             }
         })
     })?;
@@ -166,7 +167,7 @@ fn define(
 /// Leaves a request for Elixir in the channel; returns the id of the waiting callback.
 pub fn request(
     chan: &Mutex<Channel>,
-    callback: Arc<ElixirFn>,
+    callback: Arc<KeptTerm>,
     params: Vals,
     results: ResultTypes,
     memory: Option<wasmtime::Memory>,
@@ -180,6 +181,7 @@ pub fn request(
         params,
         memory,
         caller_id: id,
+        resources: Vec::new(),
     });
     Ok(id)
 }

@@ -12,6 +12,8 @@ mod engine;
 mod error;
 mod exec;
 mod fuel;
+mod guest_resource;
+mod host_resource;
 mod imports;
 mod instance;
 mod linkers;

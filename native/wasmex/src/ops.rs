@@ -7,7 +7,11 @@
 use wasmtime::component as cm;
 use wasmtime::{AsContextMut, Extern, Func, Global, Linker, Memory, Module, Trap, Val, ValType};
 
+use rustler::ResourceArc;
+
+use crate::component::ComponentInstanceResource;
 use crate::error::{Error, Result};
+use crate::guest_resource::{exported_resources, ExportedResource};
 use crate::store::StoreData;
 
 /// Operations that never run wasm: served directly, or by a suspended host function.
@@ -35,11 +39,15 @@ pub enum Op {
         module: Module,
     },
     ComponentCall {
-        instance: cm::Instance,
+        instance: ResourceArc<ComponentInstanceResource>,
         index: cm::ComponentExportIndex,
         params: Vec<cm::Val>,
         n_results: usize,
+        /// Results come back with their count (guest resource calls).
+        counted: bool,
     },
+    /// Drops a guest resource (running its destructor).
+    ResourceDrop(cm::ResourceAny),
     ComponentInstantiate {
         pre: cm::InstancePre<StoreData>,
         component: cm::Component,
@@ -55,8 +63,13 @@ pub enum Output {
     U64(u64),
     Val(Val),
     Unit,
-    ComponentVals(Vec<cm::Val>),
-    ComponentInstance(cm::Instance, cm::Component),
+    /// Results of a call into `instance` (`counted`: see `Op::ComponentCall`).
+    ComponentVals {
+        vals: Vec<cm::Val>,
+        instance: ResourceArc<ComponentInstanceResource>,
+        counted: bool,
+    },
+    ComponentInstance(cm::Instance, cm::Component, Vec<ExportedResource>),
 }
 
 /// An instance with its exports resolved once, so later lookups need no store.
@@ -176,19 +189,33 @@ where
             index,
             params,
             n_results,
+            counted,
         } => {
             let func = instance
+                .instance
                 .get_func(&mut ctx, index)
                 .ok_or_else(|| Error::msg("exported function not found."))?;
             let mut results = vec![cm::Val::Bool(false); n_results];
             func.call_async(&mut ctx, &params, &mut results)
                 .await
                 .map_err(component_call_error)?;
-            Ok(Output::ComponentVals(results))
+            Ok(Output::ComponentVals {
+                vals: results,
+                instance,
+                counted,
+            })
+        }
+        Op::ResourceDrop(resource) => {
+            resource
+                .resource_drop_async(&mut ctx)
+                .await
+                .map_err(component_call_error)?;
+            Ok(Output::Unit)
         }
         Op::ComponentInstantiate { pre, component } => {
             let instance = pre.instantiate_async(&mut ctx).await?;
-            Ok(Output::ComponentInstance(instance, component))
+            let resources = exported_resources(&mut ctx, &component, &instance);
+            Ok(Output::ComponentInstance(instance, component, resources))
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{NifMap, ResourceArc, Term};
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::WasiCtx;
@@ -20,6 +20,8 @@ use crate::channel::Channel;
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::exec::Parked;
+use crate::guest_resource::GuestResourceHandle;
+use crate::host_resource::HostTable;
 use crate::wasi::{wasi_from, wasi_p2_from, DenyOutgoingHttp, WasiOptionsEx, WasiP2OptionsEx};
 
 /// Data every store carries.
@@ -36,6 +38,8 @@ pub struct StoreData {
     pub deny_http: DenyOutgoingHttp,
     /// Mailbox between the NIFs and host functions suspended inside the parked call.
     pub chan: Arc<Mutex<Channel>>,
+    /// The Elixir terms behind host resources handed to the guest.
+    pub hosts: Arc<Mutex<HostTable>>,
 }
 
 /// The store plus the call currently borrowing it.
@@ -83,6 +87,9 @@ pub struct StoreResource {
     recipe: Recipe,
     pub engine: Engine,
     pub chan: Arc<Mutex<Channel>>,
+    pub hosts: Arc<Mutex<HostTable>>,
+    /// Guest resources whose handles were garbage collected: dropped before the next call.
+    pub pending_drops: Mutex<Vec<ResourceAny>>,
     slot: Mutex<Slot>,
 }
 
@@ -135,6 +142,13 @@ impl Handle {
             return Ok(Handle {
                 store: caller.store.clone(),
                 caller_id: Some(caller.caller_id),
+            });
+        }
+        // A guest resource handle stands for its store (to drive the calls made on it).
+        if let Ok(guest) = term.decode::<ResourceArc<GuestResourceHandle>>() {
+            return Ok(Handle {
+                store: guest.store.clone(),
+                caller_id: None,
             });
         }
         Err(Error::msg("expected a store or caller resource"))
@@ -195,6 +209,7 @@ fn make_store(
         }
     };
     let chan = Arc::new(Mutex::new(Channel::default()));
+    let hosts = Arc::new(Mutex::new(HostTable::default()));
     let has_wasi = wasi.is_some();
     let data = StoreData {
         limits: limits_from(limits.clone()),
@@ -205,6 +220,7 @@ fn make_store(
         allow_http: http,
         deny_http: DenyOutgoingHttp,
         chan: chan.clone(),
+        hosts: hosts.clone(),
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
@@ -223,6 +239,8 @@ fn make_store(
         recipe,
         engine,
         chan,
+        hosts,
+        pending_drops: Mutex::new(Vec::new()),
         slot: Mutex::new(Slot {
             parked: None,
             store,

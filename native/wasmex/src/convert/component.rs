@@ -6,12 +6,75 @@
 //! `record('points').list[3]`. Coming out is `component_out`. Pure functions over terms of the
 //! calling NIF's environment.
 
+use std::sync::Mutex;
+
 use rustler::types::tuple::get_tuple;
-use rustler::{Atom, Binary, MapIterator, Term, TermType};
-use wasmtime::component::{Type, Val};
+use rustler::{Atom, Binary, MapIterator, ResourceArc, Term, TermType};
+use wasmtime::component::{ResourceType, Type, Val};
 
 use super::term_kind as kind;
 use crate::error::{Error, Result};
+use crate::guest_resource::{ExportedResource, GuestResourceHandle};
+use crate::host_resource::{payload_of, HostTable};
+
+/// How `own<T>` and `borrow<T>` positions are filled while converting.
+#[derive(Default)]
+pub struct ResourcesIn<'r> {
+    /// Arguments of a call into an instance: its store and exported resource types, for
+    /// `%GuestResource{}` handles.
+    pub guest: Option<(u64, &'r [ExportedResource])>,
+    /// Results of an Elixir import: the table where host resource terms are registered.
+    pub hosts: Option<&'r Mutex<HostTable>>,
+    /// Guest handles given to `own<T>` positions: they move if the call starts.
+    pub moved: Vec<ResourceArc<GuestResourceHandle>>,
+    /// Guest handles given to `borrow<T>` positions.
+    pub borrowed: Vec<ResourceArc<GuestResourceHandle>>,
+    /// Host resource terms registered so far (removed again if the conversion fails).
+    pub registered: Vec<u32>,
+}
+
+impl ResourcesIn<'_> {
+    /// Forgets the host resource terms registered by a conversion that failed.
+    pub fn rollback(&mut self) {
+        if let Some(Ok(mut table)) = self.hosts.map(|h| h.lock()) {
+            for rep in self.registered.drain(..) {
+                table.take(rep);
+            }
+        }
+    }
+}
+
+fn resource_val(term: Term, rt: &ResourceType, owned: bool, r: &mut ResourcesIn) -> Conv<Val> {
+    if payload_of(rt).is_some() {
+        if !owned {
+            return fail("Returning borrowed host resources is not supported");
+        }
+        let Some(Ok(mut table)) = r.hosts.map(|h| h.lock()) else {
+            return fail(
+                "host resources can only be created by the Elixir imports that implement them",
+            );
+        };
+        let rep = table.insert(term);
+        r.registered.push(rep);
+        return Ok(Val::U32(rep));
+    }
+    let Some(handle) = crate::guest_resource::handle_of(term) else {
+        return fail(format!("Could not convert {} to Resource", kind(term)));
+    };
+    let Some((store_id, exported)) = r.guest else {
+        return fail("a guest resource cannot be passed here");
+    };
+    crate::guest_resource::check(&handle, store_id, exported, rt).or_else(fail)?;
+    if owned {
+        if r.moved.iter().any(|m| m.resource == handle.resource) {
+            return fail("Guest resource cannot be moved more than once");
+        }
+        r.moved.push(handle.clone());
+    } else {
+        r.borrowed.push(handle.clone());
+    }
+    Ok(Val::Resource(handle.resource))
+}
 
 rustler::atoms! { ok, error, none, some }
 
@@ -78,8 +141,8 @@ fn at<T>(segment: impl FnOnce() -> String, r: Conv<T>) -> Conv<T> {
 }
 
 /// Converts an argument (or an import's result) to a value of WIT type `ty`.
-pub fn term_to_val(term: Term, ty: &Type) -> Result<Val> {
-    to_val(term, ty).map_err(|f| {
+pub fn term_to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Result<Val> {
+    to_val(term, ty, r).map_err(|f| {
         if f.path.is_empty() {
             Error::Msg(f.msg)
         } else {
@@ -111,7 +174,7 @@ fn name_of(term: Term) -> Option<String> {
     None
 }
 
-fn to_val(term: Term, ty: &Type) -> Conv<Val> {
+fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
     Ok(match ty {
         Type::Bool => match term.decode::<bool>() {
             Ok(b) => Val::Bool(b),
@@ -163,7 +226,7 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(at(|| format!("list[{i}]"), to_val(*item, &elem))?);
+                out.push(at(|| format!("list[{i}]"), to_val(*item, &elem, r))?);
             }
             Val::List(out)
         }
@@ -182,7 +245,7 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(&types).enumerate() {
-                out.push(at(|| format!("tuple[{i}]"), to_val(*item, t))?);
+                out.push(at(|| format!("tuple[{i}]"), to_val(*item, t, r))?);
             }
             Val::Tuple(out)
         }
@@ -202,7 +265,7 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
                         field.name.to_string(),
                         at(
                             || format!("record('{}')", field.name),
-                            to_val(*v, &field.ty),
+                            to_val(*v, &field.ty, r),
                         )?,
                     )),
                     None => missing.push(field.name.to_string()),
@@ -226,7 +289,7 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
             match (case.ty, payload) {
                 (None, None) => Val::Variant(tag, None),
                 (Some(t), Some(p)) => {
-                    let v = at(|| format!("variant({tag})"), to_val(p, &t))?;
+                    let v = at(|| format!("variant({tag})"), to_val(p, &t, r))?;
                     Val::Variant(tag, Some(Box::new(v)))
                 }
                 (None, Some(_)) => return fail(format!("Variant case {tag} takes no payload")),
@@ -264,7 +327,7 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
             } else {
                 match get_tuple(term).as_deref() {
                     Ok([tag, v]) if tag.decode::<Atom>().ok() == Some(some()) => {
-                        let inner = at(|| "option(some)".to_string(), to_val(*v, &opt.ty()))?;
+                        let inner = at(|| "option(some)".to_string(), to_val(*v, &opt.ty(), r))?;
                         Val::Option(Some(Box::new(inner)))
                     }
                     _ => {
@@ -276,7 +339,9 @@ fn to_val(term: Term, ty: &Type) -> Conv<Val> {
                 }
             }
         }
-        Type::Result(res) => result_val(term, res.ok(), res.err())?,
+        Type::Result(res) => result_val(term, res.ok(), res.err(), r)?,
+        Type::Own(rt) => resource_val(term, rt, true, r)?,
+        Type::Borrow(rt) => resource_val(term, rt, false, r)?,
         _ => return cannot(term, ty),
     })
 }
@@ -327,21 +392,21 @@ fn tag_and_payload<'a>(term: Term<'a>, ty: &Type) -> Conv<(String, Option<Term<'
     }
 }
 
-fn result_val(term: Term, ok_ty: Option<Type>, err_ty: Option<Type>) -> Conv<Val> {
+fn result_val(
+    term: Term,
+    ok_ty: Option<Type>,
+    err_ty: Option<Type>,
+    r: &mut ResourcesIn,
+) -> Conv<Val> {
     let bare = term.decode::<Atom>().ok();
     let tuple = get_tuple(term).ok();
     let tagged = |want: Atom| match tuple.as_deref() {
         Some([tag, v]) if tag.decode::<Atom>().ok() == Some(want) => Some(*v),
         _ => None,
     };
-    let side = |v: Option<Term>, t: Option<Type>, label: &str| -> Conv<Option<Box<Val>>> {
-        match (v, t) {
-            (Some(v), Some(t)) => Ok(Some(Box::new(at(
-                || format!("result({label})"),
-                to_val(v, &t),
-            )?))),
-            _ => Ok(None),
-        }
+    let side = |v: Term, t: Type, label: &str, r: &mut ResourcesIn| -> Conv<Option<Box<Val>>> {
+        let val = at(|| format!("result({label})"), to_val(v, &t, r))?;
+        Ok(Some(Box::new(val)))
     };
     if bare == Some(ok()) {
         return match ok_ty {
@@ -359,13 +424,13 @@ fn result_val(term: Term, ok_ty: Option<Type>, err_ty: Option<Type>) -> Conv<Val
     }
     if let Some(v) = tagged(ok()) {
         return match ok_ty {
-            Some(t) => Ok(Val::Result(Ok(side(Some(v), Some(t), "ok")?))),
+            Some(t) => Ok(Val::Result(Ok(side(v, t, "ok", r)?))),
             None => fail("Result-type expected to have an :ok atom, but got 'ok' tuple"),
         };
     }
     if let Some(v) = tagged(error()) {
         return match err_ty {
-            Some(t) => Ok(Val::Result(Err(side(Some(v), Some(t), "error")?))),
+            Some(t) => Ok(Val::Result(Err(side(v, t, "error", r)?))),
             None => fail("Result-type expected to have an :error atom, but got 'error' tuple"),
         };
     }

@@ -1,20 +1,29 @@
 //! Component model values -> Elixir terms.
 //!
-//! Names from the component's type definitions (record fields, enum and variant cases, flags)
+//! Resources: in the results of a call, owned guest resources become `%GuestResource{}` handles
+//! (a borrowed one cannot leave the call); in the arguments of an Elixir import, host resources
+//! become the terms Elixir gave for them. Names from the component's type definitions (record fields, enum and variant cases, flags)
 //! become atoms, up to a global cap after which they stay strings, so hostile components cannot
 //! fill the atom table. Pure functions over terms of the calling NIF's environment; the cap is a
 //! process-wide atomic counter.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rustler::{Atom, Encoder, Env, Term};
-use wasmtime::component::Val;
+use std::sync::Arc;
+
+use rustler::{Atom, Encoder, Env, ResourceArc, Term};
+use wasmtime::component::{ResourceAny, Val};
+
+use crate::component::ComponentInstanceResource;
+use crate::error::{Error, Result};
+use crate::imports::KeptTerm;
+use crate::store::StoreResource;
 
 /// Most atoms this module will create for names coming out of components.
 pub const ATOM_CAP: usize = 100_000;
 static ATOMS_CREATED: AtomicUsize = AtomicUsize::new(0);
 
-rustler::atoms! { ok, error, none, some, nil }
+rustler::atoms! { ok, error, none, some }
 
 /// A WIT name as an atom (an existing one, or a new one while under the cap), else a binary.
 pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
@@ -29,9 +38,43 @@ pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
     name.encode(env)
 }
 
+/// What resources in a value become.
+pub enum ResourcesOut<'r> {
+    /// Results of a call into `instance`: owned resources become `%GuestResource{}` handles.
+    Guest(
+        &'r ResourceArc<StoreResource>,
+        &'r ResourceArc<ComponentInstanceResource>,
+    ),
+    /// Arguments of an Elixir import: host resources become their terms.
+    Host(&'r [(ResourceAny, Arc<KeptTerm>)]),
+}
+
+fn resource_term<'a>(env: Env<'a>, r: &ResourceAny, out: &ResourcesOut) -> Result<Term<'a>> {
+    match out {
+        ResourcesOut::Guest(store, instance) => {
+            if !r.owned() {
+                return Err(Error::msg("A borrowed guest resource cannot escape a call"));
+            }
+            Ok(crate::guest_resource::wrap(env, store, instance, *r))
+        }
+        ResourcesOut::Host(known) => match known.iter().find(|(any, _)| any == r) {
+            Some((_, term)) => term.load(env),
+            None => Ok("Unsupported type".encode(env)),
+        },
+    }
+}
+
+fn all<'a>(env: Env<'a>, vals: &[Val], out: &ResourcesOut) -> Result<Vec<Term<'a>>> {
+    vals.iter().map(|v| val_to_term(env, v, out)).collect()
+}
+
+fn map<'a>(env: Env<'a>, keys: &[Term<'a>], values: &[Term<'a>]) -> Result<Term<'a>> {
+    Term::map_from_term_arrays(env, keys, values).map_err(|_| Error::msg("duplicate map keys"))
+}
+
 /// Converts a component value to a term.
-pub fn val_to_term<'a>(env: Env<'a>, val: &Val) -> Term<'a> {
-    match val {
+pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &ResourcesOut) -> Result<Term<'a>> {
+    Ok(match val {
         Val::Bool(b) => b.encode(env),
         Val::S8(i) => i.encode(env),
         Val::U8(i) => i.encode(env),
@@ -45,42 +88,43 @@ pub fn val_to_term<'a>(env: Env<'a>, val: &Val) -> Term<'a> {
         Val::Float64(f) => f.encode(env),
         Val::Char(c) => c.to_string().encode(env),
         Val::String(s) => s.encode(env),
-        Val::List(items) | Val::FixedLengthList(items) => items
-            .iter()
-            .map(|v| val_to_term(env, v))
-            .collect::<Vec<_>>()
-            .encode(env),
-        Val::Tuple(items) => {
-            let terms: Vec<Term> = items.iter().map(|v| val_to_term(env, v)).collect();
-            rustler::types::tuple::make_tuple(env, &terms)
-        }
+        Val::List(items) | Val::FixedLengthList(items) => all(env, items, out)?.encode(env),
+        Val::Tuple(items) => rustler::types::tuple::make_tuple(env, &all(env, items, out)?),
         Val::Record(fields) => {
             let keys: Vec<Term> = fields.iter().map(|(k, _)| name_term(env, k)).collect();
-            let values: Vec<Term> = fields.iter().map(|(_, v)| val_to_term(env, v)).collect();
-            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+            let values = fields
+                .iter()
+                .map(|(_, v)| val_to_term(env, v, out))
+                .collect::<Result<Vec<_>>>()?;
+            map(env, &keys, &values)?
         }
         Val::Map(pairs) => {
-            let keys: Vec<Term> = pairs.iter().map(|(k, _)| val_to_term(env, k)).collect();
-            let values: Vec<Term> = pairs.iter().map(|(_, v)| val_to_term(env, v)).collect();
-            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+            let keys = pairs
+                .iter()
+                .map(|(k, _)| val_to_term(env, k, out))
+                .collect::<Result<Vec<_>>>()?;
+            let values = pairs
+                .iter()
+                .map(|(_, v)| val_to_term(env, v, out))
+                .collect::<Result<Vec<_>>>()?;
+            map(env, &keys, &values)?
         }
         Val::Variant(name, None) | Val::Enum(name) => name_term(env, name),
         Val::Variant(name, Some(payload)) => {
-            (name_term(env, name), val_to_term(env, payload)).encode(env)
+            (name_term(env, name), val_to_term(env, payload, out)?).encode(env)
         }
         Val::Option(None) => none().encode(env),
-        Val::Option(Some(v)) => (some(), val_to_term(env, v)).encode(env),
+        Val::Option(Some(v)) => (some(), val_to_term(env, v, out)?).encode(env),
         Val::Result(Ok(None)) => ok().encode(env),
-        Val::Result(Ok(Some(v))) => (ok(), val_to_term(env, v)).encode(env),
+        Val::Result(Ok(Some(v))) => (ok(), val_to_term(env, v, out)?).encode(env),
         Val::Result(Err(None)) => error().encode(env),
-        Val::Result(Err(Some(v))) => (error(), val_to_term(env, v)).encode(env),
+        Val::Result(Err(Some(v))) => (error(), val_to_term(env, v, out)?).encode(env),
         Val::Flags(names) => {
             let keys: Vec<Term> = names.iter().map(|n| name_term(env, n)).collect();
             let values: Vec<Term> = names.iter().map(|_| true.encode(env)).collect();
-            Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| nil().encode(env))
+            map(env, &keys, &values)?
         }
-        Val::Resource(_) | Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => {
-            "Unsupported type".encode(env)
-        }
-    }
+        Val::Resource(r) => resource_term(env, r, out)?,
+        Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => "Unsupported type".encode(env),
+    })
 }

@@ -1,0 +1,232 @@
+defmodule Wasmex.Components.GuestResource do
+  @moduledoc ~S"""
+  Handles to resources that a component exports and owns (WIT `resource` types in an exported
+  interface).
+
+  `new/4` calls the resource's constructor, `call/5` one of its methods, `call_static/6` one of
+  its static functions, and `drop/2` ends it (running the guest's destructor). Calls run in the
+  calling process, on the instance the resource came from; any process may use a handle.
+
+      {:ok, pid} = Wasmex.Components.start_link(path: "counters.wasm")
+      path = ["wasmex:resources/counters@1.2.3", "accumulator"]
+      {:ok, acc} = Wasmex.Components.GuestResource.new(pid, path, [10])
+      {:ok, 15} = Wasmex.Components.GuestResource.call(acc, :method, :add, [5])
+      :ok = Wasmex.Components.GuestResource.drop(acc)
+
+  ## Ownership
+
+  A handle is yours until it moves or is dropped:
+
+    * passing it to an `own<T>` parameter moves it into the guest; passing it to a `borrow<T>`
+      parameter (or calling a method on it) does not;
+    * a handle that moved or was dropped gives
+      `{:error, "Guest resource has already been dropped or moved"}`;
+    * the same handle cannot be moved twice in one call, nor moved and borrowed (e.g. as the
+      receiver) in one call;
+    * resources returned by the guest, directly or nested in lists, tuples, records, options,
+      results and variants, come back as new `%GuestResource{}` handles, also from
+      `Wasmex.Components.call_function/4`;
+    * a handle that is garbage collected while still yours is dropped before the next call on
+      its store.
+
+  Handles belong to one instance. After a `Wasmex.Components` server replaced its instance (after
+  a trap or a timeout), the old handles give
+  `{:error, "Guest resource belongs to another store"}`. A call that times out is stopped, which
+  breaks the instance like a trap.
+
+  A resource call made while the instance's store runs another call waits for it (up to the
+  call's timeout).
+  """
+
+  alias Wasmex.Components.Instance
+  alias Wasmex.{Driver, Native}
+
+  @enforce_keys [:resource]
+  defstruct [:resource, :reference]
+
+  @type t :: %__MODULE__{resource: reference(), reference: reference() | nil}
+  @type instance_or_server :: Instance.t() | GenServer.server()
+  @type resource_path :: binary() | atom() | [binary() | atom()] | tuple()
+  @type result :: :ok | {:ok, term()} | {:error, term()}
+
+  @doc """
+  Calls the constructor of the resource at `resource_path` (`[interface, resource]`, e.g.
+  `["wasmex:resources/counters@1.2.3", "accumulator"]`) on an instance or a
+  `Wasmex.Components` server.
+
+      {:ok, %Wasmex.Components.GuestResource{}} = GuestResource.new(pid, path, [0])
+  """
+  @spec new(instance_or_server(), resource_path(), list(), timeout()) ::
+          {:ok, t()} | {:error, term()}
+  def new(instance_or_server, resource_path, params \\ [], timeout \\ 5000)
+      when is_list(params) do
+    with {:ok, {interface, name}} <- split_path(resource_path) do
+      function = interface ++ ["[constructor]" <> name]
+
+      case call_resource(instance_or_server, function, params, timeout) do
+        :ok -> {:error, "the constructor of `#{name}` returned no resource"}
+        other -> other
+      end
+    end
+  end
+
+  @doc """
+  Calls the method `fn_name` of `resource` (`_` in the name becomes `-`). The kind is `:method`
+  or `:async_method` (the same for this host). Returns `:ok` for a method without results,
+  `{:ok, value}` for one, `{:ok, [values]}` for several.
+
+      {:ok, 15} = GuestResource.call(acc, :method, :add, [5])
+  """
+  @spec call(t(), :method | :async_method, atom() | binary(), list(), timeout()) :: result()
+  def call(resource, kind, fn_name, params \\ [], timeout \\ 5000)
+
+  def call(%{resource: ref}, kind, fn_name, params, timeout)
+      when kind in [:method, :async_method] and is_list(params) do
+    native_timeout = Driver.native_timeout(timeout)
+
+    serialized(timeout, fn ->
+      ref
+      |> Native.guest_resource_call(wit_name(fn_name), params, native_timeout)
+      |> Driver.run(ref, nil)
+    end)
+    |> counted()
+  end
+
+  def call(resource, kind, _fn_name, params, _timeout) do
+    check_call_args!(resource, kind, [:method, :async_method], params)
+  end
+
+  @doc """
+  Calls the static function `fn_name` of the resource at `resource_path`.
+
+      {:ok, %GuestResource{}} =
+        GuestResource.call_static(pid, path, :static, :from_sum, [1, 2])
+  """
+  @spec call_static(
+          instance_or_server(),
+          resource_path(),
+          :static | :async_static,
+          atom() | binary(),
+          list(),
+          timeout()
+        ) :: result()
+  def call_static(instance_or_server, resource_path, kind, fn_name, params \\ [], timeout \\ 5000)
+
+  def call_static(instance_or_server, resource_path, kind, fn_name, params, timeout)
+      when kind in [:static, :async_static] and is_list(params) do
+    with {:ok, {interface, name}} <- split_path(resource_path) do
+      function = interface ++ ["[static]#{name}.#{wit_name(fn_name)}"]
+      call_resource(instance_or_server, function, params, timeout)
+    end
+  end
+
+  def call_static(_instance_or_server, _path, kind, _fn_name, params, _timeout) do
+    check_call_args!(:static, kind, [:static, :async_static], params)
+  end
+
+  @doc """
+  Drops `resource`, running the guest's destructor. Dropping a handle that was already dropped
+  or moved is a no-op.
+
+      :ok = GuestResource.drop(acc)
+      :ok = GuestResource.drop(acc)
+  """
+  @spec drop(t(), timeout()) :: :ok | {:error, term()}
+  def drop(%{resource: ref}, timeout \\ 5000) do
+    native_timeout = Driver.native_timeout(timeout)
+
+    serialized(timeout, fn ->
+      ref |> Native.guest_resource_drop(native_timeout) |> Driver.run(ref, nil)
+    end)
+    |> case do
+      {:ok, _} -> :ok
+      {:error, _} = error -> error
+    end
+  end
+
+  defp call_resource(%Instance{} = instance, path, params, timeout) do
+    call_instance(instance, path, params, timeout)
+  end
+
+  # On a server whose instance an earlier resource call broke (a trap or a timeout), the call
+  # never entered the guest: have the server replace its instance, then call once more.
+  defp call_resource(server, path, params, timeout) do
+    unusable = {:error, Wasmex.Components.unusable_error()}
+
+    case call_instance(Wasmex.Components.instance(server), path, params, timeout) do
+      ^unusable ->
+        instance = GenServer.call(server, :renew_instance)
+        call_instance(instance, path, params, timeout)
+
+      other ->
+        other
+    end
+  end
+
+  defp call_instance(%Instance{store_resource: store, instance_resource: res}, path, params, t) do
+    native_timeout = Driver.native_timeout(t)
+
+    serialized(t, fn ->
+      store
+      |> Native.component_call_resource(res, path, params, native_timeout)
+      |> Driver.run(store, nil)
+    end)
+    |> counted()
+  end
+
+  defp counted({:ok, {0, _}}), do: :ok
+  defp counted({:ok, {_count, value}}), do: {:ok, value}
+  defp counted({:error, _} = error), do: error
+
+  @busy "the store is busy with a running call"
+
+  # A store runs one call at a time: while another process's call runs on it, wait and retry.
+  defp serialized(timeout, fun) do
+    deadline = if is_integer(timeout), do: System.monotonic_time(:millisecond) + timeout
+    retry(fun, deadline)
+  end
+
+  defp retry(fun, deadline) do
+    case fun.() do
+      {:error, @busy <> _} = busy ->
+        if deadline && System.monotonic_time(:millisecond) >= deadline do
+          busy
+        else
+          Process.sleep(1)
+          retry(fun, deadline)
+        end
+
+      other ->
+        other
+    end
+  end
+
+  @doc false
+  @spec split_path(resource_path()) :: {:ok, {[binary()], binary()}} | {:error, binary()}
+  def split_path(path) do
+    case Instance.normalize_path(path) do
+      [_, _ | _] = segments ->
+        {interface, [name]} = Enum.split(segments, -1)
+        {:ok, {interface, name}}
+
+      _ ->
+        {:error, "a resource path needs an interface and a resource name, got: #{inspect(path)}"}
+    end
+  end
+
+  defp wit_name(name), do: name |> to_string() |> String.replace("_", "-")
+
+  defp check_call_args!(_resource, kind, kinds, params) do
+    cond do
+      kind not in kinds ->
+        raise ArgumentError,
+              "kind must be one of #{inspect(kinds)}, got: #{inspect(kind)}"
+
+      not is_list(params) ->
+        raise ArgumentError, "params must be a list, got: #{inspect(params)}"
+
+      true ->
+        raise ArgumentError, "expected a %Wasmex.Components.GuestResource{}"
+    end
+  end
+end

@@ -1,0 +1,234 @@
+//! Host resources: resources a component imports and Elixir implements
+//! (`%{"iface" => %{"name" => {:resource, drop_fun}, "[constructor]name" => {:fn, f}, ...}}`).
+//!
+//! Each resource is a wasmtime dynamic host resource type (one payload per interface and name,
+//! process-wide). Its values are Elixir terms kept in the store's `HostTable`; the guest holds
+//! their index (the resource's `rep`). An Elixir import that returns the resource registers its
+//! term (see `convert::component`, which leaves the index as a placeholder `u32`, and `attach`,
+//! which turns it into a handle once the store is at hand). A guest passing the resource to an
+//! import gives the callback the term (`resolve`): a copy for `borrow<T>`, the term itself for
+//! `own<T>` (it leaves the table, so its destructor is not called). When the guest drops an owned
+//! handle, the destructor calls the Elixir `drop_fun` with the term, like any import.
+//!
+//! Threading: the table is behind its own mutex, touched by host functions (on the thread polling
+//! the store) and by `exec_resume` (holding the store's slot lock), never contended.
+
+use std::sync::{Arc, Mutex};
+
+use rustler::Term;
+use wasmtime::component::{LinkerInstance, ResourceAny, ResourceDynamic, ResourceType, Type, Val};
+use wasmtime::StoreContextMut;
+
+use crate::channel::{ResultTypes, Vals};
+use crate::error::{Error, Result};
+use crate::imports::{lock, request, serve, KeptTerm};
+use crate::store::StoreData;
+
+/// Names (`interface#resource`) of the host resource types, by payload.
+static HOST_TYPES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The dynamic resource type for the resource `name` of `interface`.
+fn type_for(interface: &str, name: &str) -> Result<ResourceType> {
+    let key = format!("{interface}#{name}");
+    let mut types = HOST_TYPES
+        .lock()
+        .map_err(|_| Error::msg("host resource registry poisoned"))?;
+    let payload = match types.iter().position(|k| *k == key) {
+        Some(i) => i,
+        None => {
+            types.push(key);
+            types.len() - 1
+        }
+    };
+    Ok(ResourceType::host_dynamic(payload as u32))
+}
+
+/// The payload of `ty` when it is one of our host resource types.
+pub fn payload_of(ty: &ResourceType) -> Option<u32> {
+    let count = HOST_TYPES.lock().map(|t| t.len()).unwrap_or(0) as u32;
+    (0..count).find(|p| ResourceType::host_dynamic(*p) == *ty)
+}
+
+/// The terms behind the host resources of one store, by `rep`.
+#[derive(Default)]
+pub struct HostTable {
+    entries: Vec<Option<Arc<KeptTerm>>>,
+    free: Vec<u32>,
+}
+
+impl HostTable {
+    /// Keeps `term` and returns its `rep`.
+    pub fn insert(&mut self, term: Term) -> u32 {
+        let kept = Some(Arc::new(KeptTerm::save(term)));
+        match self.free.pop() {
+            Some(rep) => {
+                self.entries[rep as usize] = kept;
+                rep
+            }
+            None => {
+                self.entries.push(kept);
+                (self.entries.len() - 1) as u32
+            }
+        }
+    }
+
+    pub fn get(&self, rep: u32) -> Option<Arc<KeptTerm>> {
+        self.entries.get(rep as usize).cloned().flatten()
+    }
+
+    pub fn take(&mut self, rep: u32) -> Option<Arc<KeptTerm>> {
+        let taken = self.entries.get_mut(rep as usize).and_then(Option::take);
+        if taken.is_some() {
+            self.free.push(rep);
+        }
+        taken
+    }
+}
+
+pub fn lock_table(
+    table: &Mutex<HostTable>,
+) -> wasmtime::Result<std::sync::MutexGuard<'_, HostTable>> {
+    table
+        .lock()
+        .map_err(|_| wasmtime::Error::msg("host resource table poisoned"))
+}
+
+/// Defines the resource `name` of `interface`; dropping an owned handle calls `drop_fun`.
+pub fn define(
+    instance: &mut LinkerInstance<StoreData>,
+    interface: &str,
+    name: &str,
+    drop_fun: Term,
+) -> Result<()> {
+    let fun = Arc::new(KeptTerm::save(drop_fun));
+    let ty = type_for(interface, name)?;
+    instance
+        .resource_async(name, ty, move |mut store, rep| {
+            let fun = fun.clone();
+            Box::new(async move {
+                let hosts = store.data().hosts.clone();
+                let Some(term) = lock_table(&hosts)?.take(rep) else {
+                    return Ok(());
+                };
+                let chan = store.data().chan.clone();
+                let id = request(
+                    &chan,
+                    fun,
+                    Vals::Kept(vec![term]),
+                    ResultTypes::Component(vec![]),
+                    None,
+                )?;
+                let reply = serve(&mut store, &chan).await;
+                lock(&chan)?.waiting.retain(|w| w.id != id);
+                reply.map(|_| ()).map_err(wasmtime::Error::msg)
+            })
+        })
+        .map_err(|e| Error::msg(format!("Could not define resource `{name}`: {e:#}")))
+}
+
+/// Whether values of `ty` can hold a resource.
+pub fn has_resource(ty: &Type) -> bool {
+    match ty {
+        Type::Own(_) | Type::Borrow(_) => true,
+        Type::List(l) => has_resource(&l.ty()),
+        Type::Record(r) => r.fields().any(|f| has_resource(&f.ty)),
+        Type::Tuple(t) => t.types().any(|t| has_resource(&t)),
+        Type::Variant(v) => v.cases().any(|c| c.ty.as_ref().is_some_and(has_resource)),
+        Type::Option(o) => has_resource(&o.ty()),
+        Type::Result(r) => {
+            r.ok().as_ref().is_some_and(has_resource) || r.err().as_ref().is_some_and(has_resource)
+        }
+        _ => false,
+    }
+}
+
+fn collect(val: &Val, out: &mut Vec<ResourceAny>) {
+    match val {
+        Val::Resource(r) => out.push(*r),
+        Val::List(items) | Val::Tuple(items) => items.iter().for_each(|v| collect(v, out)),
+        Val::Record(fields) => fields.iter().for_each(|(_, v)| collect(v, out)),
+        Val::Variant(_, Some(v)) | Val::Option(Some(v)) => collect(v, out),
+        Val::Result(Ok(Some(v))) | Val::Result(Err(Some(v))) => collect(v, out),
+        _ => {}
+    }
+}
+
+/// The terms of the host resources among an import's arguments: a borrowed one stays in the
+/// table, an owned one leaves it (the callback now owns the term).
+pub fn resolve(
+    store: &mut StoreContextMut<'_, StoreData>,
+    params: &[Val],
+) -> wasmtime::Result<Vec<(ResourceAny, Arc<KeptTerm>)>> {
+    let mut found = Vec::new();
+    params.iter().for_each(|v| collect(v, &mut found));
+    let hosts = store.data().hosts.clone();
+    let mut out = Vec::new();
+    for any in found {
+        if payload_of(&any.ty()).is_none() {
+            continue;
+        }
+        let dynamic = any.try_into_resource_dynamic(&mut *store)?;
+        let mut table = lock_table(&hosts)?;
+        let term = if dynamic.owned() {
+            table.take(dynamic.rep())
+        } else {
+            table.get(dynamic.rep())
+        };
+        if let Some(term) = term {
+            out.push((any, term));
+        }
+    }
+    Ok(out)
+}
+
+/// Turns the placeholders left for host resources returned by an import (their `rep` as a `u32`
+/// at an `own<T>` position) into owned handles.
+pub fn attach(
+    store: &mut StoreContextMut<'_, StoreData>,
+    val: &mut Val,
+    ty: &Type,
+) -> wasmtime::Result<()> {
+    match (ty, val) {
+        (Type::Own(rt), v) => {
+            if let (Some(payload), Val::U32(rep)) = (payload_of(rt), &*v) {
+                let any =
+                    ResourceDynamic::new_own(*rep, payload).try_into_resource_any(&mut *store)?;
+                *v = Val::Resource(any);
+            }
+        }
+        (Type::List(l), Val::List(items)) => {
+            let t = l.ty();
+            for v in items {
+                attach(store, v, &t)?;
+            }
+        }
+        (Type::Record(r), Val::Record(fields)) => {
+            for (f, (_, v)) in r.fields().zip(fields.iter_mut()) {
+                attach(store, v, &f.ty)?;
+            }
+        }
+        (Type::Tuple(t), Val::Tuple(items)) => {
+            for (t, v) in t.types().zip(items.iter_mut()) {
+                attach(store, v, &t)?;
+            }
+        }
+        (Type::Variant(var), Val::Variant(name, Some(v))) => {
+            if let Some(t) = var.cases().find(|c| c.name == name).and_then(|c| c.ty) {
+                attach(store, v, &t)?;
+            }
+        }
+        (Type::Option(o), Val::Option(Some(v))) => attach(store, v, &o.ty())?,
+        (Type::Result(r), Val::Result(Ok(Some(v)))) => {
+            if let Some(t) = r.ok() {
+                attach(store, v, &t)?;
+            }
+        }
+        (Type::Result(r), Val::Result(Err(Some(v)))) => {
+            if let Some(t) = r.err() {
+                attach(store, v, &t)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
