@@ -13,7 +13,7 @@ defmodule Wasmex.Components.ComponentServer do
       {:ok, _} = MyApp.Chat.add_message(pid, "hello")
 
   Options:
-  - `:wit` — path to a WIT file (tracked as an `@external_resource`; the module recompiles when it
+  - `:wit` — path to a WIT file, relative to the project root (tracked as an `@external_resource`; the module recompiles when it
     changes). Without it, `:component` (a path to the `.wasm`, read at compile time) gives the
     world from the component binary itself.
   - `:world` — which world, when the WIT defines several.
@@ -27,10 +27,9 @@ defmodule Wasmex.Components.ComponentServer do
 
   @doc false
   defmacro __using__(opts) do
-    wit_path = opts[:wit] && Path.expand(opts[:wit], Path.dirname(__CALLER__.file))
-
-    component_path =
-      opts[:component] && Path.expand(opts[:component], Path.dirname(__CALLER__.file))
+    # Relative paths are read from the current directory (the project root), like File.read!/1.
+    wit_path = opts[:wit] && Path.expand(opts[:wit])
+    component_path = opts[:component] && Path.expand(opts[:component])
 
     world = opts[:world]
     convert? = Keyword.get(opts, :convert_field_names, true)

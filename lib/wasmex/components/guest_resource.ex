@@ -41,6 +41,31 @@ defmodule Wasmex.Components.GuestResource do
   alias Wasmex.Components.Instance
   alias Wasmex.{Driver, Native}
 
+  @doc """
+  Generates functions for one exported resource from its WIT:
+
+      defmodule MyApp.Accumulator do
+        use Wasmex.Components.GuestResource,
+          wit: File.read!("priv/wit/counters.wit"),
+          resource: "accumulator"
+      end
+
+      {:ok, acc} = MyApp.Accumulator.new(pid, 10)
+      {:ok, 15} = MyApp.Accumulator.add(acc, 5)
+      {:ok, total} = MyApp.Accumulator.sum_all(pid, [acc], timeout: 1000)
+      :ok = MyApp.Accumulator.drop(acc)
+
+  Options: `wit:` (WIT source text, evaluated at compile time), `resource:` (its name) and
+  `world:` (picks one of several worlds). It generates `new(instance_or_server, args..., opts)`
+  when the resource has a constructor, `name(resource, args..., opts)` per method,
+  `name(instance_or_server, args..., opts)` per static function and `drop(resource, opts)`;
+  `opts` takes `timeout:` (default 5000). Names are the WIT names in snake_case; two functions
+  with the same Elixir name, or a function named `new` or `drop`, are compile errors.
+  """
+  defmacro __using__(opts) do
+    Wasmex.Components.GuestResource.Codegen.build(opts, __CALLER__)
+  end
+
   @enforce_keys [:resource]
   defstruct [:resource, :reference]
 

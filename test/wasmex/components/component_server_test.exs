@@ -10,20 +10,20 @@ defmodule Wasmex.Components.ComponentServerTest do
 
   defmodule TypesServer do
     @moduledoc false
-    use Wasmex.Components.ComponentServer, wit: "../../fixtures/components/types.wit"
+    use Wasmex.Components.ComponentServer, wit: "test/fixtures/components/types.wit"
   end
 
   defmodule RawTypesServer do
     @moduledoc false
     use Wasmex.Components.ComponentServer,
-      wit: "../../fixtures/components/types.wit",
+      wit: "test/fixtures/components/types.wit",
       convert_field_names: false
   end
 
   defmodule ImporterServer do
     @moduledoc false
     use Wasmex.Components.ComponentServer,
-      component: "../../fixtures/components/component_imports.wasm",
+      component: "test/fixtures/components/component_imports.wasm",
       imports: %{
         "host-add" => {:fn, fn a, b -> a + b end},
         "host-fail" => {:fn, fn -> {:ok, 99} end},
@@ -36,7 +36,7 @@ defmodule Wasmex.Components.ComponentServerTest do
   defmodule WasiServer do
     @moduledoc false
     use Wasmex.Components.ComponentServer,
-      component: "../../fixtures/components/component_wasi.wasm"
+      component: "test/fixtures/components/component_wasi.wasm"
   end
 
   # The world-level exports of wasm/component_types/wit/types.wit with their parameter counts

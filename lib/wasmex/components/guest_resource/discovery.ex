@@ -1,0 +1,75 @@
+defmodule Wasmex.Components.GuestResource.Discovery do
+  @moduledoc ~S"""
+  Finds the resources a component exports, from its WIT: their interface, constructor and
+  functions. `use Wasmex.Components.GuestResource` builds on it.
+
+      iex> wit = "package my:pkg; interface api { resource counter { constructor(n: u32); get: func() -> u32; } } world w { export api; }"
+      iex> {:ok, [info]} = Wasmex.Components.GuestResource.Discovery.from_wit(wit)
+      iex> {info.name, info.constructor_path}
+      {"counter", ["my:pkg/api", "counter"]}
+      iex> Enum.map(info.functions, &{&1.elixir_name, &1.kind, &1.arity})
+      [{:new, :constructor, 1}, {:get, :method, 0}]
+  """
+
+  alias Wasmex.Components.WitResources
+
+  @type function_info :: %{
+          wit_name: binary(),
+          elixir_name: atom(),
+          kind: :constructor | :method | :async_method | :static | :async_static,
+          arity: non_neg_integer(),
+          has_return: boolean()
+        }
+  @type info :: %{
+          name: binary(),
+          interface: binary(),
+          interface_path: [binary()],
+          constructor_path: [binary()],
+          functions: [function_info()]
+        }
+
+  @doc """
+  The resources of the interfaces exported by the world of `wit` (WIT source text). Options:
+  `path:` names the source in errors (default `"wit"`), `world:` picks one of several worlds.
+  A method's arity leaves out `self`.
+
+      iex> Wasmex.Components.GuestResource.Discovery.from_wit("package my:pkg; world w {}")
+      {:ok, []}
+  """
+  @spec from_wit(binary(), keyword()) :: {:ok, [info()]} | {:error, binary()}
+  def from_wit(wit, opts \\ []) when is_binary(wit) do
+    opts = Keyword.validate!(opts, path: "wit", world: nil)
+
+    with {:ok, infos} <- WitResources.list({:wit, opts[:path], wit}, opts[:world], :exports) do
+      {:ok, Enum.map(infos, &shape/1)}
+    end
+  end
+
+  @doc """
+  The exported resource `name` of `wit`: `{:ok, info}`, `{:error, :not_found}` or
+  `{:error, message}`. Takes the options of `from_wit/2` and `interface:` (the interface's name or
+  the name it is exported under) to pick among resources of the same name.
+
+      iex> wit = "package my:pkg; interface api { resource counter { get: func() -> u32; } } world w { export api; }"
+      iex> {:ok, %{name: "counter"}} = Wasmex.Components.GuestResource.Discovery.get_resource_from_wit(wit, "counter")
+      iex> Wasmex.Components.GuestResource.Discovery.get_resource_from_wit(wit, "nope")
+      {:error, :not_found}
+  """
+  @spec get_resource_from_wit(binary(), binary(), keyword()) ::
+          {:ok, info()} | {:error, :not_found | binary()}
+  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name) do
+    {interface, opts} = Keyword.pop(opts, :interface)
+
+    with {:ok, infos} <- from_wit(wit, opts) do
+      WitResources.pick(infos, name, interface)
+    end
+  end
+
+  defp shape(info) do
+    functions = Enum.map(info.functions, &Map.delete(&1, :canonical_name))
+
+    info
+    |> Map.put(:functions, functions)
+    |> Map.put(:constructor_path, info.interface_path ++ [info.name])
+  end
+end
