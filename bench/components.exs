@@ -122,6 +122,9 @@ defmodule Bench.Components do
     )
 
     H.table(["what", "median", "p99", "samples"], rows ++ [server_row, import_row, inst_row])
+
+    H.heading("resources")
+    H.table(["what", "median", "p99", "samples"], resource_rows())
     [_, _, _, _, _, {_, add_med} | _] = Enum.map(rows, fn [l, m | _] -> {l, m} end)
 
     IO.puts(
@@ -130,6 +133,65 @@ defmodule Bench.Components do
   end
 
   def host_add(a, b), do: a + b
+
+  @counters ["wasmex:resources/counters@1.2.3", "accumulator"]
+
+  defp resource_rows do
+    alias Wasmex.Components.GuestResource
+    {:ok, store} = Store.new()
+    {:ok, c} = Component.new(store, File.read!(Path.join(@fixtures, "component_resources.wasm")))
+    {:ok, instance} = Instance.new(store, c, %{})
+    {:ok, acc} = GuestResource.new(instance, @counters, [0])
+
+    guest = [
+      row(
+        "GuestResource.call(acc, :method, :add, [1])",
+        20_000,
+        fn -> GuestResource.call(acc, :method, :add, [1]) end,
+        2_000
+      ),
+      row(
+        "GuestResource.new + drop",
+        20_000,
+        fn ->
+          {:ok, r} = GuestResource.new(instance, @counters, [1])
+          :ok = GuestResource.drop(r)
+        end,
+        2_000
+      )
+    ]
+
+    iface = "wasmex:host-resources/logging@0.1.0"
+
+    imports = %{
+      iface => %{
+        "logger" => {:resource, fn _ -> :ok end},
+        "[constructor]logger" => {:fn, fn prefix -> prefix end},
+        "[method]logger.log" => {:fn, fn prefix, msg -> prefix <> msg end},
+        "[method]logger.count" => {:fn, fn _ -> 0 end},
+        "[static]logger.make-default" => {:fn, fn -> "" end},
+        "consume-logger" => {:fn, fn prefix -> prefix end},
+        "peek-logger" => {:fn, fn prefix -> prefix end},
+        "maybe-logger" => {:fn, fn _ -> :none end}
+      }
+    }
+
+    {:ok, hstore} = Store.new()
+    hbytes = File.read!(Path.join(@fixtures, "component_host_resources.wasm"))
+    {:ok, hc} = Component.new(hstore, hbytes)
+    {:ok, hinstance} = Instance.new(hstore, hc, imports)
+    {:ok, "a: b"} = Instance.call(hinstance, "use-logger", ["a: ", "b"])
+
+    host =
+      row(
+        "use-logger: host resource constructor + method + drop (3 Elixir callbacks)",
+        20_000,
+        fn -> Instance.call(hinstance, "use-logger", ["a: ", "b"]) end,
+        2_000
+      )
+
+    guest ++ [host]
+  end
 
   defp row(label, n, fun, warmup) do
     s = H.stats(H.sample(n, fun, warmup))

@@ -144,25 +144,34 @@ defmodule Wasmex.Components do
     end
   end
 
-  # What a call answers on an instance broken by an earlier trap or timeout.
-  @unusable "Error executing function (wasm trap: cannot enter component instance): wasm trap: cannot enter component instance"
+  # What a call answers on an instance broken by an earlier trap or timeout (ours, when the store
+  # saw the trap; wasmtime's otherwise).
+  @unusable [
+    "Error executing function: the component instance is unusable after a trap or a timeout",
+    "Error executing function (wasm trap: cannot enter component instance): wasm trap: cannot enter component instance"
+  ]
 
   @doc false
   @spec unusable_error() :: binary()
-  def unusable_error, do: @unusable
+  def unusable_error, do: hd(@unusable)
+
+  @doc false
+  @spec unusable?(term()) :: boolean()
+  def unusable?({:error, reason}), do: reason in @unusable
+  def unusable?(_), do: false
 
   @impl true
   def handle_call({:call, path, params, deadline}, _from, state) do
-    case call_instance(state, path, params, deadline) do
-      # The instance was broken outside this server (a guest resource call that trapped or timed
-      # out): the call never entered the guest, so replace the instance and call once more.
-      {{:error, @unusable}, state} ->
-        call_instance(%{state | broken: true}, path, params, deadline)
+    {reply, state} = call_instance(state, path, params, deadline)
 
-      other ->
-        other
-    end
-    |> then(fn {reply, state} -> {:reply, reply, state} end)
+    # The instance was broken outside this server (a guest resource call that trapped or timed
+    # out): the call never entered the guest, so replace the instance and call once more.
+    {reply, state} =
+      if unusable?(reply),
+        do: call_instance(%{state | broken: true}, path, params, deadline),
+        else: {reply, state}
+
+    {:reply, reply, state}
   end
 
   # A guest resource call broke the instance: replace it now.

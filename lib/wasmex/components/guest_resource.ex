@@ -29,10 +29,11 @@ defmodule Wasmex.Components.GuestResource do
     * a handle that is garbage collected while still yours is dropped before the next call on
       its store.
 
-  Handles belong to one instance. After a `Wasmex.Components` server replaced its instance (after
-  a trap or a timeout), the old handles give
-  `{:error, "Guest resource belongs to another store"}`. A call that times out is stopped, which
-  breaks the instance like a trap.
+  Handles belong to one instance. A call that times out is stopped, which breaks the instance
+  like a trap. After a `Wasmex.Components` server replaced such an instance, the old handles give
+  errors: `"Guest resource belongs to another store"` as arguments, and
+  `"Error executing function: the component instance is unusable after a trap or a timeout"` for
+  their own methods and drops.
 
   A resource call made while the instance's store runs another call waits for it (up to the
   call's timeout).
@@ -55,15 +56,17 @@ defmodule Wasmex.Components.GuestResource do
       {:ok, total} = MyApp.Accumulator.sum_all(pid, [acc], timeout: 1000)
       :ok = MyApp.Accumulator.drop(acc)
 
-  Options: `wit:` (WIT source text, evaluated at compile time), `resource:` (its name) and
-  `world:` (picks one of several worlds). It generates `new(instance_or_server, args..., opts)`
+  Options: `wit:` (WIT source text, evaluated at compile time in the module body, so a module
+  attribute works), `resource:` (its name) and
+  `world:` (picks one of several worlds) and `interface:` (picks among exported resources of
+  the same name: the interface's name or the name it is exported under). It generates `new(instance_or_server, args..., opts)`
   when the resource has a constructor, `name(resource, args..., opts)` per method,
   `name(instance_or_server, args..., opts)` per static function and `drop(resource, opts)`;
   `opts` takes `timeout:` (default 5000). Names are the WIT names in snake_case; two functions
   with the same Elixir name, or a function named `new` or `drop`, are compile errors.
   """
   defmacro __using__(opts) do
-    Wasmex.Components.GuestResource.Codegen.build(opts, __CALLER__)
+    Wasmex.Components.GuestResource.Codegen.build(opts)
   end
 
   @enforce_keys [:resource]
@@ -109,7 +112,7 @@ defmodule Wasmex.Components.GuestResource do
       when kind in [:method, :async_method] and is_list(params) do
     native_timeout = Driver.native_timeout(timeout)
 
-    serialized(timeout, fn ->
+    Instance.serialized(timeout, fn ->
       ref
       |> Native.guest_resource_call(wit_name(fn_name), params, native_timeout)
       |> Driver.run(ref, nil)
@@ -160,7 +163,7 @@ defmodule Wasmex.Components.GuestResource do
   def drop(%{resource: ref}, timeout \\ 5000) do
     native_timeout = Driver.native_timeout(timeout)
 
-    serialized(timeout, fn ->
+    Instance.serialized(timeout, fn ->
       ref |> Native.guest_resource_drop(native_timeout) |> Driver.run(ref, nil)
     end)
     |> case do
@@ -176,22 +179,20 @@ defmodule Wasmex.Components.GuestResource do
   # On a server whose instance an earlier resource call broke (a trap or a timeout), the call
   # never entered the guest: have the server replace its instance, then call once more.
   defp call_resource(server, path, params, timeout) do
-    unusable = {:error, Wasmex.Components.unusable_error()}
+    result = call_instance(Wasmex.Components.instance(server), path, params, timeout)
 
-    case call_instance(Wasmex.Components.instance(server), path, params, timeout) do
-      ^unusable ->
-        instance = GenServer.call(server, :renew_instance)
-        call_instance(instance, path, params, timeout)
-
-      other ->
-        other
+    if Wasmex.Components.unusable?(result) do
+      instance = GenServer.call(server, :renew_instance)
+      call_instance(instance, path, params, timeout)
+    else
+      result
     end
   end
 
   defp call_instance(%Instance{store_resource: store, instance_resource: res}, path, params, t) do
     native_timeout = Driver.native_timeout(t)
 
-    serialized(t, fn ->
+    Instance.serialized(t, fn ->
       store
       |> Native.component_call_resource(res, path, params, native_timeout)
       |> Driver.run(store, nil)
@@ -202,29 +203,6 @@ defmodule Wasmex.Components.GuestResource do
   defp counted({:ok, {0, _}}), do: :ok
   defp counted({:ok, {_count, value}}), do: {:ok, value}
   defp counted({:error, _} = error), do: error
-
-  @busy "the store is busy with a running call"
-
-  # A store runs one call at a time: while another process's call runs on it, wait and retry.
-  defp serialized(timeout, fun) do
-    deadline = if is_integer(timeout), do: System.monotonic_time(:millisecond) + timeout
-    retry(fun, deadline)
-  end
-
-  defp retry(fun, deadline) do
-    case fun.() do
-      {:error, @busy <> _} = busy ->
-        if deadline && System.monotonic_time(:millisecond) >= deadline do
-          busy
-        else
-          Process.sleep(1)
-          retry(fun, deadline)
-        end
-
-      other ->
-        other
-    end
-  end
 
   @doc false
   @spec split_path(resource_path()) :: {:ok, {[binary()], binary()}} | {:error, binary()}

@@ -46,9 +46,32 @@ defmodule Wasmex.Components.HostResource do
 
   @doc false
   defmacro __using__(opts) do
-    env = __CALLER__
     opts = Keyword.validate!(opts, [:wit, :wit_path, :resource, :world, :interface])
-    {source, files} = source!(opts, env)
+
+    # Evaluated in the module body, so `wit: @wit` works.
+    quote bind_quoted: [opts: opts] do
+      {info, files} = Wasmex.Components.HostResource.__setup__(opts, __ENV__)
+      for file <- files, do: @external_resource(file)
+      @__wasmex_host_resource__ info
+      @before_compile Wasmex.Components.HostResource
+
+      @doc "The import map implementing `#{info.name}` (pass it as `:imports`)."
+      @spec imports() :: map()
+      def imports,
+        do: Wasmex.Components.HostResource.__imports__(__MODULE__, @__wasmex_host_resource__)
+
+      @doc "Called with a resource's term when the guest drops it; returns `:ok` by default."
+      @spec drop(term()) :: term()
+      def drop(_resource), do: :ok
+      defoverridable drop: 1
+    end
+  end
+
+  @doc false
+  # The resource's description and the files to track; raises CompileError or ArgumentError.
+  @spec __setup__(keyword(), Macro.Env.t()) :: {WitResources.info(), [Path.t()]}
+  def __setup__(opts, env) do
+    {source, files} = source!(opts)
 
     name =
       case opts[:resource] do
@@ -58,7 +81,7 @@ defmodule Wasmex.Components.HostResource do
 
     find = [world: opts[:world], interface: opts[:interface]]
 
-    info =
+    result =
       case source do
         {:wit, wit} ->
           HostResource.Discovery.get_resource_from_wit(wit, name, find ++ [path: env.file])
@@ -66,7 +89,9 @@ defmodule Wasmex.Components.HostResource do
         {:path, path} ->
           HostResource.Discovery.get_resource_from_path(path, name, find)
       end
-      |> case do
+
+    info =
+      case result do
         {:ok, info} ->
           info
 
@@ -77,57 +102,33 @@ defmodule Wasmex.Components.HostResource do
           WitResources.compile_error!(env, message)
       end
 
-    reserved = %{
-      drop: "`drop/1` is the destructor",
-      imports: "`imports/0` is generated"
-    }
-
+    reserved = %{drop: "`drop/1` is the destructor", imports: "`imports/0` is generated"}
     WitResources.check_names!(info, reserved, env)
-    [interface] = info.interface_path
-
-    entries =
-      for f <- info.functions do
-        arity = callback_arity(f)
-
-        quote do
-          {unquote(f.canonical_name),
-           {:fn, Function.capture(__MODULE__, unquote(f.elixir_name), unquote(arity))}}
-        end
-      end
-
-    quote do
-      for file <- unquote(files), do: @external_resource(file)
-      @__wasmex_host_resource__ unquote(Macro.escape(info))
-      @before_compile Wasmex.Components.HostResource
-
-      @doc "The import map implementing `#{unquote(name)}` (pass it as `:imports`)."
-      @spec imports() :: map()
-      def imports do
-        functions = Map.new([unquote_splicing(entries)])
-
-        %{
-          unquote(interface) =>
-            Map.put(functions, unquote(name), {:resource, Function.capture(__MODULE__, :drop, 1)})
-        }
-      end
-
-      @doc "Called with a resource's term when the guest drops it; returns `:ok` by default."
-      @spec drop(term()) :: term()
-      def drop(_resource), do: :ok
-      defoverridable drop: 1
-    end
+    {info, files}
   end
 
-  defp source!(opts, env) do
+  @doc false
+  @spec __imports__(module(), WitResources.info()) :: map()
+  def __imports__(module, info) do
+    functions =
+      Map.new(info.functions, fn f ->
+        {f.canonical_name, {:fn, Function.capture(module, f.elixir_name, callback_arity(f))}}
+      end)
+
+    [interface] = info.interface_path
+    %{interface => Map.put(functions, info.name, {:resource, Function.capture(module, :drop, 1)})}
+  end
+
+  defp source!(opts) do
     case {opts[:wit], opts[:wit_path]} do
       {nil, nil} ->
         raise ArgumentError, "use Wasmex.Components.HostResource needs :wit or :wit_path"
 
+      {wit, nil} when is_binary(wit) ->
+        {{:wit, wit}, []}
+
       {wit, nil} ->
-        case WitResources.eval!(wit, env) do
-          text when is_binary(text) -> {{:wit, text}, []}
-          other -> raise ArgumentError, ":wit must be WIT source text, got: #{inspect(other)}"
-        end
+        raise ArgumentError, ":wit must be WIT source text, got: #{inspect(wit)}"
 
       {nil, path} when is_binary(path) ->
         path = Path.expand(path)
@@ -189,7 +190,15 @@ defmodule Wasmex.Components.HostResource do
   end
 
   defp imports_of(map) when is_map(map), do: map
-  defp imports_of(module) when is_atom(module), do: module.imports()
+
+  defp imports_of(module) when is_atom(module) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :imports, 0) do
+      module.imports()
+    else
+      raise ArgumentError,
+            "merge_imports/1 takes modules using HostResource and import maps, got: #{inspect(module)}"
+    end
+  end
 
   defp imports_of(other) do
     raise ArgumentError,

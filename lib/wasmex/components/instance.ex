@@ -71,9 +71,40 @@ defmodule Wasmex.Components.Instance do
         timeout \\ nil
       )
       when is_list(args) do
-    store
-    |> Native.component_call(res, normalize_path(path), args, Driver.native_timeout(timeout))
-    |> Driver.run(store, instance)
+    path = normalize_path(path)
+    native_timeout = Driver.native_timeout(timeout)
+
+    serialized(timeout, fn ->
+      store
+      |> Native.component_call(res, path, args, native_timeout)
+      |> Driver.run(store, instance)
+    end)
+  end
+
+  @busy "the store is busy with a running call"
+
+  @doc false
+  # A store runs one call at a time: while another process's call runs on it (e.g. a guest
+  # resource call), wait for it and retry, until `timeout`.
+  @spec serialized(timeout() | nil, (() -> result)) :: result when result: term()
+  def serialized(timeout, fun) do
+    deadline = if is_integer(timeout), do: System.monotonic_time(:millisecond) + timeout
+    retry(fun, deadline)
+  end
+
+  defp retry(fun, deadline) do
+    case fun.() do
+      {:error, @busy} = busy ->
+        if deadline && System.monotonic_time(:millisecond) >= deadline do
+          busy
+        else
+          Process.sleep(1)
+          retry(fun, deadline)
+        end
+
+      other ->
+        other
+    end
   end
 
   @doc false

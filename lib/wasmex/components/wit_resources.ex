@@ -70,7 +70,7 @@ defmodule Wasmex.Components.WitResources do
     |> Enum.group_by(& &1.elixir_name)
     |> Enum.each(fn
       {name, [_, _ | _] = clash} ->
-        wit_names = Enum.map_join(clash, ", ", &"`#{&1.canonical_name}`")
+        wit_names = Enum.map_join(clash, ", ", &"`#{label(&1)}`")
         compile_error!(env, "#{wit_names} all become the Elixir function `#{name}`")
 
       {name, [f]} ->
@@ -79,23 +79,17 @@ defmodule Wasmex.Components.WitResources do
         if why do
           compile_error!(
             env,
-            "resource function `#{f.canonical_name}` cannot be named `#{name}`: #{why}"
+            "resource function `#{label(f)}` cannot be named `#{name}`: #{why}"
           )
         end
     end)
   end
 
+  defp label(f), do: Map.get(f, :canonical_name, f.wit_name)
+
   @doc false
   @spec compile_error!(Macro.Env.t(), binary()) :: no_return()
   def compile_error!(env, description) do
     raise CompileError, file: env.file, line: env.line, description: description
-  end
-
-  @doc false
-  # Evaluates a macro option (e.g. `wit: File.read!("x.wit")` or `wit: @wit`) in the caller.
-  @spec eval!(Macro.t(), Macro.Env.t()) :: term()
-  def eval!(quoted, env) do
-    {value, _} = Code.eval_quoted(quoted, [], env)
-    value
   end
 end

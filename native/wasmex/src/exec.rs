@@ -40,7 +40,13 @@ pub struct Parked {
     fut: OpFuture,
     deadline: Option<Instant>,
     driver: LocalPid,
+    /// A component operation: stopping it poisons the store's component instances.
+    component: bool,
 }
+
+/// What component operations answer on a store whose instances a trap or a stopped call broke.
+pub const UNUSABLE: &str =
+    "Error executing function: the component instance is unusable after a trap or a timeout";
 
 /// The outcome of polling.
 pub enum Step {
@@ -110,7 +116,9 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
 
 /// Stops the parked call: dropping its future unwinds the guest.
 pub fn abort(slot: &mut Slot, chan: &Mutex<Channel>, reason: Error) -> Step {
-    slot.parked = None;
+    if slot.parked.take().is_some_and(|p| p.component) {
+        slot.poison();
+    }
     if let Ok(mut ch) = lock_chan(chan) {
         let next_id = ch.next_id;
         *ch = Channel {
@@ -154,6 +162,10 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
             if handle.caller_id.is_some() {
                 return Err(Error::msg("Caller is no longer valid"));
             }
+            let component = op.is_component();
+            if component && slot.poisoned() {
+                return Err(Error::msg(UNUSABLE));
+            }
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
             let ptr = StorePtr(slot.store_ptr());
@@ -178,11 +190,15 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
                 fut,
                 deadline,
                 driver,
+                component,
             });
         }
         Some(parked) => {
             let mut ch = lock_chan(chan)?;
-            if parked.driver != driver || !ch.serving {
+            if parked.driver != driver {
+                return Err(Error::msg("the store is busy with a running call"));
+            }
+            if !ch.serving {
                 return Err(Error::msg(
                     "the store is busy with a running call (use the caller inside an import)",
                 ));

@@ -158,6 +158,9 @@ pub fn check(
     let expected = exported.iter().find(|e| e.declared == *rt);
     let expected_ty = expected.map(|e| e.ty).unwrap_or(*rt);
     if handle.resource.ty() != expected_ty {
+        if expected.is_some_and(|e| handle.exported().is_some_and(|h| h.name == e.name)) {
+            return Err("Guest resource belongs to another instance".into());
+        }
         let name = |e: Option<&ExportedResource>| {
             e.map(|e| format!("`{}`", e.name))
                 .unwrap_or_else(|| "another type".into())

@@ -55,6 +55,16 @@ pub enum Op {
     Sync(SyncOp),
 }
 
+impl Op {
+    /// Whether the operation enters a component instance.
+    pub fn is_component(&self) -> bool {
+        matches!(
+            self,
+            Op::ComponentCall { .. } | Op::ComponentInstantiate { .. } | Op::ResourceDrop(_)
+        )
+    }
+}
+
 /// What an operation produced.
 pub enum Output {
     Vals(Vec<Val>),
@@ -196,9 +206,9 @@ where
                 .get_func(&mut ctx, index)
                 .ok_or_else(|| Error::msg("exported function not found."))?;
             let mut results = vec![cm::Val::Bool(false); n_results];
-            func.call_async(&mut ctx, &params, &mut results)
-                .await
-                .map_err(component_call_error)?;
+            if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
+                return Err(component_failure(&mut ctx, e));
+            }
             Ok(Output::ComponentVals {
                 vals: results,
                 instance,
@@ -206,10 +216,9 @@ where
             })
         }
         Op::ResourceDrop(resource) => {
-            resource
-                .resource_drop_async(&mut ctx)
-                .await
-                .map_err(component_call_error)?;
+            if let Err(e) = resource.resource_drop_async(&mut ctx).await {
+                return Err(component_failure(&mut ctx, e));
+            }
             Ok(Output::Unit)
         }
         Op::ComponentInstantiate { pre, component } => {
@@ -218,6 +227,17 @@ where
             Ok(Output::ComponentInstance(instance, component, resources))
         }
     }
+}
+
+/// A failed component call; a trap also poisons the store's component instances.
+fn component_failure(ctx: &mut impl AsContextMut<Data = StoreData>, e: wasmtime::Error) -> Error {
+    if e.downcast_ref::<Trap>().is_some() {
+        ctx.as_context_mut()
+            .data()
+            .poisoned
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    component_call_error(e)
 }
 
 /// Maps a failed component call to an error message.

@@ -6,7 +6,7 @@
 //! of an import callback that is running in Elixir; it is valid only while that callback runs.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{NifMap, ResourceArc, Term};
@@ -40,6 +40,8 @@ pub struct StoreData {
     pub chan: Arc<Mutex<Channel>>,
     /// The Elixir terms behind host resources handed to the guest.
     pub hosts: Arc<Mutex<HostTable>>,
+    /// Set when a trap or a stopped call broke the store's component instances.
+    pub poisoned: Arc<AtomicBool>,
 }
 
 /// The store plus the call currently borrowing it.
@@ -47,6 +49,7 @@ pub struct Slot {
     /// Declared before `store`: a parked future borrows the store and must be dropped first.
     pub parked: Option<Parked>,
     store: NonNull<Store<StoreData>>,
+    poisoned: Arc<AtomicBool>,
 }
 
 // SAFETY: the store is `Send` (its data is `Send`); the pointer is uniquely owned by the slot and
@@ -61,6 +64,14 @@ impl Slot {
         }
         // SAFETY: no parked future holds the pointer, and `&mut self` is exclusive.
         Ok(unsafe { self.store.as_mut() })
+    }
+
+    pub fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::Relaxed);
     }
 
     /// A raw pointer for a future that will be parked in this slot.
@@ -210,6 +221,7 @@ fn make_store(
     };
     let chan = Arc::new(Mutex::new(Channel::default()));
     let hosts = Arc::new(Mutex::new(HostTable::default()));
+    let poisoned = Arc::new(AtomicBool::new(false));
     let has_wasi = wasi.is_some();
     let data = StoreData {
         limits: limits_from(limits.clone()),
@@ -221,6 +233,7 @@ fn make_store(
         deny_http: DenyOutgoingHttp,
         chan: chan.clone(),
         hosts: hosts.clone(),
+        poisoned: poisoned.clone(),
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
@@ -244,6 +257,7 @@ fn make_store(
         slot: Mutex::new(Slot {
             parked: None,
             store,
+            poisoned,
         }),
     }))
 }

@@ -1,36 +1,102 @@
 defmodule Wasmex.Components.GuestResource.Codegen do
   @moduledoc false
-  # The functions `use Wasmex.Components.GuestResource` generates, from the resource's WIT.
+  # The functions `use Wasmex.Components.GuestResource` generates, from the resource's WIT. The
+  # options are evaluated in the module body (so `wit: @wit` works) and the functions are defined
+  # there with unquote fragments.
 
   alias Wasmex.Components.{GuestResource, WitResources}
 
   @doc false
-  @spec build(keyword(), Macro.Env.t()) :: Macro.t()
-  def build(opts, env) do
-    opts = Keyword.validate!(opts, [:wit, :resource, :world])
+  @spec build(keyword()) :: Macro.t()
+  def build(opts) do
+    opts = Keyword.validate!(opts, [:wit, :resource, :world, :interface])
 
-    wit =
-      case WitResources.eval!(opts[:wit], env) do
-        wit when is_binary(wit) -> wit
-        other -> raise ArgumentError, ":wit must be WIT source text, got: #{inspect(other)}"
+    quote bind_quoted: [opts: opts] do
+      resource = opts[:resource]
+      info = Wasmex.Components.GuestResource.Codegen.info!(opts, __ENV__)
+      path = info.constructor_path
+
+      for f <- info.functions do
+        args = Macro.generate_arguments(f.arity, __MODULE__)
+        kind = f.kind
+        wit_name = f.wit_name
+
+        case kind do
+          :constructor ->
+            @doc "Creates a `#{resource}` (its WIT constructor). Options: `timeout:`."
+            def new(instance_or_server, unquote_splicing(args), opts \\ []) do
+              Wasmex.Components.GuestResource.new(
+                instance_or_server,
+                unquote(path),
+                unquote(args),
+                Wasmex.Components.GuestResource.Codegen.timeout!(opts)
+              )
+            end
+
+          kind when kind in [:method, :async_method] ->
+            @doc "Calls the method `#{wit_name}` of a `#{resource}`. Options: `timeout:`."
+            def unquote(f.elixir_name)(resource, unquote_splicing(args), opts \\ []) do
+              Wasmex.Components.GuestResource.call(
+                resource,
+                unquote(kind),
+                unquote(wit_name),
+                unquote(args),
+                Wasmex.Components.GuestResource.Codegen.timeout!(opts)
+              )
+            end
+
+          kind ->
+            @doc "Calls the static function `#{wit_name}` of `#{resource}`. Options: `timeout:`."
+            def unquote(f.elixir_name)(instance_or_server, unquote_splicing(args), opts \\ []) do
+              Wasmex.Components.GuestResource.call_static(
+                instance_or_server,
+                unquote(path),
+                unquote(kind),
+                unquote(wit_name),
+                unquote(args),
+                Wasmex.Components.GuestResource.Codegen.timeout!(opts)
+              )
+            end
+        end
       end
 
-    name =
-      case opts[:resource] do
-        name when is_binary(name) -> name
-        other -> raise ArgumentError, ":resource must be a string, got: #{inspect(other)}"
+      @doc "Drops a `#{resource}` (see `Wasmex.Components.GuestResource.drop/2`)."
+      @spec drop(Wasmex.Components.GuestResource.t(), keyword()) :: :ok | {:error, term()}
+      def drop(resource, opts \\ []) do
+        Wasmex.Components.GuestResource.drop(
+          resource,
+          Wasmex.Components.GuestResource.Codegen.timeout!(opts)
+        )
+      end
+    end
+  end
+
+  @doc false
+  # The resource's description, checked; raises CompileError or ArgumentError.
+  @spec info!(keyword(), Macro.Env.t()) :: GuestResource.Discovery.info()
+  def info!(opts, env) do
+    {wit, resource} = {opts[:wit], opts[:resource]}
+
+    unless is_binary(wit) do
+      raise ArgumentError, ":wit must be WIT source text, got: #{inspect(wit)}"
+    end
+
+    unless is_binary(resource) do
+      raise ArgumentError, ":resource must be a string, got: #{inspect(resource)}"
+    end
+
+    found =
+      with {:ok, infos} <- WitResources.list({:wit, env.file, wit}, opts[:world], :exports) do
+        WitResources.pick(infos, resource, opts[:interface])
       end
 
     info =
-      case GuestResource.Discovery.get_resource_from_wit(wit, name,
-             world: opts[:world],
-             path: env.file
-           ) do
+      case found do
         {:ok, info} ->
           info
 
         {:error, :not_found} ->
-          WitResources.compile_error!(env, "exported resource `#{name}` not found")
+          WitResources.compile_error!(env, "exported resource `#{resource}` not found")
 
         {:error, message} ->
           WitResources.compile_error!(env, message)
@@ -38,61 +104,10 @@ defmodule Wasmex.Components.GuestResource.Codegen do
 
     reserved = %{drop: "`drop` drops the resource", new: "`new` calls the constructor"}
     WitResources.check_names!(info, reserved, env)
-
-    functions = Enum.map(info.functions, &function(&1, info.constructor_path, name))
-
-    quote do
-      unquote_splicing(functions)
-
-      @doc "Drops the `#{unquote(name)}` (see `Wasmex.Components.GuestResource.drop/2`)."
-      @spec drop(GuestResource.t(), keyword()) :: :ok | {:error, term()}
-      def drop(resource, opts \\ []) do
-        GuestResource.drop(resource, Keyword.validate!(opts, timeout: 5000)[:timeout])
-      end
-    end
+    GuestResource.Discovery.shape(info)
   end
 
-  defp function(%{kind: :constructor} = f, path, name) do
-    args = Macro.generate_arguments(f.arity, __MODULE__)
-
-    quote do
-      @doc "Creates a `#{unquote(name)}` (its WIT constructor). Options: `timeout:`."
-      def new(instance_or_server, unquote_splicing(args), opts \\ []) do
-        timeout = Keyword.validate!(opts, timeout: 5000)[:timeout]
-        GuestResource.new(instance_or_server, unquote(path), unquote(args), timeout)
-      end
-    end
-  end
-
-  defp function(%{kind: kind} = f, _path, name) when kind in [:method, :async_method] do
-    args = Macro.generate_arguments(f.arity, __MODULE__)
-
-    quote do
-      @doc "Calls the method `#{unquote(f.wit_name)}` of a `#{unquote(name)}`. Options: `timeout:`."
-      def unquote(f.elixir_name)(resource, unquote_splicing(args), opts \\ []) do
-        timeout = Keyword.validate!(opts, timeout: 5000)[:timeout]
-        GuestResource.call(resource, unquote(kind), unquote(f.wit_name), unquote(args), timeout)
-      end
-    end
-  end
-
-  defp function(%{kind: kind} = f, path, name) do
-    args = Macro.generate_arguments(f.arity, __MODULE__)
-
-    quote do
-      @doc "Calls the static function `#{unquote(f.wit_name)}` of `#{unquote(name)}`. Options: `timeout:`."
-      def unquote(f.elixir_name)(instance_or_server, unquote_splicing(args), opts \\ []) do
-        timeout = Keyword.validate!(opts, timeout: 5000)[:timeout]
-
-        GuestResource.call_static(
-          instance_or_server,
-          unquote(path),
-          unquote(kind),
-          unquote(f.wit_name),
-          unquote(args),
-          timeout
-        )
-      end
-    end
-  end
+  @doc false
+  @spec timeout!(keyword()) :: timeout()
+  def timeout!(opts), do: Keyword.validate!(opts, timeout: 5000)[:timeout]
 end

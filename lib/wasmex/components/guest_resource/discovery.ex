@@ -65,7 +65,9 @@ defmodule Wasmex.Components.GuestResource.Discovery do
     end
   end
 
-  defp shape(info) do
+  @doc false
+  @spec shape(WitResources.info()) :: info()
+  def shape(info) do
     functions = Enum.map(info.functions, &Map.delete(&1, :canonical_name))
 
     info

@@ -1,0 +1,704 @@
+defmodule Wasmex.Components.GuestResourceTest do
+  use ExUnit.Case, async: true
+
+  import Wasmex.TestHelpers
+  import Wasmex.ComponentTestHelpers
+
+  alias Wasmex.Components
+  alias Wasmex.Components.{Component, GuestResource, Instance, Store}
+
+  @moduletag timeout: 60_000
+  @moduletag :capture_log
+
+  # test/fixtures/components/component_resources.wasm (wasm/component_resources)
+  @counters "wasmex:resources/counters@1.2.3"
+  @accumulator [@counters, "accumulator"]
+  @label [@counters, "label"]
+
+  @moved "Guest resource has already been dropped or moved"
+  @moved_arg "Guest resource has already been dropped or moved (argument 1)"
+  @other_store_arg "Guest resource belongs to another store (argument 1)"
+  @wrong_type_arg "Guest resource has the wrong resource type: expected `accumulator`, got `label` (argument 1)"
+
+  defp server(_context), do: %{pid: start_component!("component_resources")}
+
+  # A low-level instance of the fixture in a fresh store: `{store, component, instance}`.
+  defp instance!(store \\ nil) do
+    store = store || elem(Store.new_wasi(), 1)
+    assert {:ok, component} = Component.new(store, component_bytes("component_resources"))
+    assert {:ok, %Instance{} = instance} = Instance.new(store, component, %{})
+    {store, component, instance}
+  end
+
+  defp acc!(instance_or_server, start) do
+    assert {:ok, %GuestResource{} = acc} =
+             GuestResource.new(instance_or_server, @accumulator, [start])
+
+    acc
+  end
+
+  defp value(resource), do: GuestResource.call(resource, :method, :value, [])
+
+  # How many accumulators the guest has dropped so far.
+  defp dropped(pid) do
+    assert {:ok, count} = Components.call_function(pid, {@counters, "dropped"}, [])
+    count
+  end
+
+  # Creates a handle and forgets it (so a garbage collection of the caller frees it).
+  defp make_and_forget(pid) do
+    {:ok, %GuestResource{}} = GuestResource.new(pid, @accumulator, [1])
+    :ok
+  end
+
+  defp busy?({:error, "the store is busy with a running call" <> _}), do: true
+  defp busy?(_), do: false
+
+  describe "new/4" do
+    setup :server
+
+    test "calls the constructor on a server and returns a handle", %{pid: pid} do
+      assert {:ok, %GuestResource{resource: resource, reference: reference} = acc} =
+               GuestResource.new(pid, @accumulator, [10])
+
+      assert is_reference(resource)
+      assert is_reference(reference)
+      assert {:ok, 10} = value(acc)
+    end
+
+    test "calls the constructor on a low-level instance" do
+      {_store, _component, instance} = instance!()
+      assert {:ok, %GuestResource{} = acc} = GuestResource.new(instance, @accumulator, [3])
+      assert {:ok, 4} = GuestResource.call(acc, :method, :add, [1])
+      assert {:ok, 4} = Instance.call(instance, {@counters, "peek"}, [acc])
+    end
+
+    test "the path may be a tuple or a list of atoms", %{pid: pid} do
+      assert {:ok, a} = GuestResource.new(pid, {@counters, "accumulator"}, [1])
+      assert {:ok, b} = GuestResource.new(pid, [String.to_atom(@counters), :accumulator], [2])
+      assert {:ok, 1} = value(a)
+      assert {:ok, 2} = value(b)
+    end
+
+    test "constructs the other resource type of the interface", %{pid: pid} do
+      assert {:ok, %GuestResource{} = label} = GuestResource.new(pid, @label, ["hi"])
+      assert {:ok, "hi"} = GuestResource.call(label, :method, :text, [])
+    end
+
+    test "every call makes a separate resource", %{pid: pid} do
+      a = acc!(pid, 1)
+      b = acc!(pid, 1)
+      assert {:ok, 6} = GuestResource.call(a, :method, :add, [5])
+      assert {:ok, 1} = value(b)
+    end
+
+    test "a path with fewer than two segments is an error", %{pid: pid} do
+      assert {:error,
+              "a resource path needs an interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
+               GuestResource.new(pid, [@counters], [1])
+
+      assert {:error,
+              "a resource path needs an interface and a resource name, got: \"accumulator\""} =
+               GuestResource.new(pid, "accumulator", [1])
+    end
+
+    test "a missing resource or interface is an error naming the export", %{pid: pid} do
+      assert {:error,
+              "exported function `[wasmex:resources/counters@1.2.3, [constructor]nope]` not found. Could not find `[constructor]nope` at position 1"} =
+               GuestResource.new(pid, [@counters, "nope"], [1])
+
+      assert {:error,
+              "exported function `[wasmex:nope/x@1.0.0, [constructor]accumulator]` not found. Could not find `wasmex:nope/x@1.0.0` at position 0"} =
+               GuestResource.new(pid, ["wasmex:nope/x@1.0.0", "accumulator"], [1])
+    end
+
+    test "argument errors", %{pid: pid} do
+      assert {:error, "Expected 1 guest resource arguments, got 0"} =
+               GuestResource.new(pid, @accumulator, [])
+
+      assert {:error, "Expected 1 guest resource arguments, got 2"} =
+               GuestResource.new(pid, @accumulator, [1, 2])
+
+      assert {:error, "Could not convert Binary to U32 (argument 1)"} =
+               GuestResource.new(pid, @accumulator, ["x"])
+    end
+
+    test "params must be a list", %{pid: pid} do
+      assert_raise FunctionClauseError, fn -> GuestResource.new(pid, @accumulator, 1) end
+    end
+  end
+
+  describe "call/5" do
+    setup :server
+
+    test "methods with one result, no result and a tuple result", %{pid: pid} do
+      acc = acc!(pid, 10)
+      assert {:ok, 15} = GuestResource.call(acc, :method, :add, [5])
+      assert {:ok, 20} = GuestResource.call(acc, :method, "add", [5])
+      assert {:ok, 20} = GuestResource.call(acc, :async_method, :value, [])
+      assert {:ok, {20, 40}} = GuestResource.call(acc, :method, :pair, [])
+      assert :ok = GuestResource.call(acc, :method, :reset, [])
+      assert {:ok, 0} = value(acc)
+      assert {:ok, {0, 0}} = GuestResource.call(acc, :method, :pair, [])
+    end
+
+    test "underscores in the name become dashes", %{pid: pid} do
+      acc = acc!(pid, 1)
+      other = acc!(pid, 7)
+      assert {:ok, 7} = GuestResource.call(acc, :method, :peek_other, [other])
+      assert {:ok, 7} = GuestResource.call(acc, :method, "peek_other", [other])
+      assert {:ok, 7} = GuestResource.call(acc, :method, "peek-other", [other])
+    end
+
+    test "accepts a timeout", %{pid: pid} do
+      acc = acc!(pid, 2)
+      assert {:ok, 3} = GuestResource.call(acc, :method, :add, [1], 5_000)
+      assert {:ok, 3} = GuestResource.call(acc, :method, :value, [], :infinity)
+    end
+
+    test "a borrowed argument stays usable", %{pid: pid} do
+      acc = acc!(pid, 1)
+      other = acc!(pid, 7)
+      assert {:ok, 7} = GuestResource.call(acc, :method, :peek_other, [other])
+      assert {:ok, 7} = GuestResource.call(acc, :method, :peek_other, [other])
+      assert {:ok, 8} = GuestResource.call(other, :method, :add, [1])
+      assert {:ok, 1} = value(acc)
+    end
+
+    test "a handle borrowed by its own method call", %{pid: pid} do
+      acc = acc!(pid, 4)
+      assert {:ok, 4} = GuestResource.call(acc, :method, :peek_other, [acc])
+      assert {:ok, 4} = value(acc)
+    end
+
+    test "an owned argument moves into the guest", %{pid: pid} do
+      acc = acc!(pid, 10)
+      other = acc!(pid, 7)
+      assert dropped(pid) == 0
+
+      assert {:ok, 17} = GuestResource.call(acc, :method, :absorb, [other])
+      # the guest dropped `other` at the end of `absorb`
+      assert dropped(pid) == 1
+
+      assert {:error, @moved_arg} = GuestResource.call(acc, :method, :absorb, [other])
+      assert {:error, @moved_arg} = GuestResource.call(acc, :method, :peek_other, [other])
+      assert {:error, @moved} = value(other)
+      assert {:error, @moved} = GuestResource.call(other, :method, :add, [1])
+      assert {:ok, 17} = value(acc)
+    end
+
+    test "a handle cannot move its own receiver", %{pid: pid} do
+      acc = acc!(pid, 3)
+
+      assert {:error, "Guest resource cannot move its own receiver"} =
+               GuestResource.call(acc, :method, :absorb, [acc])
+
+      assert {:ok, 3} = value(acc)
+      assert dropped(pid) == 0
+    end
+
+    test "a handle of another resource type is rejected and not moved", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert {:ok, label} = GuestResource.new(pid, @label, ["hi"])
+
+      assert {:error, @wrong_type_arg} = GuestResource.call(acc, :method, :peek_other, [label])
+      assert {:error, @wrong_type_arg} = GuestResource.call(acc, :method, :absorb, [label])
+      assert {:ok, "hi"} = GuestResource.call(label, :method, :text, [])
+      assert {:ok, 1} = value(acc)
+    end
+
+    test "a method the handle's resource type does not have", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert {:ok, label} = GuestResource.new(pid, @label, ["hi"])
+
+      assert {:error,
+              "exported function `[wasmex:resources/counters@1.2.3, [method]label.add]` not found. Could not find `[method]label.add` at position 1"} =
+               GuestResource.call(label, :method, :add, [1])
+
+      assert {:error,
+              "exported function `[wasmex:resources/counters@1.2.3, [method]accumulator.nope]` not found. Could not find `[method]accumulator.nope` at position 1"} =
+               GuestResource.call(acc, :method, :nope, [])
+    end
+
+    test "argument count and type errors", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert {:error, "Expected 1 guest resource arguments, got 0"} =
+               GuestResource.call(acc, :method, :add, [])
+
+      assert {:error, "Expected 1 guest resource arguments, got 2"} =
+               GuestResource.call(acc, :method, :add, [1, 2])
+
+      assert {:error, "Could not convert Atom to U32 (argument 1)"} =
+               GuestResource.call(acc, :method, :add, [:x])
+
+      assert {:ok, 1} = value(acc)
+    end
+
+    test "a resource returned directly is a new handle", %{pid: pid} do
+      acc = acc!(pid, 10)
+      assert {:ok, %GuestResource{} = split} = GuestResource.call(acc, :method, :split, [4])
+      assert {:ok, 4} = value(split)
+      assert {:ok, 5} = GuestResource.call(split, :method, :add, [1])
+      assert {:ok, 10} = value(acc)
+    end
+
+    test "resources returned in an option", %{pid: pid} do
+      acc = acc!(pid, 6)
+
+      assert {:ok, {:some, %GuestResource{} = copy}} =
+               GuestResource.call(acc, :method, :maybe_copy, [true])
+
+      assert {:ok, 6} = value(copy)
+      assert {:ok, :none} = GuestResource.call(acc, :method, :maybe_copy, [false])
+    end
+
+    test "resources returned in a list", %{pid: pid} do
+      acc = acc!(pid, 0)
+      assert {:ok, handles} = GuestResource.call(acc, :method, :many, [3])
+      assert [%GuestResource{}, %GuestResource{}, %GuestResource{}] = handles
+      assert Enum.map(handles, &value/1) == [{:ok, 0}, {:ok, 1}, {:ok, 2}]
+      assert {:ok, []} = GuestResource.call(acc, :method, :many, [0])
+    end
+
+    test "resources returned in a result", %{pid: pid} do
+      acc = acc!(pid, 8)
+
+      assert {:ok, {:ok, %GuestResource{} = copy}} =
+               GuestResource.call(acc, :method, :checked_copy, [])
+
+      assert {:ok, 8} = value(copy)
+
+      assert {:ok, 9} = GuestResource.call(acc, :method, :add, [1])
+      assert {:ok, {:error, "odd"}} = GuestResource.call(acc, :method, :checked_copy, [])
+    end
+
+    test "resources returned in a record", %{pid: pid} do
+      acc = acc!(pid, 5)
+
+      assert {:ok, %{copy: %GuestResource{} = copy, value: 5}} =
+               GuestResource.call(acc, :method, :snapshot, [])
+
+      assert {:ok, 5} = value(copy)
+      assert {:ok, 6} = GuestResource.call(copy, :method, :add, [1])
+      assert {:ok, 5} = value(acc)
+    end
+
+    test "returned handles can be moved back into the guest", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert {:ok, [_zero, one]} = GuestResource.call(acc, :method, :many, [2])
+      assert {:ok, 2} = GuestResource.call(acc, :method, :absorb, [one])
+      assert {:error, @moved} = value(one)
+    end
+
+    test "an invalid kind raises ArgumentError", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert_raise ArgumentError,
+                   "kind must be one of [:method, :async_method], got: :function",
+                   fn -> GuestResource.call(acc, :function, :value, []) end
+
+      assert_raise ArgumentError,
+                   "kind must be one of [:method, :async_method], got: :static",
+                   fn -> GuestResource.call(acc, :static, :value, []) end
+    end
+
+    test "params that are not a list raise ArgumentError", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert_raise ArgumentError, "params must be a list, got: :x", fn ->
+        GuestResource.call(acc, :method, :add, :x)
+      end
+    end
+
+    test "a receiver that is not a guest resource" do
+      assert_raise ArgumentError, "expected a %Wasmex.Components.GuestResource{}", fn ->
+        GuestResource.call("acc", :method, :value, [])
+      end
+
+      assert {:error, "expected a %Wasmex.Components.GuestResource{}"} =
+               GuestResource.call(%{resource: make_ref()}, :method, :value, [])
+    end
+
+    test "an invalid timeout raises ArgumentError", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert_raise ArgumentError,
+                   "timeout must be a non-negative integer or :infinity, got: :soon",
+                   fn -> GuestResource.call(acc, :method, :value, [], :soon) end
+    end
+
+    test "a trap is an error, and the server replaces its instance", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert :ok = GuestResource.drop(acc!(pid, 2))
+      assert dropped(pid) == 1
+
+      assert {:error, "Error executing function" <> message} =
+               GuestResource.call(acc, :method, :fail, [])
+
+      assert message =~ "wasm `unreachable` instruction executed"
+
+      # the server's next call runs on a new instance (the guest's state starts over)
+      assert dropped(pid) == 0
+      fresh = acc!(pid, 5)
+      assert {:ok, 6} = GuestResource.call(fresh, :method, :add, [1])
+    end
+
+    test "a timeout stops a spinning method, and the server recovers", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      {ms, result} = timed_ms(fn -> GuestResource.call(acc, :method, :spin, [], 100) end)
+      assert result == {:error, :timeout}
+      assert ms < 2_000
+
+      # the server replaces the broken instance before its next call
+      assert dropped(pid) == 0
+      fresh = acc!(pid, 5)
+      assert {:ok, 5} = value(fresh)
+
+      # the old handle is not usable any more
+      assert {:error, _} = value(acc)
+      assert {:error, @other_store_arg} = GuestResource.call(fresh, :method, :peek_other, [acc])
+    end
+
+    test "a constructor after a broken instance runs on a new instance", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert {:error, :timeout} = GuestResource.call(acc, :method, :spin, [], 100)
+
+      # no server call in between: `new/4` has the server replace the instance itself
+      fresh = acc!(pid, 3)
+      assert {:ok, 3} = value(fresh)
+      assert dropped(pid) == 0
+    end
+
+    test "on a low-level instance, a trap leaves every handle of the store unusable" do
+      {_store, _component, instance} = instance!()
+      acc = acc!(instance, 1)
+      other = acc!(instance, 2)
+      unusable = Components.unusable_error()
+
+      assert {:error, "Error executing function" <> _} =
+               GuestResource.call(acc, :method, :fail, [])
+
+      assert {:error, ^unusable} = value(other)
+      assert {:error, ^unusable} = GuestResource.new(instance, @accumulator, [1])
+
+      assert {:error, ^unusable} =
+               GuestResource.call_static(instance, @accumulator, :static, :nothing, [])
+    end
+
+    test "handles of another server are rejected and not moved", %{pid: pid} do
+      other_pid = start_component!("component_resources")
+      acc = acc!(pid, 1)
+      foreign = acc!(other_pid, 2)
+
+      assert {:error, @other_store_arg} = GuestResource.call(acc, :method, :peek_other, [foreign])
+
+      assert {:error, @other_store_arg} = GuestResource.call(acc, :method, :absorb, [foreign])
+      assert {:ok, 2} = value(foreign)
+      assert {:ok, 1} = value(acc)
+      assert dropped(other_pid) == 0
+    end
+
+    test "concurrent calls on one handle run one at a time", %{pid: pid} do
+      acc = acc!(pid, 0)
+
+      results =
+        1..50
+        |> Enum.map(fn _ -> Task.async(fn -> GuestResource.call(acc, :method, :add, [1]) end) end)
+        |> Enum.map(&Task.await(&1, 10_000))
+
+      assert Enum.sort(results) == Enum.map(1..50, &{:ok, &1})
+      assert {:ok, 50} = value(acc)
+    end
+
+    test "a call waits for a running call on its store, up to its own timeout", %{pid: pid} do
+      spinning = acc!(pid, 0)
+      other = acc!(pid, 1)
+      task = Task.async(fn -> GuestResource.call(spinning, :method, :spin, [], 1_000) end)
+
+      wait_until(fn -> busy?(GuestResource.call(other, :method, :value, [], 10)) end)
+
+      assert {:error, "the store is busy with a running call" <> _} =
+               GuestResource.call(other, :method, :value, [], 50)
+
+      # a longer timeout waits until the spinning call is stopped; the constructor then runs on
+      # the replaced instance
+      assert {:ok, fresh} = GuestResource.new(pid, @accumulator, [7], 10_000)
+      assert {:ok, 7} = value(fresh)
+      assert {:error, :timeout} = Task.await(task, 10_000)
+    end
+
+    test "after the server replaced its instance, an old receiver answers the broken instance's error",
+         %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert {:error, "Error executing function" <> _} =
+               GuestResource.call(acc, :method, :fail, [])
+
+      # replaces the instance
+      assert dropped(pid) == 0
+
+      # as documented in the moduledoc of Wasmex.Components.GuestResource
+      unusable = Components.unusable_error()
+      assert {:error, ^unusable} = value(acc)
+    end
+
+    test "a handle of another instance of the same store is rejected as such" do
+      {store, _component, first} = instance!()
+      {_store, _component, second} = instance!(store)
+      acc = acc!(first, 1)
+
+      assert {:error, "Guest resource " <> _ = message} =
+               Instance.call(second, {@counters, "peek"}, [acc])
+
+      assert message == "Guest resource belongs to another instance (argument 1)"
+      assert {:ok, 1} = Instance.call(first, {@counters, "peek"}, [acc])
+    end
+
+    test "a server call waits for a resource call running on its store", %{pid: pid} do
+      spinning = acc!(pid, 0)
+      other = acc!(pid, 1)
+      task = Task.async(fn -> GuestResource.call(spinning, :method, :spin, [], 500) end)
+      wait_until(fn -> busy?(GuestResource.call(other, :method, :value, [], 10)) end)
+
+      # waits until the spinning call is stopped, then runs on a replaced instance
+      assert {:ok, 0} = Components.call_function(pid, {@counters, "dropped"}, [], 10_000)
+      assert {:error, :timeout} = Task.await(task, 10_000)
+    end
+  end
+
+  describe "call_static/6" do
+    setup :server
+
+    test "a static function returning a resource", %{pid: pid} do
+      assert {:ok, %GuestResource{} = acc} =
+               GuestResource.call_static(pid, @accumulator, :static, :from_sum, [1, 2])
+
+      assert {:ok, 3} = value(acc)
+
+      assert {:ok, %GuestResource{} = acc} =
+               GuestResource.call_static(pid, @accumulator, :async_static, "from-sum", [3, 4])
+
+      assert {:ok, 7} = value(acc)
+    end
+
+    test "a list of borrowed handles", %{pid: pid} do
+      a = acc!(pid, 2)
+      b = acc!(pid, 3)
+      assert {:ok, 5} = GuestResource.call_static(pid, @accumulator, :static, :sum_all, [[a, b]])
+      assert {:ok, 4} = GuestResource.call_static(pid, @accumulator, :static, :sum_all, [[a, a]])
+      assert {:ok, 0} = GuestResource.call_static(pid, @accumulator, :static, :sum_all, [[]])
+      assert {:ok, 2} = value(a)
+      assert {:ok, 3} = value(b)
+    end
+
+    test "a static function without results", %{pid: pid} do
+      assert :ok = GuestResource.call_static(pid, @accumulator, :static, :nothing, [])
+      assert :ok = GuestResource.call_static(pid, @accumulator, :async_static, :nothing)
+      assert :ok = GuestResource.call_static(pid, @accumulator, :static, :nothing, [], 1_000)
+    end
+
+    test "on a low-level instance" do
+      {_store, _component, instance} = instance!()
+
+      assert {:ok, %GuestResource{} = acc} =
+               GuestResource.call_static(instance, @accumulator, :static, :from_sum, [5, 6])
+
+      assert {:ok, 11} =
+               GuestResource.call_static(instance, @accumulator, :static, :sum_all, [[acc]])
+    end
+
+    test "a moved or foreign handle in a list names its position", %{pid: pid} do
+      a = acc!(pid, 2)
+      moved = acc!(pid, 3)
+      assert {:ok, 3} = Components.call_function(pid, {@counters, "consume"}, [moved])
+
+      assert {:error,
+              "Guest resource has already been dropped or moved at \"list[1]\" (argument 1)"} =
+               GuestResource.call_static(pid, @accumulator, :static, :sum_all, [[a, moved]])
+
+      foreign = acc!(start_component!("component_resources"), 1)
+
+      assert {:error, "Guest resource belongs to another store at \"list[1]\" (argument 1)"} =
+               GuestResource.call_static(pid, @accumulator, :static, :sum_all, [[a, foreign]])
+    end
+
+    test "errors", %{pid: pid} do
+      assert {:error,
+              "a resource path needs an interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
+               GuestResource.call_static(pid, [@counters], :static, :nothing, [])
+
+      assert {:error,
+              "exported function `[wasmex:resources/counters@1.2.3, [static]accumulator.nope]` not found. Could not find `[static]accumulator.nope` at position 1"} =
+               GuestResource.call_static(pid, @accumulator, :static, :nope, [])
+
+      assert {:error, "Expected 2 guest resource arguments, got 1"} =
+               GuestResource.call_static(pid, @accumulator, :static, :from_sum, [1])
+    end
+
+    test "an invalid kind or params raise ArgumentError", %{pid: pid} do
+      assert_raise ArgumentError,
+                   "kind must be one of [:static, :async_static], got: :method",
+                   fn -> GuestResource.call_static(pid, @accumulator, :method, :nothing, []) end
+
+      assert_raise ArgumentError, "params must be a list, got: :x", fn ->
+        GuestResource.call_static(pid, @accumulator, :static, :nothing, :x)
+      end
+    end
+  end
+
+  describe "drop/2" do
+    setup :server
+
+    test "runs the guest's destructor once; dropping twice is :ok", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert dropped(pid) == 0
+      assert :ok = GuestResource.drop(acc)
+      assert dropped(pid) == 1
+      assert :ok = GuestResource.drop(acc, 1_000)
+      assert dropped(pid) == 1
+    end
+
+    test "a dropped handle cannot be used", %{pid: pid} do
+      acc = acc!(pid, 1)
+      other = acc!(pid, 2)
+      assert :ok = GuestResource.drop(acc)
+      assert {:error, @moved} = value(acc)
+      assert {:error, @moved_arg} = GuestResource.call(other, :method, :peek_other, [acc])
+      assert {:error, @moved_arg} = Components.call_function(pid, {@counters, "peek"}, [acc])
+    end
+
+    test "dropping a moved handle is :ok and does not run the destructor again", %{pid: pid} do
+      acc = acc!(pid, 1)
+      other = acc!(pid, 2)
+      assert {:ok, 3} = GuestResource.call(acc, :method, :absorb, [other])
+      assert dropped(pid) == 1
+      assert :ok = GuestResource.drop(other)
+      assert dropped(pid) == 1
+    end
+
+    test "the argument must be a guest resource" do
+      assert_raise FunctionClauseError, fn -> GuestResource.drop(:acc) end
+    end
+
+    test "a garbage collected handle is dropped before the next call on its store",
+         %{pid: pid} do
+      kept = acc!(pid, 4)
+      assert dropped(pid) == 0
+
+      :ok = make_and_forget(pid)
+      :erlang.garbage_collect()
+
+      assert dropped(pid) == 1
+      # a handle that is still referenced survives a garbage collection
+      assert {:ok, 4} = value(kept)
+    end
+
+    test "the handles of a process that exited are dropped", %{pid: pid} do
+      assert dropped(pid) == 0
+
+      assert :ok =
+               Task.async(fn -> make_and_forget(pid) end)
+               |> Task.await()
+
+      # the exited process's heap is freed asynchronously: poll
+      wait_until(fn -> dropped(pid) == 1 end)
+    end
+
+    test "dropping the receiver of a trapped call fails like any handle of the broken store" do
+      {_store, _component, instance} = instance!()
+      acc = acc!(instance, 1)
+      other = acc!(instance, 2)
+      unusable = Components.unusable_error()
+
+      assert {:error, "Error executing function" <> _} =
+               GuestResource.call(acc, :method, :fail, [])
+
+      assert {:error, ^unusable} = GuestResource.drop(other)
+      assert {:error, ^unusable} = GuestResource.drop(acc)
+    end
+  end
+
+  describe "Wasmex.Components.call_function/4 with guest resources" do
+    setup :server
+
+    test "a freestanding function returning a resource", %{pid: pid} do
+      assert {:ok, %GuestResource{} = acc} =
+               Components.call_function(pid, {@counters, "make"}, [9])
+
+      assert {:ok, 9} = value(acc)
+      assert {:ok, 10} = GuestResource.call(acc, :method, :add, [1])
+    end
+
+    test "a borrow parameter leaves the handle usable", %{pid: pid} do
+      acc = acc!(pid, 4)
+      assert {:ok, 4} = Components.call_function(pid, {@counters, "peek"}, [acc])
+      assert {:ok, 4} = Components.call_function(pid, {@counters, "peek"}, [acc])
+      assert {:ok, 4} = value(acc)
+      assert dropped(pid) == 0
+    end
+
+    test "an own parameter moves the handle", %{pid: pid} do
+      acc = acc!(pid, 4)
+      assert {:ok, 4} = Components.call_function(pid, {@counters, "consume"}, [acc])
+      assert dropped(pid) == 1
+
+      assert {:error, @moved_arg} = Components.call_function(pid, {@counters, "consume"}, [acc])
+      assert {:error, @moved_arg} = Components.call_function(pid, {@counters, "peek"}, [acc])
+      assert {:error, @moved} = value(acc)
+      assert :ok = GuestResource.drop(acc)
+      assert dropped(pid) == 1
+    end
+
+    test "on a low-level instance" do
+      {_store, _component, instance} = instance!()
+      assert {:ok, %GuestResource{} = acc} = Instance.call(instance, {@counters, "make"}, [2])
+      assert {:ok, 2} = Instance.call(instance, {@counters, "peek"}, [acc])
+      assert {:ok, 2} = Instance.call(instance, {@counters, "consume"}, [acc])
+      assert {:ok, 1} = Instance.call(instance, {@counters, "dropped"}, [])
+      assert {:error, @moved} = value(acc)
+    end
+
+    test "argument errors", %{pid: pid} do
+      acc = acc!(pid, 1)
+      assert {:ok, label} = GuestResource.new(pid, @label, ["hi"])
+
+      assert {:error, "number of params does not match. expected 1, got 0"} =
+               Components.call_function(pid, {@counters, "consume"}, [])
+
+      assert {:error, "Could not convert Integer to Resource (argument 1)"} =
+               Components.call_function(pid, {@counters, "consume"}, [42])
+
+      assert {:error, "Could not convert Map to Resource (argument 1)"} =
+               Components.call_function(pid, {@counters, "consume"}, [%{resource: make_ref()}])
+
+      assert {:error, @wrong_type_arg} =
+               Components.call_function(pid, {@counters, "consume"}, [label])
+
+      assert {:ok, 1} = value(acc)
+      assert dropped(pid) == 0
+    end
+
+    test "handles of another server are rejected and not moved", %{pid: pid} do
+      other_pid = start_component!("component_resources")
+      foreign = acc!(other_pid, 3)
+
+      assert {:error, @other_store_arg} =
+               Components.call_function(pid, {@counters, "consume"}, [foreign])
+
+      assert {:ok, 3} = Components.call_function(other_pid, {@counters, "consume"}, [foreign])
+      assert dropped(other_pid) == 1
+    end
+
+    test "handles from before a trap belong to another store", %{pid: pid} do
+      acc = acc!(pid, 1)
+
+      assert {:error, "Error executing function" <> _} =
+               GuestResource.call(acc, :method, :fail, [])
+
+      assert {:error, @other_store_arg} =
+               Components.call_function(pid, {@counters, "peek"}, [acc])
+    end
+  end
+end
