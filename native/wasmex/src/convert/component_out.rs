@@ -72,6 +72,23 @@ fn map<'a>(env: Env<'a>, keys: &[Term<'a>], values: &[Term<'a>]) -> Result<Term<
     Term::map_from_term_arrays(env, keys, values).map_err(|_| Error::msg("duplicate map keys"))
 }
 
+/// A `list<u8>` as a list of integers, without going through `val_to_term` per element (a
+/// mebibyte of bytes is a million elements).
+fn bytes<'a>(env: Env<'a>, items: &[Val]) -> Option<Term<'a>> {
+    if !matches!(items.first(), Some(Val::U8(_))) {
+        return None;
+    }
+    let table: Vec<Term> = (0..=u8::MAX).map(|b| b.encode(env)).collect();
+    let terms: Vec<Term> = items
+        .iter()
+        .map(|v| match v {
+            Val::U8(b) => table[*b as usize],
+            _ => table[0],
+        })
+        .collect();
+    Some(terms.encode(env))
+}
+
 /// Converts a component value to a term.
 pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &ResourcesOut) -> Result<Term<'a>> {
     Ok(match val {
@@ -88,7 +105,10 @@ pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &ResourcesOut) -> Result<Te
         Val::Float64(f) => f.encode(env),
         Val::Char(c) => c.to_string().encode(env),
         Val::String(s) => s.encode(env),
-        Val::List(items) | Val::FixedLengthList(items) => all(env, items, out)?.encode(env),
+        Val::List(items) | Val::FixedLengthList(items) => match bytes(env, items) {
+            Some(list) => list,
+            None => all(env, items, out)?.encode(env),
+        },
         Val::Tuple(items) => rustler::types::tuple::make_tuple(env, &all(env, items, out)?),
         Val::Record(fields) => {
             let keys: Vec<Term> = fields.iter().map(|(k, _)| name_term(env, k)).collect();
