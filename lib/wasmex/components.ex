@@ -58,7 +58,7 @@ defmodule Wasmex.Components do
       end
 
     with {:ok, store} <- new_store(opts),
-         {:ok, component} <- Component.new(store, bytes),
+         {:ok, component} <- compile(store, bytes),
          {:ok, pid} <-
            GenServer.start(
              __MODULE__,
@@ -68,6 +68,17 @@ defmodule Wasmex.Components do
       Process.link(pid)
       {:ok, pid}
     end
+  end
+
+  # Component.new/2 raises for a WIT package (as in Wasmex 0.15.1); a server start returns it.
+  defp compile(store, bytes) do
+    Component.new(store, bytes)
+  rescue
+    e in ErlangError ->
+      case e.original do
+        :"Only components are supported" -> {:error, "Only components are supported"}
+        _ -> reraise e, __STACKTRACE__
+      end
   end
 
   @doc false

@@ -14,7 +14,8 @@ defmodule Wasmex.Components.Component do
 
   @doc """
   Compiles component bytes (or component WAT text) with the store's engine. Runs on a dirty
-  scheduler.
+  scheduler. A WIT package in its binary form (types only, nothing to run) raises
+  `ErlangError` with `:"Only components are supported"`, as in Wasmex 0.15.1.
 
       iex> {:ok, store} = Wasmex.Components.Store.new()
       iex> {:error, "Unable to decode WASM: " <> _} = Wasmex.Components.Component.new(store, "junk")

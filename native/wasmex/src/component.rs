@@ -95,17 +95,44 @@ impl rustler::Resource for ComponentInstanceResource {}
 impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
 
 #[rustler::nif(schedule = "DirtyCpu")]
-fn component_new(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ComponentResource>> {
-    let handle = Handle::decode(store_or_caller)?;
+fn component_new(
+    store_or_caller: Term,
+    bytes: Binary,
+) -> std::result::Result<(rustler::Atom, ResourceArc<ComponentResource>), rustler::Error> {
+    let as_term = |e: Error| rustler::Error::Term(Box::new(e));
+    let handle = Handle::decode(store_or_caller).map_err(as_term)?;
     let engine = &handle.store.engine;
-    let component = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
-        Component::new(engine, bytes.as_slice())
-            .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
-    })?;
-    Ok(ResourceArc::new(ComponentResource {
+    let component = COMPILED
+        .get_or_compile(engine, bytes.as_slice(), || {
+            Component::new(engine, bytes.as_slice())
+                .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+        })
+        .map_err(as_term)?;
+    if is_wit_package(engine, &component, bytes.as_slice()) {
+        return Err(rustler::Error::RaiseAtom("Only components are supported"));
+    }
+    let resource = ResourceArc::new(ComponentResource {
         component,
         prepared: Mutex::new(Vec::new()),
-    }))
+    });
+    Ok((crate::atoms::ok(), resource))
+}
+
+/// Whether `bytes` is a WIT package in its binary form (a component that only exports types: the
+/// package's interfaces and worlds, as component types),
+/// rather than a component to run.
+fn is_wit_package(engine: &Engine, component: &Component, bytes: &[u8]) -> bool {
+    let ty = component.component_type();
+    let only_types = ty.imports(engine).len() == 0
+        && ty.exports(engine).len() > 0
+        && ty
+            .exports(engine)
+            .all(|(_, e)| matches!(e.ty, ComponentItem::Type(_) | ComponentItem::Component(_)));
+    only_types
+        && matches!(
+            wit_parser::decoding::decode(bytes),
+            Ok(wit_parser::decoding::DecodedWasm::WitPackage(..))
+        )
 }
 
 #[rustler::nif]

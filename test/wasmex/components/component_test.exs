@@ -40,6 +40,20 @@ defmodule Wasmex.Components.ComponentTest do
       assert {:error, "Unable to decode WASM: " <> _} = Component.new(store, "")
     end
 
+    test "a WIT package (types only) raises :\"Only components are supported\"", %{store: store} do
+      # test/fixtures/components/wit_package.wasm is wasm/component_resources/wit encoded by
+      # `wasm-tools component wit wasm/component_resources/wit --wasm`.
+      bytes = File.read!("test/fixtures/components/wit_package.wasm")
+
+      error = assert_raise ErlangError, fn -> Component.new(store, bytes) end
+      assert error.original == :"Only components are supported"
+
+      Process.flag(:trap_exit, true)
+
+      assert Wasmex.Components.start_link(bytes: bytes) ==
+               {:error, "Only components are supported"}
+    end
+
     test "a truncated component is an error", %{store: store} do
       bytes = component_bytes("component_types")
       half = binary_part(bytes, 0, div(byte_size(bytes), 2))
