@@ -413,6 +413,9 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
 
       assert Accumulator.value(other) ==
                {:error, "Guest resource has already been dropped or moved"}
+
+      # `acc` stays referenced until here: a garbage collected handle would be dropped too
+      assert Accumulator.value(acc) == {:ok, 14}
     end
 
     test "the timeout: option reaches the call", %{pid: pid, acc: acc} do

@@ -576,6 +576,8 @@ defmodule Wasmex.Components.GuestResourceTest do
       assert dropped(pid) == 1
       assert :ok = GuestResource.drop(other)
       assert dropped(pid) == 1
+      # `acc` stays referenced until here: a garbage collected handle would be dropped too
+      assert {:ok, 3} = value(acc)
     end
 
     test "the argument must be a guest resource" do
