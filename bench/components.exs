@@ -125,6 +125,9 @@ defmodule Bench.Components do
 
     H.heading("resources")
     H.table(["what", "median", "p99", "samples"], resource_rows())
+
+    H.heading("scheduler: a 1 ms ticker process while 10 `echo-list-u8` calls of 1 MiB run")
+    IO.puts("max ticker lateness: #{ticker_lateness(instance, bytes)} µs")
     [_, _, _, _, _, {_, add_med} | _] = Enum.map(rows, fn [l, m | _] -> {l, m} end)
 
     IO.puts(
@@ -133,6 +136,28 @@ defmodule Bench.Components do
   end
 
   def host_add(a, b), do: a + b
+
+  # Large calls run on a dirty scheduler; a ticker on the normal schedulers should stay on time.
+  defp ticker_lateness(instance, bytes) do
+    parent = self()
+    ticker = spawn(fn -> tick(0, parent) end)
+    for _ <- 1..10, do: {:ok, _} = Instance.call(instance, "echo-list-u8", [bytes])
+    send(ticker, :stop)
+
+    receive do
+      {:lateness, max} -> max
+    end
+  end
+
+  defp tick(max, parent) do
+    start = System.monotonic_time(:microsecond)
+
+    receive do
+      :stop -> send(parent, {:lateness, max})
+    after
+      1 -> tick(max(max, System.monotonic_time(:microsecond) - start - 1000), parent)
+    end
+  end
 
   @counters ["wasmex:resources/counters@1.2.3", "accumulator"]
 

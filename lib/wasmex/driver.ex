@@ -11,30 +11,41 @@ defmodule Wasmex.Driver do
 
   alias Wasmex.{Memory, Native, StoreOrCaller}
 
+  # `mode` is `:dirty` for calls started on a dirty scheduler (large arguments): they are polled
+  # there to the end, since lifting large results also runs in one poll.
   @doc false
-  @spec run(term(), reference(), term()) :: term()
-  def run({:done, result}, _handle, _instance), do: result
+  @spec run(term(), reference(), term(), :normal | :dirty) :: term()
+  def run(step, handle, instance, mode \\ :normal)
 
-  def run(:yield, handle, instance), do: run(Native.exec_continue(handle), handle, instance)
+  def run({:done, result}, _handle, _instance, _mode), do: result
+
+  def run(:yield, handle, instance, mode),
+    do: run(continue(handle, mode), handle, instance, mode)
 
   # The guest waits on I/O: give the scheduler away for a millisecond, then poll again. The
   # call's deadline still applies natively.
-  def run(:wait, handle, instance) do
+  def run(:wait, handle, instance, mode) do
     receive do
     after
-      1 -> run(Native.exec_continue(handle), handle, instance)
+      1 -> run(continue(handle, mode), handle, instance, mode)
     end
   end
 
-  def run({:callback, fun, params, memory, caller}, handle, instance) do
+  def run({:callback, fun, params, memory, caller}, handle, instance, mode) do
     reply = invoke(fun, params, memory, caller, instance)
-    run(Native.exec_resume(handle, reply), handle, instance)
+    run(resume(handle, reply, mode), handle, instance, mode)
   end
 
-  def run({:component_callback, fun, params}, handle, instance) do
+  def run({:component_callback, fun, params}, handle, instance, mode) do
     reply = safely(fun, params)
-    run(Native.exec_resume(handle, reply), handle, instance)
+    run(resume(handle, reply, mode), handle, instance, mode)
   end
+
+  defp continue(handle, :normal), do: Native.exec_continue(handle)
+  defp continue(handle, :dirty), do: Native.exec_continue_dirty(handle)
+
+  defp resume(handle, reply, :normal), do: Native.exec_resume(handle, reply)
+  defp resume(handle, reply, :dirty), do: Native.exec_resume_dirty(handle, reply)
 
   defp invoke(fun, params, memory, caller, instance) do
     context = %{

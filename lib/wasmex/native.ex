@@ -53,6 +53,7 @@ defmodule Wasmex.Native do
   def component_new(_store_or_caller, _bytes), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
+  def component_call_dirty(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def component_call_resource(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def guest_resource_call(_resource, _name, _params, _timeout), do: err()
   def guest_resource_drop(_resource, _timeout), do: err()
@@ -62,6 +63,8 @@ defmodule Wasmex.Native do
   def wit_resources(_label, _wit, _path, _world, _imports), do: err()
 
   def exec_continue(_store_or_caller), do: err()
+  def exec_continue_dirty(_store_or_caller), do: err()
+  def exec_resume_dirty(_store_or_caller, _reply), do: err()
   def exec_resume(_store_or_caller, _reply), do: err()
   def exec_cancel(_store_or_caller), do: err()
 end

@@ -74,12 +74,34 @@ defmodule Wasmex.Components.Instance do
     path = normalize_path(path)
     native_timeout = Driver.native_timeout(timeout)
 
+    # Calls with large arguments run on a dirty scheduler (see `heavy?/1`).
+    {start, mode} =
+      if heavy?(args),
+        do: {&Native.component_call_dirty/5, :dirty},
+        else: {&Native.component_call/5, :normal}
+
     serialized(timeout, fn ->
       store
-      |> Native.component_call(res, path, args, native_timeout)
-      |> Driver.run(store, instance)
+      |> start.(res, path, args, native_timeout)
+      |> Driver.run(store, instance, mode)
     end)
   end
+
+  # Top-level arguments big enough that converting them takes milliseconds: a binary of 512 KiB
+  # or more, or a list of 64Ki elements or more (counted only that far).
+  @heavy_bytes 512 * 1024
+  @heavy_length 64 * 1024
+
+  defp heavy?(args), do: Enum.any?(args, &heavy_arg?/1)
+
+  defp heavy_arg?(arg) when is_binary(arg), do: byte_size(arg) >= @heavy_bytes
+  defp heavy_arg?(arg) when is_list(arg), do: longer_than?(arg, @heavy_length - 1)
+  defp heavy_arg?(_arg), do: false
+
+  defp longer_than?([], _n), do: false
+  defp longer_than?([_ | _], 0), do: true
+  defp longer_than?([_ | rest], n), do: longer_than?(rest, n - 1)
+  defp longer_than?(_improper, _n), do: false
 
   @busy "the store is busy with a running call"
 

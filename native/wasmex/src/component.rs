@@ -217,45 +217,48 @@ pub enum CallMode<'a> {
     Resource(Option<Term<'a>>),
 }
 
-#[rustler::nif]
-fn component_call<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    instance: ResourceArc<ComponentInstanceResource>,
-    path: Vec<String>,
-    params: Vec<Term<'a>>,
-    timeout_ms: Option<u64>,
-) -> Term<'a> {
-    let result = Handle::decode(store_or_caller).and_then(|handle| {
-        call(
-            env,
-            handle,
-            &instance,
-            &path,
-            &params,
-            timeout_ms,
-            CallMode::Function,
-        )
-    });
-    step_or_error(env, result)
+/// Defines a NIF that decodes the store, starts a call in `$mode` and answers the first step.
+macro_rules! call_nif {
+    ($(#[$attr:meta])* $name:ident, $mode:expr) => {
+        $(#[$attr])*
+        fn $name<'a>(
+            env: Env<'a>,
+            store_or_caller: Term<'a>,
+            instance: ResourceArc<ComponentInstanceResource>,
+            path: Vec<String>,
+            params: Vec<Term<'a>>,
+            timeout_ms: Option<u64>,
+        ) -> Term<'a> {
+            let result = Handle::decode(store_or_caller).and_then(|handle| {
+                call(env, handle, &instance, &path, &params, timeout_ms, $mode)
+            });
+            step_or_error(env, result)
+        }
+    };
 }
 
-/// Calls a resource constructor or static function (`GuestResource.new/4`, `call_static/6`).
-#[rustler::nif]
-fn component_call_resource<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    instance: ResourceArc<ComponentInstanceResource>,
-    path: Vec<String>,
-    params: Vec<Term<'a>>,
-    timeout_ms: Option<u64>,
-) -> Term<'a> {
-    let result = Handle::decode(store_or_caller).and_then(|handle| {
-        let mode = CallMode::Resource(None);
-        call(env, handle, &instance, &path, &params, timeout_ms, mode)
-    });
-    step_or_error(env, result)
-}
+call_nif!(
+    /// `Wasmex.Components.call_function`: calls the function at `path`.
+    #[rustler::nif]
+    component_call,
+    CallMode::Function
+);
+
+call_nif!(
+    /// `component_call` on a dirty CPU scheduler, for calls with large arguments: converting and
+    /// lowering them (and lifting the results, when the call finishes in the same poll) runs in
+    /// one NIF call that would otherwise hold a normal scheduler for milliseconds.
+    #[rustler::nif(schedule = "DirtyCpu")]
+    component_call_dirty,
+    CallMode::Function
+);
+
+call_nif!(
+    /// Calls a resource constructor or static function (`GuestResource.new/4`, `call_static/6`).
+    #[rustler::nif]
+    component_call_resource,
+    CallMode::Resource(None)
+);
 
 /// Converts the arguments against the function's types and starts the call.
 pub fn call<'a>(

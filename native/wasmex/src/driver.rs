@@ -177,6 +177,16 @@ pub fn step_or_error<'a>(env: Env<'a>, result: Result<Term<'a>>) -> Term<'a> {
 
 #[rustler::nif]
 fn exec_continue<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
+    continue_call(env, store_or_caller)
+}
+
+/// `exec_continue` on a dirty CPU scheduler, for calls started by `component_call_dirty`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn exec_continue_dirty<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
+    continue_call(env, store_or_caller)
+}
+
+fn continue_call<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
     let started = Instant::now();
     let step = Handle::decode(store_or_caller).map(|h| {
         let step = exec::resume_after_yield(&h);
@@ -189,6 +199,16 @@ fn exec_continue<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
 /// `reply` is `{:ok, value}` from the Elixir import, or anything else for a failed callback.
 #[rustler::nif]
 fn exec_resume<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> Term<'a> {
+    resume_call(env, store_or_caller, reply)
+}
+
+/// `exec_resume` on a dirty CPU scheduler, for calls started by `component_call_dirty`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn exec_resume_dirty<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> Term<'a> {
+    resume_call(env, store_or_caller, reply)
+}
+
+fn resume_call<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> Term<'a> {
     let started = Instant::now();
     let step = Handle::decode(store_or_caller).map(|h| {
         let step = exec::reply(&h, |tys| {

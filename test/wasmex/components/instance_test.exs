@@ -91,6 +91,45 @@ defmodule Wasmex.Components.InstanceTest do
                Instance.call(instance, {"wasmex:test/math@0.1.0", "sub"}, [])
     end
 
+    # Arguments of 512 KiB or more (or lists of 64Ki elements or more) take the dirty-scheduler
+    # path (component_call_dirty, then exec_continue_dirty / exec_resume_dirty).
+    test "large arguments: the same results on the dirty-scheduler path" do
+      {_store, _component, instance} = instance!("component_types")
+      bytes = :crypto.strong_rand_bytes(1024 * 1024)
+      expected = :binary.bin_to_list(bytes)
+      assert {:ok, ^expected} = Instance.call(instance, "echo-list-u8", [bytes])
+      assert {:ok, ^expected} = Instance.call(instance, "echo-list-u8", [expected])
+
+      text = String.duplicate("é", 300_000)
+      assert {:ok, ^text} = Instance.call(instance, "echo-string", [text])
+      assert {:ok, 600_000} = Instance.call(instance, "string-length", [text])
+
+      assert {:error, "300 is out of range for U8 at \"list[70000]\" (argument 1)"} =
+               Instance.call(instance, "echo-list-u8", [List.duplicate(1, 70_000) ++ [300]])
+
+      # the instance serves small calls as before
+      assert {:ok, 3} = Instance.call(instance, "add", [1, 2])
+    end
+
+    test "large arguments: imports on the dirty-scheduler path" do
+      imports = %{
+        "host-add" => {:fn, fn a, b -> a + b end},
+        "host-fail" => {:fn, fn -> {:ok, 1} end},
+        "wasmex:test/host@0.1.0" => %{"greet" => {:fn, fn name -> byte_size(name) end}}
+      }
+
+      {_store, _component, instance} = instance!("component_imports", imports)
+      name = String.duplicate("n", 600_000)
+
+      # the import returns a number where a string is expected: only this call fails
+      assert {:error, message} = Instance.call(instance, "call-greet", [name])
+      assert message =~ "Could not convert Integer to String"
+
+      imports = put_in(imports, ["wasmex:test/host@0.1.0", "greet"], {:fn, &("hi " <> &1)})
+      {_store, _component, instance} = instance!("component_imports", imports)
+      assert {:ok, "hi " <> ^name} = Instance.call(instance, "call-greet", [name])
+    end
+
     test "guest state lives in the instance" do
       {_store, _component, instance} = instance!("component_types")
       assert {:ok, 1} = Instance.call(instance, "counter-inc", [])
