@@ -15,7 +15,8 @@ use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre
 use wasmtime::Engine;
 
 use crate::cache::Cache;
-use crate::convert::component::{term_to_val, ResourcesIn};
+use crate::convert::component::term_to_val;
+use crate::convert::resources::ResourcesIn;
 use crate::driver::{start_op, start_op_with, step_or_error};
 use crate::error::{Error, Result};
 use crate::guest_resource::ExportedResource;
@@ -301,10 +302,7 @@ pub fn call<'a>(
             }
         }));
     }
-    let mut resources = ResourcesIn {
-        guest: Some((instance.store_id, &instance.resources)),
-        ..ResourcesIn::default()
-    };
+    let mut resources = ResourcesIn::for_call(instance.store_id, &instance.resources);
     let params = args
         .iter()
         .zip(&types)
@@ -317,24 +315,8 @@ pub fn call<'a>(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    if let Some(receiver) = receiver.and_then(crate::guest_resource::handle_of) {
-        if resources
-            .moved
-            .iter()
-            .any(|m| m.resource == receiver.resource)
-        {
-            return Err(Error::msg("Guest resource cannot move its own receiver"));
-        }
-    }
-    if resources
-        .moved
-        .iter()
-        .any(|m| resources.borrowed.iter().any(|b| b.resource == m.resource))
-    {
-        return Err(Error::msg(
-            "Guest resource cannot be borrowed and moved in the same call",
-        ));
-    }
+    let receiver = receiver.and_then(crate::guest_resource::handle_of);
+    resources.check_moves(receiver.as_deref())?;
     let op = Op::ComponentCall {
         instance: instance.clone(),
         index,
@@ -342,7 +324,7 @@ pub fn call<'a>(
         n_results,
         counted: matches!(mode, CallMode::Resource(_)),
     };
-    let moved = resources.moved;
+    let moved = resources.into_moved();
     Ok(start_op_with(
         env,
         &handle,

@@ -245,10 +245,7 @@ fn component_results(
     match tys {
         [] => Ok(vec![]),
         [ty] => {
-            let mut resources = crate::convert::component::ResourcesIn {
-                hosts: Some(hosts),
-                ..Default::default()
-            };
+            let mut resources = crate::convert::resources::ResourcesIn::for_import_result(hosts);
             let val = crate::convert::component::term_to_val(value, ty, &mut resources);
             if val.is_err() {
                 resources.rollback();

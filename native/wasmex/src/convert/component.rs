@@ -3,78 +3,16 @@
 //! Going in (this file), a term is checked against the WIT type it must have: integers are
 //! range-checked, `bool` takes only `true`/`false`, `list<u8>` also takes a binary, records take
 //! maps with atom or string keys spelled as in WIT. Errors name the path to the bad value, e.g.
-//! `record('points').list[3]`. Coming out is `component_out`. Pure functions over terms of the
-//! calling NIF's environment.
-
-use std::sync::Mutex;
+//! `record('points').list[3]`. Coming out is `component_out`; `own<T>` / `borrow<T>` positions are
+//! filled by `resources`. Pure functions over terms of the calling NIF's environment.
 
 use rustler::types::tuple::get_tuple;
-use rustler::{Atom, Binary, MapIterator, ResourceArc, Term, TermType};
-use wasmtime::component::{ResourceType, Type, Val};
+use rustler::{Atom, Binary, MapIterator, Term, TermType};
+use wasmtime::component::{Type, Val};
 
+use super::resources::ResourcesIn;
 use super::term_kind as kind;
 use crate::error::{Error, Result};
-use crate::guest_resource::{ExportedResource, GuestResourceHandle};
-use crate::host_resource::{payload_of, HostTable};
-
-/// How `own<T>` and `borrow<T>` positions are filled while converting.
-#[derive(Default)]
-pub struct ResourcesIn<'r> {
-    /// Arguments of a call into an instance: its store and exported resource types, for
-    /// `%GuestResource{}` handles.
-    pub guest: Option<(u64, &'r [ExportedResource])>,
-    /// Results of an Elixir import: the table where host resource terms are registered.
-    pub hosts: Option<&'r Mutex<HostTable>>,
-    /// Guest handles given to `own<T>` positions: they move if the call starts.
-    pub moved: Vec<ResourceArc<GuestResourceHandle>>,
-    /// Guest handles given to `borrow<T>` positions.
-    pub borrowed: Vec<ResourceArc<GuestResourceHandle>>,
-    /// Host resource terms registered so far (removed again if the conversion fails).
-    pub registered: Vec<u32>,
-}
-
-impl ResourcesIn<'_> {
-    /// Forgets the host resource terms registered by a conversion that failed.
-    pub fn rollback(&mut self) {
-        if let Some(Ok(mut table)) = self.hosts.map(|h| h.lock()) {
-            for rep in self.registered.drain(..) {
-                table.take(rep);
-            }
-        }
-    }
-}
-
-fn resource_val(term: Term, rt: &ResourceType, owned: bool, r: &mut ResourcesIn) -> Conv<Val> {
-    if payload_of(rt).is_some() {
-        if !owned {
-            return fail("Returning borrowed host resources is not supported");
-        }
-        let Some(Ok(mut table)) = r.hosts.map(|h| h.lock()) else {
-            return fail(
-                "host resources can only be created by the Elixir imports that implement them",
-            );
-        };
-        let rep = table.insert(term);
-        r.registered.push(rep);
-        return Ok(Val::U32(rep));
-    }
-    let Some(handle) = crate::guest_resource::handle_of(term) else {
-        return fail(format!("Could not convert {} to Resource", kind(term)));
-    };
-    let Some((store_id, exported)) = r.guest else {
-        return fail("a guest resource cannot be passed here");
-    };
-    crate::guest_resource::check(&handle, store_id, exported, rt).or_else(fail)?;
-    if owned {
-        if r.moved.iter().any(|m| m.resource == handle.resource) {
-            return fail("Guest resource cannot be moved more than once");
-        }
-        r.moved.push(handle.clone());
-    } else {
-        r.borrowed.push(handle.clone());
-    }
-    Ok(Val::Resource(handle.resource))
-}
 
 rustler::atoms! { ok, error, none, some }
 
@@ -340,8 +278,8 @@ fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
             }
         }
         Type::Result(res) => result_val(term, res.ok(), res.err(), r)?,
-        Type::Own(rt) => resource_val(term, rt, true, r)?,
-        Type::Borrow(rt) => resource_val(term, rt, false, r)?,
+        Type::Own(rt) => r.lower(term, rt, true).or_else(fail)?,
+        Type::Borrow(rt) => r.lower(term, rt, false).or_else(fail)?,
         _ => return cannot(term, ty),
     })
 }

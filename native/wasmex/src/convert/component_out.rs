@@ -1,23 +1,17 @@
 //! Component model values -> Elixir terms.
 //!
-//! Resources: in the results of a call, owned guest resources become `%GuestResource{}` handles
-//! (a borrowed one cannot leave the call); in the arguments of an Elixir import, host resources
-//! become the terms Elixir gave for them. Names from the component's type definitions (record fields, enum and variant cases, flags)
-//! become atoms, up to a global cap after which they stay strings, so hostile components cannot
+//! Resources become terms as `resources::ResourcesOut` says. Names from the component's type
+//! definitions (record fields, enum and variant cases, flags) become atoms, up to a global cap after which they stay strings, so hostile components cannot
 //! fill the atom table. Pure functions over terms of the calling NIF's environment; the cap is a
 //! process-wide atomic counter.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use std::sync::Arc;
+use rustler::{Atom, Encoder, Env, Term};
+use wasmtime::component::Val;
 
-use rustler::{Atom, Encoder, Env, ResourceArc, Term};
-use wasmtime::component::{ResourceAny, Val};
-
-use crate::component::ComponentInstanceResource;
+pub use super::resources::ResourcesOut;
 use crate::error::{Error, Result};
-use crate::imports::KeptTerm;
-use crate::store::StoreResource;
 
 /// Most atoms this module will create for names coming out of components.
 pub const ATOM_CAP: usize = 100_000;
@@ -36,32 +30,6 @@ pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
         }
     }
     name.encode(env)
-}
-
-/// What resources in a value become.
-pub enum ResourcesOut<'r> {
-    /// Results of a call into `instance`: owned resources become `%GuestResource{}` handles.
-    Guest(
-        &'r ResourceArc<StoreResource>,
-        &'r ResourceArc<ComponentInstanceResource>,
-    ),
-    /// Arguments of an Elixir import: host resources become their terms.
-    Host(&'r [(ResourceAny, Arc<KeptTerm>)]),
-}
-
-fn resource_term<'a>(env: Env<'a>, r: &ResourceAny, out: &ResourcesOut) -> Result<Term<'a>> {
-    match out {
-        ResourcesOut::Guest(store, instance) => {
-            if !r.owned() {
-                return Err(Error::msg("A borrowed guest resource cannot escape a call"));
-            }
-            Ok(crate::guest_resource::wrap(env, store, instance, *r))
-        }
-        ResourcesOut::Host(known) => match known.iter().find(|(any, _)| any == r) {
-            Some((_, term)) => term.load(env),
-            None => Ok("Unsupported type".encode(env)),
-        },
-    }
 }
 
 fn all<'a>(env: Env<'a>, vals: &[Val], out: &ResourcesOut) -> Result<Vec<Term<'a>>> {
@@ -144,7 +112,7 @@ pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &ResourcesOut) -> Result<Te
             let values: Vec<Term> = names.iter().map(|_| true.encode(env)).collect();
             map(env, &keys, &values)?
         }
-        Val::Resource(r) => resource_term(env, r, out)?,
+        Val::Resource(r) => out.lift(env, r)?,
         Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => "Unsupported type".encode(env),
     })
 }

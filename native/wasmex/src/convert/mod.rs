@@ -2,12 +2,13 @@
 //!
 //! `core` converts numbers to and from core-module values (`i32`, `i64`, `f32`, `f64`, `v128`);
 //! `component` converts terms to component values against their WIT types and `component_out`
-//! converts component values back. Values that do not fit their type are errors, never wrapped.
-//! Pure functions over terms of the calling NIF's environment.
+//! converts component values back; `resources` fills and reads resource positions in both.
+//! Values that do not fit their type are errors, never wrapped. Pure functions over terms of the calling NIF's environment.
 
 pub mod component;
 pub mod component_out;
 pub mod core;
+pub mod resources;
 
 use rustler::{Term, TermType};
 
