@@ -15,7 +15,7 @@ use wasmtime::component::{Linker, LinkerInstance};
 use crate::channel::{ResultTypes, Vals};
 use crate::error::{Error, Result};
 use crate::host_resource::{self, has_resource};
-use crate::imports::{lock, map_entries, request, serve, KeptTerm};
+use crate::imports::{ask_elixir, map_entries, Ask, KeptTerm};
 use crate::store::StoreData;
 
 rustler::atoms! { fn_ = "fn", resource }
@@ -62,25 +62,19 @@ fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Re
         .func_new_async(name, move |mut store, ty, params, results| {
             let fun = fun.clone();
             Box::new(async move {
-                let chan = store.data().chan.clone();
                 let resources = if ty.params().any(|(_, t)| has_resource(&t)) {
                     host_resource::resolve(&mut store, params)?
                 } else {
                     Vec::new()
                 };
-                let id = request(
-                    &chan,
-                    fun,
-                    Vals::Component(params.to_vec()),
-                    ResultTypes::Component(ty.results().collect()),
-                    None,
-                )?;
-                if let Some(req) = lock(&chan)?.request.as_mut() {
-                    req.resources = resources;
-                }
-                let reply = serve(&mut store, &chan).await;
-                lock(&chan)?.waiting.retain(|w| w.id != id);
-                match reply.map_err(wasmtime::Error::msg)? {
+                let ask = Ask {
+                    callback: fun,
+                    params: Vals::Component(params.to_vec()),
+                    results: ResultTypes::Component(ty.results().collect()),
+                    memory: None,
+                    resources,
+                };
+                match ask_elixir(&mut store, ask).await? {
                     Vals::Component(vals) => {
                         for ((slot, mut v), t) in results.iter_mut().zip(vals).zip(ty.results()) {
                             if has_resource(&t) {

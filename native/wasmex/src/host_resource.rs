@@ -13,6 +13,7 @@
 //! Threading: the table is behind its own mutex, touched by host functions (on the thread polling
 //! the store) and by `exec_resume` (holding the store's slot lock), never contended.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustler::Term;
@@ -21,11 +22,13 @@ use wasmtime::StoreContextMut;
 
 use crate::channel::{ResultTypes, Vals};
 use crate::error::{Error, Result};
-use crate::imports::{lock, request, serve, KeptTerm};
+use crate::imports::{ask_elixir, Ask, KeptTerm};
 use crate::store::StoreData;
 
 /// Names (`interface#resource`) of the host resource types, by payload.
 static HOST_TYPES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// How many payloads are in use (read without the lock: conversions check types often).
+static HOST_TYPE_COUNT: AtomicU32 = AtomicU32::new(0);
 
 /// The dynamic resource type for the resource `name` of `interface`.
 fn type_for(interface: &str, name: &str) -> Result<ResourceType> {
@@ -37,6 +40,7 @@ fn type_for(interface: &str, name: &str) -> Result<ResourceType> {
         Some(i) => i,
         None => {
             types.push(key);
+            HOST_TYPE_COUNT.store(types.len() as u32, Ordering::Release);
             types.len() - 1
         }
     };
@@ -45,7 +49,7 @@ fn type_for(interface: &str, name: &str) -> Result<ResourceType> {
 
 /// The payload of `ty` when it is one of our host resource types.
 pub fn payload_of(ty: &ResourceType) -> Option<u32> {
-    let count = HOST_TYPES.lock().map(|t| t.len()).unwrap_or(0) as u32;
+    let count = HOST_TYPE_COUNT.load(Ordering::Acquire);
     (0..count).find(|p| ResourceType::host_dynamic(*p) == *ty)
 }
 
@@ -110,17 +114,14 @@ pub fn define(
                 let Some(term) = lock_table(&hosts)?.take(rep) else {
                     return Ok(());
                 };
-                let chan = store.data().chan.clone();
-                let id = request(
-                    &chan,
-                    fun,
-                    Vals::Kept(vec![term]),
-                    ResultTypes::Component(vec![]),
-                    None,
-                )?;
-                let reply = serve(&mut store, &chan).await;
-                lock(&chan)?.waiting.retain(|w| w.id != id);
-                reply.map(|_| ()).map_err(wasmtime::Error::msg)
+                let ask = Ask {
+                    callback: fun,
+                    params: Vals::Kept(vec![term]),
+                    results: ResultTypes::Component(vec![]),
+                    memory: None,
+                    resources: Vec::new(),
+                };
+                ask_elixir(&mut store, ask).await.map(|_| ())
             })
         })
         .map_err(|e| Error::msg(format!("Could not define resource `{name}`: {e:#}")))

@@ -11,6 +11,7 @@ use std::task::Poll;
 
 use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Env, MapIterator, Term};
+use wasmtime::component::ResourceAny;
 use wasmtime::{AsContextMut, Engine, FuncType, Linker, ValType};
 
 use crate::channel::{CallbackRequest, Channel, Inbox, ResultTypes, Vals, Waiting};
@@ -139,18 +140,14 @@ fn define(
     linker.func_new_async(ns, name, ty, move |mut caller, params, results| {
         let f = f.clone();
         Box::new(async move {
-            let memory = caller.get_export("memory").and_then(|e| e.into_memory());
-            let chan = caller.data().chan.clone();
-            let id = request(
-                &chan,
-                f.fun.clone(),
-                Vals::Core(params.to_vec()),
-                ResultTypes::Core(f.results.clone()),
-                memory,
-            )?;
-            let reply = serve(&mut caller, &chan).await;
-            lock(&chan)?.waiting.retain(|w| w.id != id);
-            match reply.map_err(wasmtime::Error::msg)? {
+            let ask = Ask {
+                callback: f.fun.clone(),
+                params: Vals::Core(params.to_vec()),
+                results: ResultTypes::Core(f.results.clone()),
+                memory: caller.get_export("memory").and_then(|e| e.into_memory()),
+                resources: Vec::new(),
+            };
+            match ask_elixir(&mut caller, ask).await? {
                 Vals::Core(vals) => {
                     for (slot, v) in results.iter_mut().zip(vals) {
                         *slot = v;
@@ -164,26 +161,44 @@ fn define(
     Ok(())
 }
 
-/// Leaves a request for Elixir in the channel; returns the id of the waiting callback.
-pub fn request(
-    chan: &Mutex<Channel>,
-    callback: Arc<KeptTerm>,
-    params: Vals,
-    results: ResultTypes,
-    memory: Option<wasmtime::Memory>,
-) -> wasmtime::Result<u64> {
-    let mut ch = lock(chan)?;
-    ch.next_id += 1;
-    let id = ch.next_id;
-    ch.waiting.push(Waiting { id, results });
-    ch.request = Some(CallbackRequest {
-        callback,
-        params,
-        memory,
-        caller_id: id,
-        resources: Vec::new(),
-    });
-    Ok(id)
+/// What a host function asks of Elixir: run `callback` on `params`, expecting `results`.
+pub struct Ask {
+    pub callback: Arc<KeptTerm>,
+    pub params: Vals,
+    pub results: ResultTypes,
+    /// The guest's memory, for core imports' context.
+    pub memory: Option<wasmtime::Memory>,
+    /// The terms of the host resources among `params` (see `host_resource::resolve`).
+    pub resources: Vec<(ResourceAny, Arc<KeptTerm>)>,
+}
+
+/// Has the driving Elixir process run an import: leaves the request in the store's channel,
+/// serves the store operations the callback sends, and returns the callback's converted value.
+pub async fn ask_elixir<C>(caller: &mut C, ask: Ask) -> wasmtime::Result<Vals>
+where
+    C: AsContextMut<Data = StoreData> + Send,
+{
+    let chan = caller.as_context_mut().data().chan.clone();
+    let id = {
+        let mut ch = lock(&chan)?;
+        ch.next_id += 1;
+        let id = ch.next_id;
+        ch.waiting.push(Waiting {
+            id,
+            results: ask.results,
+        });
+        ch.request = Some(CallbackRequest {
+            callback: ask.callback,
+            params: ask.params,
+            memory: ask.memory,
+            caller_id: id,
+            resources: ask.resources,
+        });
+        id
+    };
+    let reply = serve(caller, &chan).await;
+    lock(&chan)?.waiting.retain(|w| w.id != id);
+    reply.map_err(wasmtime::Error::msg)
 }
 
 pub fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<std::sync::MutexGuard<'_, Channel>> {
