@@ -10,9 +10,9 @@
 //!
 //! Exported resource types are read from the component when it is instantiated: the types in a
 //! component's function signatures are not those of the instance, so `ExportedResource` maps one
-//! to the other. Threading: the state is behind a mutex; calls go through the store's slot lock.
+//! to the other. Threading: the live flag is atomic; calls go through the store's slot lock.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rustler::{Encoder, Env, ResourceArc, Term};
@@ -91,7 +91,7 @@ pub struct GuestResourceHandle {
     pub instance: ResourceArc<ComponentInstanceResource>,
     pub resource: ResourceAny,
     /// Still ours: not moved into the guest, not dropped.
-    live: Mutex<bool>,
+    live: AtomicBool,
 }
 
 #[rustler::resource_impl]
@@ -112,22 +112,17 @@ impl Drop for GuestResourceHandle {
 
 impl GuestResourceHandle {
     pub fn is_live(&self) -> bool {
-        self.live.lock().map(|l| *l).unwrap_or(false)
+        self.live.load(Ordering::Acquire)
     }
 
     /// Makes the handle ours again (a drop or move that never started).
     pub fn revive(&self) {
-        if let Ok(mut l) = self.live.lock() {
-            *l = true;
-        }
+        self.live.store(true, Ordering::Release);
     }
 
     /// Marks the handle as no longer ours; returns whether it was.
     fn end(&self) -> bool {
-        self.live
-            .lock()
-            .map(|mut l| std::mem::replace(&mut *l, false))
-            .unwrap_or(false)
+        self.live.swap(false, Ordering::AcqRel)
     }
 
     /// The interface and name of the handle's resource type.
@@ -195,7 +190,7 @@ pub fn wrap<'a>(
         store: store.clone(),
         instance: instance.clone(),
         resource,
-        live: Mutex::new(true),
+        live: AtomicBool::new(true),
     });
     let keys = [
         atoms::__struct__().encode(env),
