@@ -186,14 +186,13 @@ defmodule Wasmex.Components do
   end
 
   # A guest resource call broke the instance: replace it now.
-  def handle_call(:renew_instance, _from, state) do
-    case ensure_instance(%{state | broken: true}) do
-      {:ok, state} -> {:reply, state.instance, state}
-      {:error, _} -> {:reply, state.instance, state}
-    end
-  end
+  def handle_call(:renew_instance, _from, state),
+    do: reply_instance(%{state | broken: true})
 
-  def handle_call(:instance, _from, state) do
+  def handle_call(:instance, _from, state), do: reply_instance(state)
+
+  # Replies with the instance, replacing it first when it is broken (if that fails, the old one).
+  defp reply_instance(state) do
     case ensure_instance(state) do
       {:ok, state} -> {:reply, state.instance, state}
       {:error, _} -> {:reply, state.instance, state}
