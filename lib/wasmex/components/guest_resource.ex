@@ -56,13 +56,17 @@ defmodule Wasmex.Components.GuestResource do
       {:ok, total} = MyApp.Accumulator.sum_all(pid, [acc], timeout: 1000)
       :ok = MyApp.Accumulator.drop(acc)
 
-  Options: `wit:` (WIT source text, evaluated at compile time in the module body, so a module
-  attribute works), `resource:` (its name) and
-  `world:` (picks one of several worlds) and `interface:` (picks among exported resources of
-  the same name: the interface's name or the name it is exported under). It generates `new(instance_or_server, args..., opts)`
-  when the resource has a constructor, `name(resource, args..., opts)` per method,
-  `name(instance_or_server, args..., opts)` per static function and `drop(resource, opts)`;
-  `opts` takes `timeout:` (default 5000). Names are the WIT names in snake_case; two functions
+  Options:
+    * `wit:` — WIT source text, evaluated at compile time in the module body (so a module
+      attribute works);
+    * `resource:` — the resource's name;
+    * `world:` — picks one of several worlds;
+    * `interface:` — picks among exported resources of the same name (the interface's name or
+      the name it is exported under).
+
+  It generates `new(instance_or_server, args..., opts)` when the resource has a constructor,
+  `name(resource, args..., opts)` per method, `name(instance_or_server, args..., opts)` per
+  static function and `drop(resource, opts)`; `opts` takes `timeout:` (default 5000). Names are the WIT names in snake_case; two functions
   with the same Elixir name, or a function named `new` or `drop`, are compile errors.
   """
   defmacro __using__(opts) do
@@ -120,8 +124,8 @@ defmodule Wasmex.Components.GuestResource do
     |> counted()
   end
 
-  def call(resource, kind, _fn_name, params, _timeout) do
-    check_call_args!(resource, kind, [:method, :async_method], params)
+  def call(_resource, kind, _fn_name, params, _timeout) do
+    check_call_args!(kind, [:method, :async_method], params)
   end
 
   @doc """
@@ -149,7 +153,7 @@ defmodule Wasmex.Components.GuestResource do
   end
 
   def call_static(_instance_or_server, _path, kind, _fn_name, params, _timeout) do
-    check_call_args!(:static, kind, [:static, :async_static], params)
+    check_call_args!(kind, [:static, :async_static], params)
   end
 
   @doc """
@@ -204,9 +208,7 @@ defmodule Wasmex.Components.GuestResource do
   defp counted({:ok, {_count, value}}), do: {:ok, value}
   defp counted({:error, _} = error), do: error
 
-  @doc false
-  @spec split_path(resource_path()) :: {:ok, {[binary()], binary()}} | {:error, binary()}
-  def split_path(path) do
+  defp split_path(path) do
     case Instance.normalize_path(path) do
       [_, _ | _] = segments ->
         {interface, [name]} = Enum.split(segments, -1)
@@ -219,7 +221,8 @@ defmodule Wasmex.Components.GuestResource do
 
   defp wit_name(name), do: name |> to_string() |> String.replace("_", "-")
 
-  defp check_call_args!(_resource, kind, kinds, params) do
+  # Raises for the argument a clause did not accept: the kind, the params or the resource.
+  defp check_call_args!(kind, kinds, params) do
     cond do
       kind not in kinds ->
         raise ArgumentError,
