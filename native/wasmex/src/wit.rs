@@ -8,10 +8,35 @@ use std::collections::HashMap;
 use rustler::{Atom, Binary, NifMap, ResourceArc};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
-use wit_parser::{Function, FunctionKind, Resolve, TypeDefKind, TypeId, WorldItem, WorldKey};
+use wit_parser::{
+    Function, FunctionKind, Resolve, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey,
+};
 
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
+
+/// Parses a WIT package, the text `wit` or the file or directory `path` (`label` names it in
+/// errors), and selects its world `world` (or its only world).
+fn load(
+    label: &str,
+    wit: Option<&str>,
+    path: Option<&str>,
+    world: Option<&str>,
+) -> Result<(Resolve, WorldId)> {
+    let mut resolve = Resolve::new();
+    let pkg = match (wit, path) {
+        (Some(text), _) => resolve.push_str(label, text).map_err(|e| format!("{e:#}")),
+        (None, Some(path)) => (resolve.push_path(path))
+            .map(|(pkg, _)| pkg)
+            .map_err(|e| format!("{e:#}")),
+        (None, None) => Err("no WIT given".to_string()),
+    }
+    .map_err(|e| Error::msg(format!("Could not parse WIT `{label}`: {e}")))?;
+    let world = resolve
+        .select_world(&[pkg], world)
+        .map_err(|e| Error::msg(format!("Could not select a world in `{label}`: {e:#}")))?;
+    Ok((resolve, world))
+}
 
 /// `%{"function-name" => arity}` for the functions exported by the world in `wit` (text read
 /// from `path`, used for error messages). `world` picks one of several worlds.
@@ -21,13 +46,7 @@ fn wit_exported_functions(
     wit: String,
     world: Option<String>,
 ) -> Result<HashMap<String, usize>> {
-    let mut resolve = Resolve::new();
-    let pkg = resolve
-        .push_str(&path, &wit)
-        .map_err(|e| Error::msg(format!("Could not parse WIT `{path}`: {e:#}")))?;
-    let world = resolve
-        .select_world(&[pkg], world.as_deref())
-        .map_err(|e| Error::msg(format!("Could not select a world in `{path}`: {e:#}")))?;
+    let (resolve, world) = load(&path, Some(&wit), None, world.as_deref())?;
     let mut out = HashMap::new();
     for (key, item) in &resolve.worlds[world].exports {
         if let (WorldKey::Name(name), WorldItem::Function(f)) = (key, item) {
@@ -92,21 +111,7 @@ fn wit_resources(
     world: Option<String>,
     imports: bool,
 ) -> Result<Vec<ResourceInfo>> {
-    let mut resolve = Resolve::new();
-    let pkg = match (wit, path) {
-        (Some(text), _) => resolve
-            .push_str(&label, &text)
-            .map_err(|e| format!("{e:#}")),
-        (None, Some(path)) => resolve
-            .push_path(&path)
-            .map(|(pkg, _)| pkg)
-            .map_err(|e| format!("{e:#}")),
-        (None, None) => Err("no WIT given".to_string()),
-    }
-    .map_err(|e| Error::msg(format!("Could not parse WIT `{label}`: {e}")))?;
-    let world = resolve
-        .select_world(&[pkg], world.as_deref())
-        .map_err(|e| Error::msg(format!("Could not select a world in `{label}`: {e:#}")))?;
+    let (resolve, world) = load(&label, wit.as_deref(), path.as_deref(), world.as_deref())?;
     let world = &resolve.worlds[world];
     let items = if imports {
         &world.imports
