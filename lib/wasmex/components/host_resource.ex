@@ -73,11 +73,7 @@ defmodule Wasmex.Components.HostResource do
   def __setup__(opts, env) do
     {source, files} = source!(opts)
 
-    name =
-      case opts[:resource] do
-        name when is_binary(name) -> name
-        other -> raise ArgumentError, ":resource must be a string, got: #{inspect(other)}"
-      end
+    name = WitResources.resource_name!(opts[:resource])
 
     find = [world: opts[:world], interface: opts[:interface]]
 
@@ -90,21 +86,8 @@ defmodule Wasmex.Components.HostResource do
           HostResource.Discovery.get_resource_from_path(path, name, find)
       end
 
-    info =
-      case result do
-        {:ok, info} ->
-          info
-
-        {:error, :not_found} ->
-          WitResources.compile_error!(env, "imported resource `#{name}` not found")
-
-        {:error, message} ->
-          WitResources.compile_error!(env, message)
-      end
-
     reserved = %{drop: "`drop/1` is the destructor", imports: "`imports/0` is generated"}
-    WitResources.check_names!(info, reserved, env)
-    {info, files}
+    {WitResources.checked!(result, "imported resource `#{name}`", reserved, env), files}
   end
 
   @doc false

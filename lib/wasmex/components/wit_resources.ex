@@ -62,6 +62,28 @@ defmodule Wasmex.Components.WitResources do
   end
 
   @doc false
+  @spec resource_name!(term()) :: binary()
+  def resource_name!(name) when is_binary(name), do: name
+
+  def resource_name!(other),
+    do: raise(ArgumentError, ":resource must be a string, got: #{inspect(other)}")
+
+  @doc false
+  # The info of a lookup for a `use` macro: a CompileError when it failed (`what` names the
+  # resource) or when its names are unusable (see `check_names!/3`).
+  @spec checked!({:ok, info()} | {:error, :not_found | binary()}, binary(), map(), Macro.Env.t()) ::
+          info()
+  def checked!({:ok, info}, _what, reserved, env) do
+    check_names!(info, reserved, env)
+    info
+  end
+
+  def checked!({:error, :not_found}, what, _reserved, env),
+    do: compile_error!(env, "#{what} not found")
+
+  def checked!({:error, message}, _what, _reserved, env), do: compile_error!(env, message)
+
+  @doc false
   # Raises a CompileError when two functions get the same Elixir name or one takes a reserved
   # name (`reserved` maps names to why they are reserved).
   @spec check_names!(info(), %{atom() => binary()}, Macro.Env.t()) :: :ok

@@ -75,36 +75,24 @@ defmodule Wasmex.Components.GuestResource.Codegen do
   # The resource's description, checked; raises CompileError or ArgumentError.
   @spec info!(keyword(), Macro.Env.t()) :: GuestResource.Discovery.info()
   def info!(opts, env) do
-    {wit, resource} = {opts[:wit], opts[:resource]}
+    wit = opts[:wit]
 
     unless is_binary(wit) do
       raise ArgumentError, ":wit must be WIT source text, got: #{inspect(wit)}"
     end
 
-    unless is_binary(resource) do
-      raise ArgumentError, ":resource must be a string, got: #{inspect(resource)}"
-    end
+    resource = WitResources.resource_name!(opts[:resource])
 
     found =
       with {:ok, infos} <- WitResources.list({:wit, env.file, wit}, opts[:world], :exports) do
         WitResources.pick(infos, resource, opts[:interface])
       end
 
-    info =
-      case found do
-        {:ok, info} ->
-          info
-
-        {:error, :not_found} ->
-          WitResources.compile_error!(env, "exported resource `#{resource}` not found")
-
-        {:error, message} ->
-          WitResources.compile_error!(env, message)
-      end
-
     reserved = %{drop: "`drop` drops the resource", new: "`new` calls the constructor"}
-    WitResources.check_names!(info, reserved, env)
-    GuestResource.Discovery.shape(info)
+
+    found
+    |> WitResources.checked!("exported resource `#{resource}`", reserved, env)
+    |> GuestResource.Discovery.shape()
   end
 
   @doc false
