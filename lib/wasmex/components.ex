@@ -146,8 +146,7 @@ defmodule Wasmex.Components do
            component: component,
            opts: opts,
            imports: imports,
-           instance: instance,
-           broken: false
+           instance: instance
          }}
 
       {:error, reason} ->
@@ -155,72 +154,59 @@ defmodule Wasmex.Components do
     end
   end
 
-  # What a call answers on an instance broken by an earlier trap or timeout (ours, when the store
-  # saw the trap; wasmtime's otherwise).
-  @unusable [
-    "Error executing function: the component instance is unusable after a trap or a timeout",
-    "Error executing function (wasm trap: cannot enter component instance): wasm trap: cannot enter component instance"
-  ]
-
   @doc false
+  # What component operations answer on a store broken by a trap or a stopped call.
   @spec unusable_error() :: binary()
-  def unusable_error, do: hd(@unusable)
-
-  @doc false
-  @spec unusable?(term()) :: boolean()
-  def unusable?({:error, reason}), do: reason in @unusable
-  def unusable?(_), do: false
+  def unusable_error,
+    do: "Error executing function: the component instance is unusable after a trap or a timeout"
 
   @impl true
   def handle_call({:call, path, params, deadline}, _from, state) do
     {reply, state} = call_instance(state, path, params, deadline)
-
-    # The instance was broken outside this server (a guest resource call that trapped or timed
-    # out): the call never entered the guest, so replace the instance and call once more.
-    {reply, state} =
-      if unusable?(reply),
-        do: call_instance(%{state | broken: true}, path, params, deadline),
-        else: {reply, state}
-
     {:reply, reply, state}
   end
 
-  # A guest resource call broke the instance: replace it now.
-  def handle_call(:renew_instance, _from, state),
-    do: reply_instance(%{state | broken: true})
-
-  def handle_call(:instance, _from, state), do: reply_instance(state)
-
-  # Replies with the instance, replacing it first when it is broken (if that fails, the old one).
-  defp reply_instance(state) do
-    case ensure_instance(state) do
-      {:ok, state} -> {:reply, state.instance, state}
-      {:error, _} -> {:reply, state.instance, state}
-    end
+  # The instance handed out is usable: replaced first if a trap or a stopped call broke it (if
+  # that fails, the old one).
+  def handle_call(:instance, _from, state) do
+    state = if Instance.poisoned?(state.instance), do: renewed(state), else: state
+    {:reply, state.instance, state}
   end
 
+  # A call refused because a trap or a stopped call (this server's, or a guest resource call's
+  # on its instance) broke the instance never entered the guest: replace the instance and call
+  # once more. A call that never started (timed out while waiting) leaves it as it was.
   defp call_instance(state, path, params, deadline) do
-    with {:ok, state} <- ensure_instance(state) do
-      reply =
-        case Wasmex.Deadline.remaining(deadline) do
-          :expired -> {:error, :timeout}
-          timeout -> Instance.call(state.instance, path, params, timeout)
+    case attempt(state, path, params, deadline) do
+      {:unusable, error} ->
+        case renew_instance(state) do
+          {:ok, state} ->
+            {attempt(state, path, params, deadline) |> Wasmex.Driver.settle(), state}
+
+          {:error, _} ->
+            {error, state}
         end
 
-      {reply, %{state | broken: broken?(reply)}}
-    else
-      {:error, _} = error -> {error, state}
+      reply ->
+        {reply, state}
     end
   end
 
-  # A trap (including a stopped call) poisons a component instance: replace it.
-  defp broken?({:error, :timeout}), do: true
-  defp broken?({:error, "Error executing function" <> _}), do: true
-  defp broken?(_), do: false
+  defp attempt(state, path, params, deadline) do
+    case Wasmex.Deadline.remaining(deadline) do
+      :expired -> {:error, :timeout}
+      timeout -> Instance.attempt(state.instance, path, params, timeout)
+    end
+  end
 
-  defp ensure_instance(%{broken: false} = state), do: {:ok, state}
+  defp renewed(state) do
+    case renew_instance(state) do
+      {:ok, state} -> state
+      {:error, _} -> state
+    end
+  end
 
-  defp ensure_instance(state) do
+  defp renew_instance(state) do
     # A trap poisons every component instance of the store, so the new instance gets a fresh
     # store: built like the one given with `:store`, or from the options.
     store =
@@ -232,7 +218,7 @@ defmodule Wasmex.Components do
     with {:ok, store} <- store,
          {:ok, instance} <-
            Instance.new(store, state.component, state.imports, state.opts[:timeout] || 5000) do
-      {:ok, %{state | store: store, instance: instance, broken: false}}
+      {:ok, %{state | store: store, instance: instance}}
     end
   end
 end

@@ -2,14 +2,65 @@ defmodule Wasmex.Driver do
   @moduledoc false
   # Drives an operation that may run wasm to completion, in the calling process.
   #
-  # The NIFs answer `{:done, result}`, `:yield` (the guest's time slice is over: poll again) or
-  # `{:callback, fun, params, memory, caller}` (the guest called an import written in Elixir: run
-  # it here, then hand its value back). Nothing blocks: a short call finishes in the first NIF,
-  # a long one returns to the scheduler every time slice, and the deadline is enforced natively.
+  # The NIFs answer `{:done, result}`, `:yield` (the guest's time slice is over: poll again),
+  # `:wait` (the guest waits on I/O), `:busy` (another process's call occupies the store, so the
+  # operation did not start), `{:unusable, text}` (a trap or a stopped call broke the store's
+  # component instances, so the operation did not start) or `{:callback, fun, params, memory, caller}` (the guest called an
+  # import written in Elixir: run it here, then hand its value back). Nothing blocks: a short call
+  # finishes in the first NIF, a long one returns to the scheduler every time slice, and the
+  # deadline is enforced natively.
 
   require Logger
 
   alias Wasmex.{Memory, Native, StoreOrCaller}
+
+  @busy "the store is busy with a running call"
+
+  @doc false
+  # Starts an operation and runs it like `run/4`. `start` calls the starting NIF with the native
+  # timeout that is left. A store runs one call at a time: while another process's call occupies
+  # it (`:busy`: nothing started), wait a millisecond and start again, until `timeout` has passed.
+  @spec start(
+          (non_neg_integer() | nil -> term()),
+          timeout() | nil,
+          term(),
+          term(),
+          :normal | :dirty
+        ) ::
+          term()
+  def start(start, timeout, handle, instance, mode \\ :normal) do
+    deadline =
+      case native_timeout(timeout) do
+        nil -> nil
+        ms -> System.monotonic_time(:millisecond) + ms
+      end
+
+    attempt(start, deadline, handle, instance, mode)
+  end
+
+  defp attempt(start, deadline, handle, instance, mode) do
+    case start.(left(deadline)) do
+      :busy ->
+        if left(deadline) == 0 do
+          {:error, @busy}
+        else
+          Process.sleep(1)
+          attempt(start, deadline, handle, instance, mode)
+        end
+
+      step ->
+        run(step, handle, instance, mode)
+    end
+  end
+
+  @doc false
+  # The public result of a component operation: a refusal on a broken store is its error.
+  @spec settle(term()) :: term()
+  def settle({:unusable, error}), do: error
+  def settle(result), do: result
+
+  defp left(nil), do: nil
+  defp left(deadline), do: max(deadline - System.monotonic_time(:millisecond), 0)
 
   # `mode` is `:dirty` for calls started on a dirty scheduler (large arguments): they are polled
   # there to the end, since lifting large results also runs in one poll.
@@ -18,6 +69,12 @@ defmodule Wasmex.Driver do
   def run(step, handle, instance, mode \\ :normal)
 
   def run({:done, result}, _handle, _instance, _mode), do: result
+
+  def run(:busy, _handle, _instance, _mode), do: {:error, @busy}
+
+  # Component operations only: kept apart from other errors so that a server can replace the
+  # instance and call again (the call never entered the guest); `settle/1` makes it the error.
+  def run({:unusable, text}, _handle, _instance, _mode), do: {:unusable, {:error, text}}
 
   def run(:yield, handle, instance, mode),
     do: run(continue(handle, mode), handle, instance, mode)

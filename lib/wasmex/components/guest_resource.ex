@@ -114,14 +114,10 @@ defmodule Wasmex.Components.GuestResource do
 
   def call(%{resource: ref}, kind, fn_name, params, timeout)
       when kind in [:method, :async_method] and is_list(params) do
-    native_timeout = Driver.native_timeout(timeout)
+    name = wit_name(fn_name)
 
-    Instance.serialized(timeout, fn ->
-      ref
-      |> Native.guest_resource_call(wit_name(fn_name), params, native_timeout)
-      |> Driver.run(ref, nil)
-    end)
-    |> counted()
+    start = &Native.guest_resource_call(ref, name, params, &1)
+    start |> Driver.start(timeout, ref, nil) |> Driver.settle() |> counted()
   end
 
   def call(_resource, kind, _fn_name, params, _timeout) do
@@ -165,12 +161,9 @@ defmodule Wasmex.Components.GuestResource do
   """
   @spec drop(t(), timeout()) :: :ok | {:error, term()}
   def drop(%{resource: ref}, timeout \\ 5000) do
-    native_timeout = Driver.native_timeout(timeout)
+    start = &Native.guest_resource_drop(ref, &1)
 
-    Instance.serialized(timeout, fn ->
-      ref |> Native.guest_resource_drop(native_timeout) |> Driver.run(ref, nil)
-    end)
-    |> case do
+    case start |> Driver.start(timeout, ref, nil) |> Driver.settle() do
       {:ok, _} -> :ok
       {:error, _} = error -> error
     end
@@ -180,28 +173,21 @@ defmodule Wasmex.Components.GuestResource do
     call_instance(instance, path, params, timeout)
   end
 
-  # On a server whose instance an earlier resource call broke (a trap or a timeout), the call
-  # never entered the guest: have the server replace its instance, then call once more.
+  # Refused because an earlier call broke the server's instance (it never entered the guest):
+  # the server hands out a replaced instance; call once more.
   defp call_resource(server, path, params, timeout) do
-    result = call_instance(Wasmex.Components.instance(server), path, params, timeout)
-
-    if Wasmex.Components.unusable?(result) do
-      instance = GenServer.call(server, :renew_instance)
-      call_instance(instance, path, params, timeout)
-    else
-      result
+    case attempt(Wasmex.Components.instance(server), path, params, timeout) do
+      {:unusable, _} -> call_instance(Wasmex.Components.instance(server), path, params, timeout)
+      result -> counted(result)
     end
   end
 
-  defp call_instance(%Instance{store_resource: store, instance_resource: res}, path, params, t) do
-    native_timeout = Driver.native_timeout(t)
+  defp call_instance(instance, path, params, timeout),
+    do: instance |> attempt(path, params, timeout) |> Driver.settle() |> counted()
 
-    Instance.serialized(t, fn ->
-      store
-      |> Native.component_call_resource(res, path, params, native_timeout)
-      |> Driver.run(store, nil)
-    end)
-    |> counted()
+  defp attempt(%Instance{store_resource: store, instance_resource: res}, path, params, timeout) do
+    start = &Native.component_call_resource(store, res, path, params, &1)
+    Driver.start(start, timeout, store, nil)
   end
 
   defp counted({:ok, {0, _}}), do: :ok

@@ -37,6 +37,7 @@ defmodule Wasmex.Components.Instance do
     store
     |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
     |> Driver.run(store, nil)
+    |> Driver.settle()
     |> case do
       {:ok, resource} ->
         {:ok,
@@ -64,15 +65,20 @@ defmodule Wasmex.Components.Instance do
   running at `timeout` is stopped and `{:error, :timeout}` is returned.
   """
   @spec call(t(), path(), list(), timeout() | nil) :: {:ok, term()} | {:error, term()}
-  def call(
+  def call(instance, path, args, timeout \\ nil) when is_list(args),
+    do: instance |> attempt(path, args, timeout) |> Driver.settle()
+
+  @doc false
+  # `call/4`, answering `{:unusable, error}` when the call was refused because a trap or a
+  # stopped call broke the instance (it never entered the guest).
+  @spec attempt(t(), path(), list(), timeout() | nil) :: term()
+  def attempt(
         %__MODULE__{store_resource: store, instance_resource: res} = instance,
         path,
         args,
-        timeout \\ nil
-      )
-      when is_list(args) do
+        timeout
+      ) do
     path = normalize_path(path)
-    native_timeout = Driver.native_timeout(timeout)
 
     # Calls with large arguments run on a dirty scheduler (see `heavy?/1`).
     {start, mode} =
@@ -80,12 +86,24 @@ defmodule Wasmex.Components.Instance do
         do: {&Native.component_call_dirty/5, :dirty},
         else: {&Native.component_call/5, :normal}
 
-    serialized(timeout, fn ->
-      store
-      |> start.(res, path, args, native_timeout)
-      |> Driver.run(store, instance, mode)
-    end)
+    Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
   end
+
+  @doc """
+  Whether a trap or a stopped call (a timeout) broke the instance. It then answers every call
+  with an error, and so does every other component instance of its store; `Wasmex.Components`
+  servers replace such an instance before their next call. A call that never started (it timed
+  out while waiting, or found the store busy) does not break it.
+
+      iex> {:ok, store} = Wasmex.Components.Store.new()
+      iex> {:ok, component} = Wasmex.Components.Component.new(store, "(component)")
+      iex> {:ok, instance} = Wasmex.Components.Instance.new(store, component, %{})
+      iex> Wasmex.Components.Instance.poisoned?(instance)
+      false
+  """
+  @spec poisoned?(t()) :: boolean()
+  def poisoned?(%__MODULE__{store_resource: store}),
+    do: Native.store_poisoned(store) == {:ok, true}
 
   # Top-level arguments big enough that converting them takes milliseconds: a binary of 512 KiB
   # or more, or a list of 64Ki elements or more (counted only that far).
@@ -102,32 +120,6 @@ defmodule Wasmex.Components.Instance do
   defp longer_than?([_ | _], 0), do: true
   defp longer_than?([_ | rest], n), do: longer_than?(rest, n - 1)
   defp longer_than?(_improper, _n), do: false
-
-  @busy "the store is busy with a running call"
-
-  @doc false
-  # A store runs one call at a time: while another process's call runs on it (e.g. a guest
-  # resource call), wait for it and retry, until `timeout`.
-  @spec serialized(timeout() | nil, (() -> result)) :: result when result: term()
-  def serialized(timeout, fun) do
-    deadline = if is_integer(timeout), do: System.monotonic_time(:millisecond) + timeout
-    retry(fun, deadline)
-  end
-
-  defp retry(fun, deadline) do
-    case fun.() do
-      {:error, @busy} = busy ->
-        if deadline && System.monotonic_time(:millisecond) >= deadline do
-          busy
-        else
-          Process.sleep(1)
-          retry(fun, deadline)
-        end
-
-      other ->
-        other
-    end
-  end
 
   @doc false
   @spec normalize_path(path()) :: [binary()]

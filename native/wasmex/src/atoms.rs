@@ -10,6 +10,8 @@ rustler::atoms! {
     component_callback,
     yield_ = "yield",
     wait,
+    busy,
+    unusable,
     fn_ = "fn",
     global,
     memory,

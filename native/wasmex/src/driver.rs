@@ -4,7 +4,10 @@
 //! * `{:done, {:ok, value} | {:error, reason}}` — the operation finished;
 //! * `{:callback, fun, params, memory | nil, caller}` — run an Elixir import, then `exec_resume`;
 //! * `:yield` — the time slice is over, call `exec_continue`;
-//! * `:wait` — the guest waits on I/O, pause briefly, then call `exec_continue`.
+//! * `:wait` — the guest waits on I/O, pause briefly, then call `exec_continue`;
+//! * `:busy` — another process's call occupies the store: the operation did not start;
+//! * `{:unusable, text}` — a trap or a stopped call broke the store's component instances: the
+//!   operation did not start.
 //!
 //! Runs on the calling scheduler; each NIF polls for at most one time slice.
 
@@ -83,6 +86,8 @@ fn encode_result<'a>(env: Env<'a>, handle: &Handle, result: Result<Output>) -> T
 /// Encodes a step for the Elixir driver.
 pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Term<'a> {
     match step {
+        Err(Error::Busy) => atoms::busy().encode(env),
+        Err(Error::Unusable) => (atoms::unusable(), Error::Unusable).encode(env),
         Err(e) => (atoms::done(), (atoms::error(), e)).encode(env),
         Ok(Step::Done(result)) => (atoms::done(), encode_result(env, handle, result)).encode(env),
         Ok(Step::Yield) => {

@@ -14,7 +14,20 @@ pub enum Error {
     Msg(String),
     /// The call ran past its deadline and was stopped.
     Timeout,
+    /// Another process's call occupies the store; the operation did not start. Drivers see it
+    /// as the `:busy` step (see `driver::encode_step`); elsewhere it is its text.
+    Busy,
+    /// A trap or a stopped call broke the store's component instances; the operation did not
+    /// start. Drivers see it as `{:unusable, text}`; elsewhere it is its text.
+    Unusable,
 }
+
+/// The text of `Error::Busy`, fixed by the API.
+pub const BUSY: &str = "the store is busy with a running call";
+
+/// The text of `Error::Unusable`.
+pub const UNUSABLE: &str =
+    "Error executing function: the component instance is unusable after a trap or a timeout";
 
 impl Error {
     pub fn msg(text: impl Into<String>) -> Self {
@@ -25,6 +38,8 @@ impl Error {
         match self {
             Error::Msg(m) => m.clone(),
             Error::Timeout => "timeout".to_string(),
+            Error::Busy => BUSY.to_string(),
+            Error::Unusable => UNUSABLE.to_string(),
         }
     }
 }
@@ -52,6 +67,8 @@ impl Encoder for Error {
         match self {
             Error::Msg(m) => m.encode(env),
             Error::Timeout => atoms::timeout().encode(env),
+            Error::Busy => BUSY.encode(env),
+            Error::Unusable => UNUSABLE.encode(env),
         }
     }
 }

@@ -44,10 +44,6 @@ pub struct Parked {
     component: bool,
 }
 
-/// What component operations answer on a store whose instances a trap or a stopped call broke.
-pub const UNUSABLE: &str =
-    "Error executing function: the component instance is unusable after a trap or a timeout";
-
 /// The outcome of polling.
 pub enum Step {
     Done(Result<Output>),
@@ -164,7 +160,7 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
             }
             let component = op.is_component();
             if component && slot.poisoned() {
-                return Err(Error::msg(UNUSABLE));
+                return Err(Error::Unusable);
             }
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
@@ -196,7 +192,7 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
         Some(parked) => {
             let mut ch = lock_chan(chan)?;
             if parked.driver != driver {
-                return Err(Error::msg("the store is busy with a running call"));
+                return Err(Error::Busy);
             }
             if !ch.serving {
                 return Err(Error::msg(
@@ -223,7 +219,7 @@ pub fn sync(handle: &Handle, op: SyncOp) -> Result<Output> {
     {
         let mut ch = lock_chan(chan)?;
         if !ch.serving {
-            return Err(Error::msg("the store is busy with a running call"));
+            return Err(Error::Busy);
         }
         check_caller(handle, &ch)?;
         ch.inbox = Some(Inbox::Op(Op::Sync(op)));

@@ -229,14 +229,13 @@ where
     }
 }
 
-/// A failed component call; a trap also poisons the store's component instances.
+/// A failed component call. A trap, or a failed host function unwinding through the guest, leaves
+/// wasmtime's component instances of the store unenterable: mark the store poisoned.
 fn component_failure(ctx: &mut impl AsContextMut<Data = StoreData>, e: wasmtime::Error) -> Error {
-    if e.downcast_ref::<Trap>().is_some() {
-        ctx.as_context_mut()
-            .data()
-            .poisoned
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+    ctx.as_context_mut()
+        .data()
+        .poisoned
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     component_call_error(e)
 }
 

@@ -60,7 +60,7 @@ impl Slot {
     /// The store, when no call borrows it.
     pub fn store(&mut self) -> Result<&mut Store<StoreData>> {
         if self.parked.is_some() {
-            return Err(Error::msg("the store is busy with a running call"));
+            return Err(Error::Busy);
         }
         // SAFETY: no parked future holds the pointer, and `&mut self` is exclusive.
         Ok(unsafe { self.store.as_mut() })
@@ -101,6 +101,8 @@ pub struct StoreResource {
     pub hosts: Arc<Mutex<HostTable>>,
     /// Guest resources whose handles were garbage collected: dropped before the next call.
     pub pending_drops: Mutex<Vec<ResourceAny>>,
+    /// The slot's `poisoned` flag, readable without taking the slot's lock.
+    poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
 }
 
@@ -254,6 +256,7 @@ fn make_store(
         chan,
         hosts,
         pending_drops: Mutex::new(Vec::new()),
+        poisoned: poisoned.clone(),
         slot: Mutex::new(Slot {
             parked: None,
             store,
@@ -301,4 +304,12 @@ fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
         fresh.lock()?.store()?.set_fuel(fuel)?;
     }
     Ok(fresh)
+}
+
+/// Whether a trap or a stopped call broke the store's component instances. Elixir asks this
+/// instead of reading error texts.
+#[rustler::nif]
+fn store_poisoned(store_or_caller: Term) -> Result<bool> {
+    let handle = Handle::decode(store_or_caller)?;
+    Ok(handle.store.poisoned.load(Ordering::Relaxed))
 }
