@@ -58,6 +58,7 @@ defmodule Wasmex.Native do
   def component_call_resource(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def guest_resource_call(_resource, _name, _params, _timeout), do: err()
   def guest_resource_drop(_resource, _timeout), do: err()
+  def guest_resource_store(_resource), do: err()
 
   def wit_exported_functions(_path, _wit, _world), do: err()
   def component_exported_functions(_bytes, _engine), do: err()

@@ -1,9 +1,13 @@
-//! Atoms used by the NIFs. Plain data; no threading concerns.
+//! The crate's one atoms block: every atom a NIF reads or writes is named here once.
+//!
+//! Plain data; no threading concerns (rustler interns the atoms when the library loads).
 
 rustler::atoms! {
     ok,
     error,
     nil,
+    none,
+    some,
     timeout,
     done,
     callback,
@@ -34,4 +38,13 @@ rustler::atoms! {
     resource,
     __struct__,
     guest_resource_module = "Elixir.Wasmex.Components.GuestResource",
+    // Cranelift optimisation levels (engine configuration).
+    speed,
+    speed_and_size,
+    // Kinds of resource functions (WIT introspection).
+    constructor,
+    method,
+    async_method,
+    static_ = "static",
+    async_static,
 }

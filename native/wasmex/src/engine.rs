@@ -12,7 +12,9 @@ use once_cell::sync::Lazy;
 use rustler::{Binary, Env, NifMap, ResourceArc};
 use wasmtime::{Config, Engine, EngineWeak, OptLevel, WasmBacktraceDetails};
 
+use crate::atoms::{none, speed, speed_and_size};
 use crate::error::{Error, Result};
+use crate::term::to_binary;
 
 /// How often the ticker bumps the epoch: the length of one time slice.
 pub const TICK: Duration = Duration::from_micros(250);
@@ -37,8 +39,6 @@ pub struct EngineConfigEx {
     wasm_component_model: bool,
     debug_info: bool,
 }
-
-rustler::atoms! { none, speed, speed_and_size }
 
 static TICKED: Lazy<Mutex<Vec<EngineWeak>>> = Lazy::new(|| {
     std::thread::Builder::new()
@@ -158,11 +158,4 @@ fn engine_precompile_module<'a>(
 ) -> Result<Binary<'a>> {
     let out = engine.engine.precompile_module(bytes.as_slice())?;
     Ok(to_binary(env, &out))
-}
-
-/// Copies bytes into a new Elixir binary.
-pub fn to_binary<'a>(env: Env<'a>, bytes: &[u8]) -> Binary<'a> {
-    let mut bin = rustler::NewBinary::new(env, bytes.len());
-    bin.as_mut_slice().copy_from_slice(bytes);
-    bin.into()
 }

@@ -1,8 +1,12 @@
-//! The crate's one error type.
+//! The crate's one error type, with kinds for the failures callers decide on.
 //!
 //! Every NIF returns `Result<T, Error>`; rustler encodes `Ok(t)` as `{:ok, t}` and `Err(e)` as
-//! `{:error, reason}` where `reason` is a binary message or, for the failure kinds we introduce
-//! (`:timeout`), an atom. No threading concerns: values are plain data.
+//! `{:error, reason}`, where `reason` is the kind's text as a binary (the texts are fixed by the
+//! API, byte for byte) or, for `Timeout`, the atom `:timeout`. The drivers turn two kinds into
+//! steps of their own (`:busy`, `{:unusable, text}`; see `store::driver`). No threading concerns:
+//! values are plain data.
+
+use std::fmt;
 
 use rustler::{Encoder, Env, Term};
 
@@ -15,11 +19,32 @@ pub enum Error {
     /// The call ran past its deadline and was stopped.
     Timeout,
     /// Another process's call occupies the store; the operation did not start. Drivers see it
-    /// as the `:busy` step (see `driver::encode_step`); elsewhere it is its text.
+    /// as the `:busy` step; elsewhere it is its text.
     Busy,
     /// A trap or a stopped call broke the store's component instances; the operation did not
     /// start. Drivers see it as `{:unusable, text}`; elsewhere it is its text.
     Unusable,
+    /// The caller names an import callback that has returned (or was never running).
+    CallerGone,
+    /// A handle (an instance, a memory) was used with a store it does not belong to.
+    ForeignStore(&'static str),
+    /// A lock was poisoned by a panic in an earlier NIF.
+    Poisoned(Lock),
+}
+
+/// The locks whose poisoning is reported (each with its own text).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lock {
+    /// The store's slot or its channel.
+    Store,
+    /// A kept term (an import function, a host resource's value).
+    ImportFunction,
+    /// The channel, as a suspended host function sees it.
+    Channel,
+    /// A store's table of host resource terms.
+    HostTable,
+    /// The process-wide registry of host resource types.
+    HostRegistry,
 }
 
 /// The text of `Error::Busy`, fixed by the API.
@@ -35,14 +60,31 @@ impl Error {
     }
 
     pub fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Msg(m) => m.clone(),
-            Error::Timeout => "timeout".to_string(),
-            Error::Busy => BUSY.to_string(),
-            Error::Unusable => UNUSABLE.to_string(),
+            Error::Msg(m) => f.write_str(m),
+            Error::Timeout => f.write_str("timeout"),
+            Error::Busy => f.write_str(BUSY),
+            Error::Unusable => f.write_str(UNUSABLE),
+            Error::CallerGone => f.write_str("Caller is no longer valid"),
+            Error::ForeignStore(what) => write!(f, "the {what} belongs to another store"),
+            Error::Poisoned(lock) => f.write_str(match lock {
+                Lock::Store => "the store was poisoned by an earlier panic",
+                Lock::ImportFunction => "import function lock poisoned",
+                Lock::Channel => "store channel poisoned",
+                Lock::HostTable => "host resource table poisoned",
+                Lock::HostRegistry => "host resource registry poisoned",
+            }),
         }
     }
 }
+
+impl std::error::Error for Error {}
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
@@ -65,10 +107,9 @@ impl From<&str> for Error {
 impl Encoder for Error {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
         match self {
-            Error::Msg(m) => m.encode(env),
             Error::Timeout => atoms::timeout().encode(env),
-            Error::Busy => BUSY.encode(env),
-            Error::Unusable => UNUSABLE.encode(env),
+            Error::Msg(m) => m.encode(env),
+            other => other.to_string().encode(env),
         }
     }
 }

@@ -1,30 +1,28 @@
 //! Imports written in Elixir, and the linker that wires them (and WASI P1) into an instance.
 //!
 //! Each Elixir import becomes an async host function. When the guest calls it, the host function
-//! leaves a `CallbackRequest` in the store's channel and suspends; the NIF that was polling returns
-//! the request to the driving Elixir process, which runs the function and replies through
-//! `exec_resume`. While suspended, the host function serves store operations sent by that callback
-//! (see `exec`). The Elixir function itself is kept in a process-independent environment.
+//! leaves a `CoreRequest` in the store's channel and suspends (`store::callback::ask_elixir`); the
+//! NIF that was polling returns the request, encoded here as `{:callback, fun, params, memory,
+//! caller}`, to the driving Elixir process, which runs the function and replies through
+//! `exec_resume`; the reply is decoded here too. While suspended, the host function serves store
+//! operations sent by that callback (see `store::exec`). The Elixir function itself is kept in a
+//! process-independent environment (`term::KeptTerm`). Threading: host functions run on the
+//! thread polling the store; requests are shared (`Arc`) between the channel and the driver.
 
-use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::sync::Arc;
 
-use rustler::env::{OwnedEnv, SavedTerm};
-use rustler::{Env, MapIterator, Term};
-use wasmtime::component::ResourceAny;
-use wasmtime::{AsContextMut, Engine, FuncType, Linker, ValType};
+use rustler::{Encoder, Env, ResourceArc, Term};
+use wasmtime::{Engine, FuncType, Linker, Memory, Val, ValType};
 
-use crate::channel::{CallbackRequest, Channel, Inbox, ResultTypes, Vals, Waiting};
+use crate::atoms::{self, f32, f64, fn_, i32, i64, v128};
+use crate::convert::core::{callback_results, vals_to_terms};
 use crate::error::{Error, Result};
-use crate::ops::run_op;
-use crate::store::StoreData;
-
-/// A term kept outside any process: an Elixir function used as an import, or the value of a
-/// host resource (see `host_resource`).
-pub struct KeptTerm {
-    /// The environment holding the term, and the term saved in it.
-    saved: Mutex<(OwnedEnv, SavedTerm)>,
-}
+use crate::memory::MemoryResource;
+use crate::store::callback::ask_elixir;
+use crate::store::data::StoreData;
+use crate::store::op::{Request, Vals};
+use crate::store::{CallerResource, Handle};
+use crate::term::{map_entries, KeptTerm};
 
 /// An Elixir function with the core wasm signature it was declared with.
 struct CoreImport {
@@ -32,29 +30,6 @@ struct CoreImport {
     params: Vec<ValType>,
     results: Vec<ValType>,
 }
-
-impl KeptTerm {
-    /// Keeps `fun` (a term of the calling NIF) for later calls.
-    pub fn save(fun: Term) -> Self {
-        let env = OwnedEnv::new();
-        let saved = env.save(fun);
-        KeptTerm {
-            saved: Mutex::new((env, saved)),
-        }
-    }
-
-    /// The term, copied into `env`.
-    pub fn load<'a>(&self, env: Env<'a>) -> Result<Term<'a>> {
-        let saved = self
-            .saved
-            .lock()
-            .map_err(|_| Error::msg("import function lock poisoned"))?;
-        let (owned, fun) = &*saved;
-        Ok(owned.run(|own| fun.load(own).in_env(env)))
-    }
-}
-
-rustler::atoms! { fn_ = "fn", i32, i64, f32, f64, v128 }
 
 fn decode_type(term: Term, ns: &str, name: &str) -> Result<ValType> {
     let atom = term.decode::<rustler::Atom>().map_err(|_| {
@@ -108,16 +83,6 @@ fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<CoreImport> {
     })
 }
 
-pub fn map_entries<'a>(term: Term<'a>, what: &str) -> Result<Vec<(String, Term<'a>)>> {
-    let iter = MapIterator::new(term).ok_or_else(|| Error::msg(format!("{what} must be a map")))?;
-    iter.map(|(k, v)| {
-        k.decode::<String>()
-            .map(|k| (k, v))
-            .map_err(|_| Error::msg(format!("the keys of {what} must be strings")))
-    })
-    .collect()
-}
-
 /// Adds every import of `%{namespace => %{name => {:fn, params, results, fun}}}` to `linker`.
 pub fn define_all(linker: &mut Linker<StoreData>, engine: &Engine, imports: Term) -> Result<()> {
     for (ns, funs) in map_entries(imports, "imports")? {
@@ -140,14 +105,12 @@ fn define(
     linker.func_new_async(ns, name, ty, move |mut caller, params, results| {
         let f = f.clone();
         Box::new(async move {
-            let ask = Ask {
-                callback: f.fun.clone(),
-                params: Vals::Core(params.to_vec()),
-                results: ResultTypes::Core(f.results.clone()),
+            let request = Arc::new(CoreRequest {
                 memory: caller.get_export("memory").and_then(|e| e.into_memory()),
-                resources: Vec::new(),
-            };
-            match ask_elixir(&mut caller, ask).await? {
+                params: params.to_vec(),
+                import: f,
+            });
+            match ask_elixir(&mut caller, request).await? {
                 Vals::Core(vals) => {
                     for (slot, v) in results.iter_mut().zip(vals) {
                         *slot = v;
@@ -161,98 +124,41 @@ fn define(
     Ok(())
 }
 
-/// What a host function asks of Elixir: run `callback` on `params`, expecting `results`.
-pub struct Ask {
-    pub callback: Arc<KeptTerm>,
-    pub params: Vals,
-    pub results: ResultTypes,
-    /// The guest's memory, for core imports' context.
-    pub memory: Option<wasmtime::Memory>,
-    /// The terms of the host resources among `params` (see `host_resource::resolve`).
-    pub resources: Vec<(ResourceAny, Arc<KeptTerm>)>,
+/// A core import's call, as its host function asks Elixir to run it.
+struct CoreRequest {
+    import: Arc<CoreImport>,
+    params: Vec<Val>,
+    /// The guest's memory, for the import's context.
+    memory: Option<Memory>,
 }
 
-/// Has the driving Elixir process run an import: leaves the request in the store's channel,
-/// serves the store operations the callback sends, and returns the callback's converted value.
-pub async fn ask_elixir<C>(caller: &mut C, ask: Ask) -> wasmtime::Result<Vals>
-where
-    C: AsContextMut<Data = StoreData> + Send,
-{
-    let chan = caller.as_context_mut().data().chan.clone();
-    let id = {
-        let mut ch = lock(&chan)?;
-        ch.next_id += 1;
-        let id = ch.next_id;
-        ch.waiting.push(Waiting {
-            id,
-            results: ask.results,
+impl Request for CoreRequest {
+    fn encode<'a>(&self, env: Env<'a>, handle: &Handle, caller_id: u64) -> Result<Term<'a>> {
+        let fun = self.import.fun.load(env)?;
+        let params = vals_to_terms(env, &self.params)?;
+        let memory = match self.memory {
+            Some(memory) => ResourceArc::new(MemoryResource {
+                store_id: handle.store.id,
+                memory,
+            })
+            .encode(env),
+            None => atoms::nil().encode(env),
+        };
+        let caller = ResourceArc::new(CallerResource {
+            store: handle.store.clone(),
+            caller_id,
         });
-        ch.request = Some(CallbackRequest {
-            callback: ask.callback,
-            params: ask.params,
-            memory: ask.memory,
-            caller_id: id,
-            resources: ask.resources,
-        });
-        id
-    };
-    let reply = serve(caller, &chan).await;
-    lock(&chan)?.waiting.retain(|w| w.id != id);
-    reply.map_err(wasmtime::Error::msg)
-}
+        Ok((atoms::callback(), fun, params, memory, caller).encode(env))
+    }
 
-pub fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<std::sync::MutexGuard<'_, Channel>> {
-    chan.lock()
-        .map_err(|_| wasmtime::Error::msg("store channel poisoned"))
-}
-
-/// Waits for the Elixir reply, executing the store operations the callback sends meanwhile.
-pub async fn serve<C>(
-    caller: &mut C,
-    chan: &Arc<Mutex<Channel>>,
-) -> std::result::Result<Vals, String>
-where
-    C: AsContextMut<Data = StoreData> + Send,
-{
-    loop {
-        let msg = std::future::poll_fn(|_| {
-            let Ok(mut ch) = chan.lock() else {
-                return Poll::Ready(None);
-            };
-            match ch.inbox.take() {
-                Some(m) => {
-                    ch.serving = false;
-                    Poll::Ready(Some(m))
-                }
-                None => {
-                    ch.serving = true;
-                    Poll::Pending
-                }
-            }
-        })
-        .await;
-        match msg {
-            None => return Err("store channel poisoned".into()),
-            Some(Inbox::Reply(r)) => return r,
-            Some(Inbox::Op(op)) => {
-                let out = run_op(&mut *caller, op).await;
-                if let Ok(mut ch) = chan.lock() {
-                    ch.outbox = Some(out);
-                }
-            }
-        }
+    fn decode_reply(&self, value: Term, _handle: &Handle) -> Result<Vals> {
+        callback_results(value, &self.import.results).map(Vals::Core)
     }
 }
 
 /// A linker for `engine`, with WASI P1 (overridable by Elixir imports) when the store has it.
 pub fn linker(engine: &Engine, wasi: bool, imports: Term) -> Result<Linker<StoreData>> {
-    let mut linker = crate::linkers::core(engine, wasi)?;
+    let mut linker = crate::linker::core(engine, wasi)?;
     define_all(&mut linker, engine, imports)?;
     Ok(linker)
-}
-
-pub fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
-    // Only linked when the store was built with WASI, so the empty fallback is never used.
-    data.wasi
-        .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
 }

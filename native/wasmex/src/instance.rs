@@ -1,22 +1,49 @@
-//! Instances: instantiation (with Elixir imports and linked modules), calls and globals.
+//! Instances: instantiation (with Elixir imports and linked modules), calls, globals and the
+//! instance's memory.
 //!
 //! An `InstanceResource` is a handle into one store, with its exports resolved at instantiation,
-//! so looking up an export needs no store access. Calls and instantiation go through `exec` (they
-//! may yield or call into Elixir); global access is a synchronous store operation.
+//! so looking up an export needs no store access. Calls and instantiation are operations (`Op`:
+//! they may yield or call into Elixir) that encode their own results; global access is a
+//! synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
+//! slot lock, on the calling scheduler).
 
 use std::time::Instant;
 
-use rustler::{Env, NifMap, ResourceArc, Term};
-use wasmtime::{ExternType, Module, Mutability};
+use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
+use wasmtime::{
+    Extern, ExternType, Func, Global, Linker, Module, Mutability, StoreContextMut, Trap, Val,
+    ValType,
+};
 
-use crate::convert::core::{param_to_val, term_to_val};
-use crate::driver::{encode_output, start_op, step_or_error};
+use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
 use crate::error::{Error, Result};
-use crate::exec;
 use crate::imports;
+use crate::memory::MemoryResource;
 use crate::module::ModuleResource;
-use crate::ops::{Export, InstanceExports, Op, Output, SyncOp};
+use crate::store::data::StoreData;
+use crate::store::driver::{start_op, step_or_error};
+use crate::store::exec;
+use crate::store::op::{Op, SyncOp};
 use crate::store::Handle;
+
+/// An instance with its exports resolved once, so later lookups need no store.
+pub struct InstanceExports {
+    pub module: Module,
+    pub exports: Vec<Export>,
+}
+
+/// One export of an instance; functions carry their signature, read once at instantiation.
+pub struct Export {
+    pub name: String,
+    pub item: Extern,
+    pub func: Option<FuncSig>,
+}
+
+pub struct FuncSig {
+    pub params: Vec<ValType>,
+    /// Placeholder results of the right types, cloned for each call.
+    pub results: Vec<Val>,
+}
 
 pub struct InstanceResource {
     pub store_id: u64,
@@ -53,8 +80,116 @@ impl InstanceResource {
         if self.store_id == handle.store.id {
             Ok(())
         } else {
-            Err(Error::msg("the instance belongs to another store"))
+            Err(Error::ForeignStore("instance"))
         }
+    }
+}
+
+/// Instantiates `module` (after the modules it links, each under its name).
+struct Instantiate {
+    linker: Box<Linker<StoreData>>,
+    links: Vec<(String, Module)>,
+    module: Module,
+}
+
+impl Op for Instantiate {
+    type Out = InstanceExports;
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<InstanceExports> {
+        let Instantiate {
+            mut linker,
+            links,
+            module,
+        } = self;
+        for (name, linked) in links {
+            let instance = linker.instantiate_async(&mut ctx, &linked).await?;
+            linker.instance(&mut ctx, &name, instance)?;
+        }
+        let instance = linker.instantiate_async(&mut ctx, &module).await?;
+        let named: Vec<(String, Extern)> = instance
+            .exports(&mut ctx)
+            .map(|e| (e.name().to_string(), e.into_extern()))
+            .collect();
+        let exports = named
+            .into_iter()
+            .map(|(name, item)| {
+                let func = item.clone().into_func().map(|f| {
+                    let ty = f.ty(&ctx);
+                    FuncSig {
+                        params: ty.params().collect(),
+                        results: ty
+                            .results()
+                            .map(|t| t.default_value().unwrap_or(Val::I32(0)))
+                            .collect(),
+                    }
+                });
+                Export { name, item, func }
+            })
+            .collect();
+        Ok(InstanceExports { module, exports })
+    }
+
+    fn encode<'a>(out: InstanceExports, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
+        Ok(ResourceArc::new(InstanceResource::new(handle.store.id, out)).encode(env))
+    }
+}
+
+/// Calls an exported function.
+struct Call {
+    func: Func,
+    params: Vec<Val>,
+    results: Vec<Val>,
+}
+
+impl Op for Call {
+    type Out = Vec<Val>;
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
+        let Call {
+            func,
+            params,
+            mut results,
+        } = self;
+        func.call_async(&mut ctx, &params, &mut results)
+            .await
+            .map_err(call_error)?;
+        Ok(results)
+    }
+
+    fn encode<'a>(out: Vec<Val>, env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
+        vals_to_list(env, &out)
+    }
+}
+
+/// Maps a failed wasm call to the error texts of the API.
+fn call_error(e: wasmtime::Error) -> Error {
+    match e.downcast_ref::<Trap>() {
+        Some(trap) => Error::Msg(format!("Error during function excecution ({trap}): {e:#}")),
+        None => Error::Msg(format!("Error during function excecution: {e:#}")),
+    }
+}
+
+/// Reads a global.
+struct GetGlobal(Global);
+
+impl SyncOp for GetGlobal {
+    type Out = Val;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<Val> {
+        Ok(self.0.get(ctx))
+    }
+}
+
+/// Sets a global.
+struct SetGlobal(Global, Val);
+
+impl SyncOp for SetGlobal {
+    type Out = ();
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        self.0
+            .set(ctx, self.1)
+            .map_err(|e| Error::Msg(format!("Could not set global: {e:#}")))
     }
 }
 
@@ -89,7 +224,7 @@ fn instantiate<'a>(
     let handle = Handle::decode(store_or_caller)?;
     let engine = &handle.store.engine;
     let linker = imports::linker(engine, handle.store.wasi, imports)?;
-    let op = Op::Instantiate {
+    let op = Instantiate {
         linker: Box::new(linker),
         links: links
             .into_iter()
@@ -150,7 +285,7 @@ fn call<'a>(
     }
     let params = vals;
     let results = sig.results.clone();
-    let op = Op::Call {
+    let op = Call {
         func,
         params,
         results,
@@ -180,8 +315,8 @@ fn instance_get_global<'a>(
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
     let g = global(&instance, &name)?;
-    let out = exec::sync(&handle, SyncOp::GetGlobal(g))?;
-    encode_output(env, &handle, out)
+    let value = exec::sync(&handle, GetGlobal(g))?;
+    val_to_term(env, &value)
 }
 
 #[rustler::nif]
@@ -203,8 +338,21 @@ fn instance_set_global(
         ));
     }
     let val = term_to_val(value, gt.content())?;
-    match exec::sync(&handle, SyncOp::SetGlobal(g, val))? {
-        Output::Unit => Ok(()),
-        _ => Err(Error::msg("unexpected store answer")),
-    }
+    exec::sync(&handle, SetGlobal(g, val))
+}
+
+#[rustler::nif]
+fn memory_from_instance(
+    store_or_caller: Term,
+    instance: ResourceArc<InstanceResource>,
+) -> Result<ResourceArc<MemoryResource>> {
+    let handle = Handle::decode(store_or_caller)?;
+    instance.check_store(&handle)?;
+    let memory = instance
+        .first_memory()
+        .ok_or_else(|| Error::msg("The WebAssembly module has no exported memory."))?;
+    Ok(ResourceArc::new(MemoryResource {
+        store_id: instance.store_id,
+        memory,
+    }))
 }

@@ -1,21 +1,23 @@
 //! Linear memory access from Elixir, through a store or through a running callback's caller.
 //!
-//! A `MemoryResource` is a handle into one store. Every access is a synchronous store operation
-//! (`exec::sync`): direct on an idle store, or served by the suspended host function while an
-//! import callback runs. Bounds are checked; nothing is read or written out of range.
+//! A `MemoryResource` is a handle into one store (made by `instance::memory_from_instance` or
+//! given to an import callback). Every access is a synchronous store operation (`SyncOp`, run by
+//! `store::exec::sync`): direct on an idle store, or served by the suspended host function while
+//! an import callback runs. Bounds are checked; nothing is read or written out of range.
 
-use rustler::{Binary, Env, ResourceArc, Term};
+use rustler::{Binary, Encoder, Env, ResourceArc, Term};
+use wasmtime::{Memory, StoreContextMut};
 
-use crate::driver::encode_output;
 use crate::error::{Error, Result};
-use crate::exec;
-use crate::instance::InstanceResource;
-use crate::ops::{Output, SyncOp};
+use crate::store::data::StoreData;
+use crate::store::exec;
+use crate::store::op::SyncOp;
 use crate::store::Handle;
+use crate::term::to_binary;
 
 pub struct MemoryResource {
     pub store_id: u64,
-    pub memory: wasmtime::Memory,
+    pub memory: Memory,
 }
 
 #[rustler::resource_impl]
@@ -27,36 +29,76 @@ impl std::panic::RefUnwindSafe for MemoryResource {}
 fn handle_for(store_or_caller: Term, memory: &MemoryResource) -> Result<Handle> {
     let handle = Handle::decode(store_or_caller)?;
     if handle.store.id != memory.store_id {
-        return Err(Error::msg("the memory belongs to another store"));
+        return Err(Error::ForeignStore("memory"));
     }
     Ok(handle)
 }
 
-#[rustler::nif]
-fn memory_from_instance(
-    store_or_caller: Term,
-    instance: ResourceArc<InstanceResource>,
-) -> Result<ResourceArc<MemoryResource>> {
-    let handle = Handle::decode(store_or_caller)?;
-    instance.check_store(&handle)?;
-    let memory = instance
-        .first_memory()
-        .ok_or_else(|| Error::msg("The WebAssembly module has no exported memory."))?;
-    Ok(ResourceArc::new(MemoryResource {
-        store_id: instance.store_id,
-        memory,
-    }))
+fn out_of_bounds() -> Error {
+    Error::msg("out of bounds memory access")
 }
 
-fn run<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    memory: &MemoryResource,
-    op: SyncOp,
-) -> Result<Term<'a>> {
-    let handle = handle_for(store_or_caller, memory)?;
-    let out = exec::sync(&handle, op)?;
-    encode_output(env, &handle, out)
+/// The memory's size in bytes.
+struct Size(Memory);
+
+impl SyncOp for Size {
+    type Out = u64;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<u64> {
+        Ok(self.0.data_size(&ctx) as u64)
+    }
+}
+
+/// Grows the memory by some pages; the old size in pages.
+struct Grow(Memory, u64);
+
+impl SyncOp for Grow {
+    type Out = u64;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<u64> {
+        self.0
+            .grow(ctx, self.1)
+            .map_err(|e| Error::Msg(format!("Failed to grow the memory: {e:#}.")))
+    }
+}
+
+/// Copies `len` bytes at `offset` out of the memory.
+struct Read {
+    memory: Memory,
+    offset: usize,
+    len: usize,
+}
+
+impl SyncOp for Read {
+    type Out = Vec<u8>;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<u8>> {
+        let end = self
+            .offset
+            .checked_add(self.len)
+            .ok_or_else(out_of_bounds)?;
+        if end > self.memory.data_size(&ctx) {
+            return Err(out_of_bounds());
+        }
+        Ok(self.memory.data(&ctx)[self.offset..end].to_vec())
+    }
+}
+
+/// Writes bytes at `offset`.
+struct Write {
+    memory: Memory,
+    offset: usize,
+    bytes: Vec<u8>,
+}
+
+impl SyncOp for Write {
+    type Out = ();
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        self.memory
+            .write(ctx, self.offset, &self.bytes)
+            .map_err(|_| out_of_bounds())
+    }
 }
 
 #[rustler::nif]
@@ -65,12 +107,8 @@ fn memory_size<'a>(
     store_or_caller: Term<'a>,
     memory: ResourceArc<MemoryResource>,
 ) -> Result<Term<'a>> {
-    run(
-        env,
-        store_or_caller,
-        &memory,
-        SyncOp::MemSize(memory.memory),
-    )
+    let handle = handle_for(store_or_caller, &memory)?;
+    Ok(exec::sync(&handle, Size(memory.memory))?.encode(env))
 }
 
 #[rustler::nif]
@@ -80,15 +118,11 @@ fn memory_grow<'a>(
     memory: ResourceArc<MemoryResource>,
     pages: u64,
 ) -> Result<Term<'a>> {
-    if handle_for(store_or_caller, &memory)?.caller_id.is_some() {
+    let handle = handle_for(store_or_caller, &memory)?;
+    if handle.caller_id.is_some() {
         return Err(Error::msg("Cannot grow memory from caller"));
     }
-    run(
-        env,
-        store_or_caller,
-        &memory,
-        SyncOp::MemGrow(memory.memory, pages),
-    )
+    Ok(exec::sync(&handle, Grow(memory.memory, pages))?.encode(env))
 }
 
 #[rustler::nif]
@@ -99,12 +133,14 @@ fn memory_read_binary<'a>(
     index: usize,
     length: usize,
 ) -> Result<Term<'a>> {
-    run(
-        env,
-        store_or_caller,
-        &memory,
-        SyncOp::Read(memory.memory, index, length),
-    )
+    let handle = handle_for(store_or_caller, &memory)?;
+    let read = Read {
+        memory: memory.memory,
+        offset: index,
+        len: length,
+    };
+    let bytes = exec::sync(&handle, read)?;
+    Ok(to_binary(env, &bytes).encode(env))
 }
 
 #[rustler::nif]
@@ -115,11 +151,10 @@ fn memory_write_binary(
     bytes: Binary,
 ) -> Result<()> {
     let handle = handle_for(store_or_caller, &memory)?;
-    match exec::sync(
-        &handle,
-        SyncOp::Write(memory.memory, index, bytes.as_slice().to_vec()),
-    )? {
-        Output::Unit => Ok(()),
-        _ => Err(Error::msg("unexpected store answer")),
-    }
+    let write = Write {
+        memory: memory.memory,
+        offset: index,
+        bytes: bytes.as_slice().to_vec(),
+    };
+    exec::sync(&handle, write)
 }

@@ -10,9 +10,10 @@ use wasmtime::{
 
 use crate::atoms;
 use crate::cache::Cache;
-use crate::engine::{engine_or_default, to_binary, EngineResource};
+use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::store::Handle;
+use crate::term::to_binary;
 
 /// Compiled modules, reused when the same bytes are compiled again (e.g. a restart).
 static COMPILED: Cache<Module> = Cache::new();

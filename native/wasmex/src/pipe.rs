@@ -15,8 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
-use crate::engine::to_binary;
 use crate::error::{Error, Result};
+use crate::term::to_binary;
 
 #[derive(Default)]
 struct Buffer {

@@ -1,92 +1,40 @@
-//! Stores: the one mutable piece of wasmtime state, and its owner handle.
+//! Stores: the one mutable piece of wasmtime state, its owner handle and the machinery that runs
+//! operations on it (the `store/` folder). This layer knows no concept: modules, instances,
+//! memories and components hand it operations and requests it runs without looking inside
+//! (`store::op`).
 //!
-//! A `StoreResource` owns a heap-allocated `Store<StoreData>` behind a mutex. While a call is in
-//! flight, the store is borrowed by the call's parked future (see `exec`), and the mutex guards the
-//! pair; every NIF takes the lock for at most one time slice. A `CallerResource` names the store
-//! of an import callback that is running in Elixir; it is valid only while that callback runs.
+//! A `StoreResource` owns a heap-allocated `Store<StoreData>` behind a mutex (its `Slot`). While
+//! a call is in flight, the store is borrowed by the call's parked future (see `exec`), and the
+//! mutex guards the pair; every NIF takes the lock for at most one time slice. A `CallerResource`
+//! names the store of an import callback that is running in Elixir; it is valid only while that
+//! callback runs. Fuel is a store property: its NIFs are here, as synchronous operations.
 
-use std::ptr::NonNull;
+pub mod callback;
+pub mod data;
+pub mod driver;
+pub mod exec;
+pub mod host_table;
+pub mod limits;
+pub mod op;
+pub mod slot;
+pub mod wasi;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rustler::{NifMap, ResourceArc, Term};
+use rustler::{ResourceArc, Term};
 use wasmtime::component::{ResourceAny, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::WasiCtx;
+use wasmtime::{Engine, Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpCtx;
 
-use crate::channel::Channel;
+use self::data::{Channel, DenyOutgoingHttp, StoreData};
+use self::host_table::HostTable;
+use self::limits::{limits_from, StoreLimitsEx};
+use self::op::SyncOp;
+use self::slot::Slot;
+use self::wasi::{wasi_from, wasi_p2_from, WasiOptionsEx, WasiP2OptionsEx};
 use crate::engine::{engine_or_default, EngineResource};
-use crate::error::{Error, Result};
-use crate::exec::Parked;
-use crate::guest_resource::GuestResourceHandle;
-use crate::host_resource::HostTable;
-use crate::wasi::{wasi_from, wasi_p2_from, DenyOutgoingHttp, WasiOptionsEx, WasiP2OptionsEx};
-
-/// Data every store carries.
-pub struct StoreData {
-    pub limits: StoreLimits,
-    /// WASI Preview 1 context, for core modules.
-    pub wasi: Option<WasiP1Ctx>,
-    /// WASI Preview 2 context and resource table, for components.
-    pub p2: Option<WasiCtx>,
-    pub table: ResourceTable,
-    /// wasi:http context. Outgoing requests are sent only for stores created with `allow_http`.
-    pub http: WasiHttpCtx,
-    pub allow_http: bool,
-    pub deny_http: DenyOutgoingHttp,
-    /// Mailbox between the NIFs and host functions suspended inside the parked call.
-    pub chan: Arc<Mutex<Channel>>,
-    /// The Elixir terms behind host resources handed to the guest.
-    pub hosts: Arc<Mutex<HostTable>>,
-    /// Set when a trap or a stopped call broke the store's component instances.
-    pub poisoned: Arc<AtomicBool>,
-}
-
-/// The store plus the call currently borrowing it.
-pub struct Slot {
-    /// Declared before `store`: a parked future borrows the store and must be dropped first.
-    pub parked: Option<Parked>,
-    store: NonNull<Store<StoreData>>,
-    poisoned: Arc<AtomicBool>,
-}
-
-// SAFETY: the store is `Send` (its data is `Send`); the pointer is uniquely owned by the slot and
-// only dereferenced while the slot's mutex is held.
-unsafe impl Send for Slot {}
-
-impl Slot {
-    /// The store, when no call borrows it.
-    pub fn store(&mut self) -> Result<&mut Store<StoreData>> {
-        if self.parked.is_some() {
-            return Err(Error::Busy);
-        }
-        // SAFETY: no parked future holds the pointer, and `&mut self` is exclusive.
-        Ok(unsafe { self.store.as_mut() })
-    }
-
-    pub fn poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Relaxed)
-    }
-
-    pub fn poison(&self) {
-        self.poisoned.store(true, Ordering::Relaxed);
-    }
-
-    /// A raw pointer for a future that will be parked in this slot.
-    pub fn store_ptr(&mut self) -> NonNull<Store<StoreData>> {
-        self.store
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.parked = None;
-        // SAFETY: the pointer came from `Box::into_raw` and nothing borrows it any more.
-        unsafe { drop(Box::from_raw(self.store.as_ptr())) };
-    }
-}
+use crate::error::{Error, Lock, Result};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -114,15 +62,12 @@ impl std::panic::RefUnwindSafe for StoreResource {}
 
 impl StoreResource {
     pub fn lock(&self) -> Result<MutexGuard<'_, Slot>> {
-        self.slot
-            .lock()
-            .map_err(|_| Error::msg("the store was poisoned by an earlier panic"))
+        self.slot.lock().map_err(|_| Error::Poisoned(Lock::Store))
     }
 }
 
 pub fn lock_chan(chan: &Mutex<Channel>) -> Result<MutexGuard<'_, Channel>> {
-    chan.lock()
-        .map_err(|_| Error::msg("the store was poisoned by an earlier panic"))
+    chan.lock().map_err(|_| Error::Poisoned(Lock::Store))
 }
 
 /// A running import callback's view of its store.
@@ -157,25 +102,8 @@ impl Handle {
                 caller_id: Some(caller.caller_id),
             });
         }
-        // A guest resource handle stands for its store (to drive the calls made on it).
-        if let Ok(guest) = term.decode::<ResourceArc<GuestResourceHandle>>() {
-            return Ok(Handle {
-                store: guest.store.clone(),
-                caller_id: None,
-            });
-        }
         Err(Error::msg("expected a store or caller resource"))
     }
-}
-
-/// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults.
-#[derive(NifMap, Clone)]
-pub struct StoreLimitsEx {
-    memory_size: Option<usize>,
-    table_elements: Option<usize>,
-    instances: Option<usize>,
-    tables: Option<usize>,
-    memories: Option<usize>,
 }
 
 /// How a store was made, so that a fresh one like it can be made (`store_renew`).
@@ -184,28 +112,6 @@ enum Recipe {
     Plain,
     P1(WasiOptionsEx),
     P2(WasiP2OptionsEx),
-}
-
-fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
-    let mut b = StoreLimitsBuilder::new();
-    if let Some(ex) = ex {
-        if let Some(v) = ex.memory_size {
-            b = b.memory_size(v);
-        }
-        if let Some(v) = ex.table_elements {
-            b = b.table_elements(v);
-        }
-        if let Some(v) = ex.instances {
-            b = b.instances(v);
-        }
-        if let Some(v) = ex.tables {
-            b = b.tables(v);
-        }
-        if let Some(v) = ex.memories {
-            b = b.memories(v);
-        }
-    }
-    b.build()
 }
 
 fn make_store(
@@ -246,7 +152,6 @@ fn make_store(
         }
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
-    let store = NonNull::from(Box::leak(Box::new(store)));
     Ok(ResourceArc::new(StoreResource {
         id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
         wasi: has_wasi,
@@ -257,11 +162,7 @@ fn make_store(
         hosts,
         pending_drops: Mutex::new(Vec::new()),
         poisoned: poisoned.clone(),
-        slot: Mutex::new(Slot {
-            parked: None,
-            store,
-            poisoned,
-        }),
+        slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
     }))
 }
 
@@ -312,4 +213,40 @@ fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
 fn store_poisoned(store_or_caller: Term) -> Result<bool> {
     let handle = Handle::decode(store_or_caller)?;
     Ok(handle.store.poisoned.load(Ordering::Relaxed))
+}
+
+/// Reads the store's fuel.
+struct GetFuel;
+
+impl SyncOp for GetFuel {
+    type Out = u64;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<u64> {
+        ctx.get_fuel()
+            .map_err(|e| Error::Msg(format!("Could not get fuel: {e:#}")))
+    }
+}
+
+/// Sets the store's fuel.
+struct SetFuel(u64);
+
+impl SyncOp for SetFuel {
+    type Out = ();
+
+    fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        ctx.set_fuel(self.0)
+            .map_err(|e| Error::Msg(format!("Could not set fuel: {e:#}")))
+    }
+}
+
+#[rustler::nif]
+fn store_get_fuel(store_or_caller: Term) -> Result<u64> {
+    let handle = Handle::decode(store_or_caller)?;
+    exec::sync(&handle, GetFuel)
+}
+
+#[rustler::nif]
+fn store_set_fuel(store_or_caller: Term, fuel: u64) -> Result<()> {
+    let handle = Handle::decode(store_or_caller)?;
+    exec::sync(&handle, SetFuel(fuel))
 }

@@ -2,8 +2,8 @@
 
 use rustler::{Binary, Env};
 
-use crate::engine::to_binary;
 use crate::error::{Error, Result};
+use crate::term::to_binary;
 
 #[rustler::nif(schedule = "DirtyCpu")]
 fn wat_to_wasm<'a>(env: Env<'a>, wat: Binary) -> Result<Binary<'a>> {

@@ -4,17 +4,16 @@
 //! range-checked, `bool` takes only `true`/`false`, `list<u8>` also takes a binary, records take
 //! maps with atom or string keys spelled as in WIT. Errors name the path to the bad value, e.g.
 //! `record('points').list[3]`. Coming out is `component_out`; `own<T>` / `borrow<T>` positions are
-//! filled by `resources`. Pure functions over terms of the calling NIF's environment.
+//! filled through the `LowerResource` hook (see `convert`). Pure functions over terms of the calling NIF's environment.
 
 use rustler::types::tuple::get_tuple;
 use rustler::{Atom, Binary, MapIterator, Term, TermType};
 use wasmtime::component::{Type, Val};
 
-use super::resources::ResourcesIn;
 use super::term_kind as kind;
+use super::LowerResource;
+use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
-
-rustler::atoms! { ok, error, none, some }
 
 fn type_label(ty: &Type) -> &'static str {
     match ty {
@@ -79,7 +78,7 @@ fn at<T>(segment: impl FnOnce() -> String, r: Conv<T>) -> Conv<T> {
 }
 
 /// Converts an argument (or an import's result) to a value of WIT type `ty`.
-pub fn term_to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Result<Val> {
+pub fn term_to_val(term: Term, ty: &Type, r: &mut dyn LowerResource) -> Result<Val> {
     to_val(term, ty, r).map_err(|f| {
         if f.path.is_empty() {
             Error::Msg(f.msg)
@@ -112,7 +111,7 @@ fn name_of(term: Term) -> Option<String> {
     None
 }
 
-fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
+fn to_val(term: Term, ty: &Type, r: &mut dyn LowerResource) -> Conv<Val> {
     Ok(match ty {
         Type::Bool => match term.decode::<bool>() {
             Ok(b) => Val::Bool(b),
@@ -334,7 +333,7 @@ fn result_val(
     term: Term,
     ok_ty: Option<Type>,
     err_ty: Option<Type>,
-    r: &mut ResourcesIn,
+    r: &mut dyn LowerResource,
 ) -> Conv<Val> {
     let bare = term.decode::<Atom>().ok();
     let tuple = get_tuple(term).ok();
@@ -342,10 +341,11 @@ fn result_val(
         Some([tag, v]) if tag.decode::<Atom>().ok() == Some(want) => Some(*v),
         _ => None,
     };
-    let side = |v: Term, t: Type, label: &str, r: &mut ResourcesIn| -> Conv<Option<Box<Val>>> {
-        let val = at(|| format!("result({label})"), to_val(v, &t, r))?;
-        Ok(Some(Box::new(val)))
-    };
+    let side =
+        |v: Term, t: Type, label: &str, r: &mut dyn LowerResource| -> Conv<Option<Box<Val>>> {
+            let val = at(|| format!("result({label})"), to_val(v, &t, r))?;
+            Ok(Some(Box::new(val)))
+        };
     if bare == Some(ok()) {
         return match ok_ty {
             None => Ok(Val::Result(Ok(None))),

@@ -1,6 +1,6 @@
 //! Component model values -> Elixir terms.
 //!
-//! Resources become terms as `resources::ResourcesOut` says. Names from the component's type
+//! Resources become terms through the `LiftResource` hook (see `convert`). Names from the component's type
 //! definitions (record fields, enum and variant cases, flags) become atoms, up to a global cap after which they stay strings, so hostile components cannot
 //! fill the atom table. Pure functions over terms of the calling NIF's environment; the cap is a
 //! process-wide atomic counter.
@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rustler::{Atom, Encoder, Env, Term};
 use wasmtime::component::Val;
 
-pub use super::resources::ResourcesOut;
+use super::LiftResource;
+use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
 
 /// Most atoms this module will create for names coming out of components.
 pub const ATOM_CAP: usize = 100_000;
 static ATOMS_CREATED: AtomicUsize = AtomicUsize::new(0);
-
-rustler::atoms! { ok, error, none, some }
 
 /// A WIT name as an atom (an existing one, or a new one while under the cap), else a binary.
 pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
@@ -32,7 +31,7 @@ pub fn name_term<'a>(env: Env<'a>, name: &str) -> Term<'a> {
     name.encode(env)
 }
 
-fn all<'a>(env: Env<'a>, vals: &[Val], out: &ResourcesOut) -> Result<Vec<Term<'a>>> {
+fn all<'a>(env: Env<'a>, vals: &[Val], out: &dyn LiftResource) -> Result<Vec<Term<'a>>> {
     vals.iter().map(|v| val_to_term(env, v, out)).collect()
 }
 
@@ -58,7 +57,7 @@ fn bytes<'a>(env: Env<'a>, items: &[Val]) -> Option<Term<'a>> {
 }
 
 /// Converts a component value to a term.
-pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &ResourcesOut) -> Result<Term<'a>> {
+pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &dyn LiftResource) -> Result<Term<'a>> {
     Ok(match val {
         Val::Bool(b) => b.encode(env),
         Val::S8(i) => i.encode(env),

@@ -1,5 +1,6 @@
 //! Resources in the conversion layer: how `own<T>` / `borrow<T>` positions are filled from terms
-//! (`ResourcesIn`) and what resource values become (`ResourcesOut`).
+//! (`ResourcesIn`, the `convert::LowerResource` hook) and what resource values become
+//! (`ResourcesOut`, the `convert::LiftResource` hook).
 //!
 //! Guest resources travel as `%GuestResource{}` handles (see `guest_resource`): going in, a
 //! handle is checked (store, type, still ours) and noted as moved or borrowed; coming out of a
@@ -13,13 +14,14 @@ use std::sync::{Arc, Mutex};
 use rustler::{Env, ResourceArc, Term};
 use wasmtime::component::{ResourceAny, ResourceType, Val};
 
-use super::term_kind as kind;
-use crate::component::ComponentInstanceResource;
+use super::guest_resource::{self, GuestResourceHandle};
+use super::host_resource::payload_of;
+use super::{ComponentInstanceResource, ExportedResource};
+use crate::convert::{term_kind as kind, LiftResource, LowerResource};
 use crate::error::{Error, Result};
-use crate::guest_resource::{self, ExportedResource, GuestResourceHandle};
-use crate::host_resource::{payload_of, HostTable};
-use crate::imports::KeptTerm;
+use crate::store::host_table::HostTable;
 use crate::store::StoreResource;
+use crate::term::KeptTerm;
 
 /// How `own<T>` and `borrow<T>` positions are filled while converting.
 #[derive(Default)]
@@ -57,34 +59,6 @@ impl<'r> ResourcesIn<'r> {
     /// The guest handles given to `own<T>` positions (they move when the call starts).
     pub fn into_moved(self) -> Vec<ResourceArc<GuestResourceHandle>> {
         self.moved
-    }
-
-    /// The value for `term` at an `own<T>` (`owned`) or `borrow<T>` position of type `rt`.
-    pub fn lower(
-        &mut self,
-        term: Term,
-        rt: &ResourceType,
-        owned: bool,
-    ) -> std::result::Result<Val, String> {
-        if payload_of(rt).is_some() {
-            return self.register(term, owned);
-        }
-        let Some(handle) = guest_resource::handle_of(term) else {
-            return Err(format!("Could not convert {} to Resource", kind(term)));
-        };
-        let Some((store_id, exported)) = self.guest else {
-            return Err("a guest resource cannot be passed here".into());
-        };
-        guest_resource::check(&handle, store_id, exported, rt)?;
-        if owned {
-            if self.moved.iter().any(|m| m.resource == handle.resource) {
-                return Err("Guest resource cannot be moved more than once".into());
-            }
-            self.moved.push(handle.clone());
-        } else {
-            self.borrowed.push(handle.clone());
-        }
-        Ok(Val::Resource(handle.resource))
     }
 
     /// Registers the term an Elixir import returned for a host resource; the value is its `rep`
@@ -129,6 +103,36 @@ impl<'r> ResourcesIn<'r> {
     }
 }
 
+impl LowerResource for ResourcesIn<'_> {
+    /// The value for `term` at an `own<T>` (`owned`) or `borrow<T>` position of type `rt`.
+    fn lower(
+        &mut self,
+        term: Term,
+        rt: &ResourceType,
+        owned: bool,
+    ) -> std::result::Result<Val, String> {
+        if payload_of(rt).is_some() {
+            return self.register(term, owned);
+        }
+        let Some(handle) = guest_resource::handle_of(term) else {
+            return Err(format!("Could not convert {} to Resource", kind(term)));
+        };
+        let Some((store_id, exported)) = self.guest else {
+            return Err("a guest resource cannot be passed here".into());
+        };
+        guest_resource::check(&handle, store_id, exported, rt)?;
+        if owned {
+            if self.moved.iter().any(|m| m.resource == handle.resource) {
+                return Err("Guest resource cannot be moved more than once".into());
+            }
+            self.moved.push(handle.clone());
+        } else {
+            self.borrowed.push(handle.clone());
+        }
+        Ok(Val::Resource(handle.resource))
+    }
+}
+
 /// What resources in a value become.
 pub enum ResourcesOut<'r> {
     /// Results of a call into `instance`: owned resources become `%GuestResource{}` handles.
@@ -140,9 +144,9 @@ pub enum ResourcesOut<'r> {
     Host(&'r [(ResourceAny, Arc<KeptTerm>)]),
 }
 
-impl ResourcesOut<'_> {
+impl LiftResource for ResourcesOut<'_> {
     /// The term for the resource `r`.
-    pub fn lift<'a>(&self, env: Env<'a>, r: &ResourceAny) -> Result<Term<'a>> {
+    fn lift<'a>(&self, env: Env<'a>, r: &ResourceAny) -> Result<Term<'a>> {
         match self {
             ResourcesOut::Guest(store, instance) => {
                 if !r.owned() {

@@ -1,5 +1,5 @@
-//! WASI configuration: the option structs as the NIFs see them, the WASI P1 and P2 contexts built
-//! from them, and the views wasmtime-wasi and wasmtime-wasi-http use to reach a store's contexts.
+//! WASI configuration: the option structs as the NIFs see them and the WASI P1 and P2 contexts
+//! built from them (the views that reach a store's contexts are in `store::data`).
 //!
 //! Plain data built on the NIF's thread (preopening directories is I/O: the store NIFs that call
 //! this run on dirty I/O schedulers).
@@ -8,53 +8,10 @@ use std::collections::HashMap;
 
 use rustler::{NifMap, ResourceArc};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::error::{Error, Result};
 use crate::pipe::PipeResource;
-use crate::store::StoreData;
-
-/// wasi:http hooks of a store without `allow_http`: every outgoing request is refused (the guest
-/// gets `error-code.HTTP-protocol-error`), so components that merely import wasi:http still run.
-pub struct DenyOutgoingHttp;
-
-impl WasiHttpHooks for DenyOutgoingHttp {
-    fn is_supported_scheme(&mut self, _scheme: &http::uri::Scheme) -> bool {
-        false
-    }
-
-    fn default_scheme(&mut self) -> Option<http::uri::Scheme> {
-        None
-    }
-}
-
-impl WasiHttpView for StoreData {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        let hooks: &mut dyn WasiHttpHooks = if self.allow_http {
-            wasmtime_wasi_http::default_hooks()
-        } else {
-            &mut self.deny_http
-        };
-        WasiHttpCtxView {
-            hooks,
-            table: &mut self.table,
-            ctx: &mut self.http,
-        }
-    }
-}
-
-impl WasiView for StoreData {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        // A component store built without WASI gets an empty context (no stdio, files or
-        // network) the first time a guest uses WASI.
-        let ctx = self.p2.get_or_insert_with(|| WasiCtxBuilder::new().build());
-        WasiCtxView {
-            ctx,
-            table: &mut self.table,
-        }
-    }
-}
 
 #[derive(NifMap, Clone)]
 pub struct PipeEx {

@@ -1,4 +1,5 @@
-//! Base linkers with WASI already defined, built once per engine and cloned per instantiation.
+//! Base linkers with WASI already defined (core: P1; components: P2 and wasi:http), built once
+//! per engine and cloned per instantiation.
 //!
 //! Defining the ~100 WASI host functions is most of the cost of instantiating a small module or
 //! component; a clone of a prepared linker shares the host functions. At most `CAPACITY` entries
@@ -12,7 +13,7 @@ use wasmtime::component;
 use wasmtime::{Engine, Linker};
 
 use crate::error::Result;
-use crate::store::StoreData;
+use crate::store::data::StoreData;
 
 const CAPACITY: usize = 16;
 
@@ -62,7 +63,7 @@ pub fn core(engine: &Engine, wasi: bool) -> Result<Linker<StoreData>> {
     CORE.get(engine, wasi, || {
         let mut linker = Linker::new(engine);
         if wasi {
-            wasmtime_wasi::p1::add_to_linker_async(&mut linker, crate::imports::wasi_ctx)?;
+            wasmtime_wasi::p1::add_to_linker_async(&mut linker, wasi_ctx)?;
             linker.allow_shadowing(true);
         }
         Ok(linker)
@@ -79,4 +80,11 @@ pub fn component(engine: &Engine) -> Result<component::Linker<StoreData>> {
         linker.allow_shadowing(true);
         Ok(linker)
     })
+}
+
+/// The store's WASI P1 context, as wasmtime-wasi reaches it.
+fn wasi_ctx(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
+    // Only linked when the store was built with WASI, so the empty fallback is never used.
+    data.wasi
+        .get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
 }

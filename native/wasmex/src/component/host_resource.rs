@@ -4,11 +4,12 @@
 //! Each resource is a wasmtime dynamic host resource type (one payload per interface and name,
 //! process-wide). Its values are Elixir terms kept in the store's `HostTable`; the guest holds
 //! their index (the resource's `rep`). An Elixir import that returns the resource registers its
-//! term (see `convert::component`, which leaves the index as a placeholder `u32`, and `attach`,
+//! term (see `resources`, which leaves the index as a placeholder `u32`, and `attach`,
 //! which turns it into a handle once the store is at hand). A guest passing the resource to an
 //! import gives the callback the term (`resolve`): a copy for `borrow<T>`, the term itself for
 //! `own<T>` (it leaves the table, so its destructor is not called). When the guest drops an owned
-//! handle, the destructor calls the Elixir `drop_fun` with the term, like any import.
+//! handle, the destructor calls the Elixir `drop_fun` with the term, like any import (its
+//! request is `DropRequest`).
 //!
 //! Threading: the table is behind its own mutex, touched by host functions (on the thread polling
 //! the store) and by `exec_resume` (holding the store's slot lock), never contended.
@@ -16,14 +17,18 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rustler::Term;
+use rustler::{Encoder, Env, Term};
 use wasmtime::component::{LinkerInstance, ResourceAny, ResourceDynamic, ResourceType, Type, Val};
 use wasmtime::StoreContextMut;
 
-use crate::channel::{ResultTypes, Vals};
-use crate::error::{Error, Result};
-use crate::imports::{ask_elixir, Ask, KeptTerm};
-use crate::store::StoreData;
+use crate::atoms;
+use crate::error::{Error, Lock, Result};
+use crate::store::callback::ask_elixir;
+use crate::store::data::StoreData;
+use crate::store::host_table::lock_table;
+use crate::store::op::{Request, Vals};
+use crate::store::Handle;
+use crate::term::KeptTerm;
 
 /// Names (`interface#resource`) of the host resource types, by payload.
 static HOST_TYPES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -35,7 +40,7 @@ fn type_for(interface: &str, name: &str) -> Result<ResourceType> {
     let key = format!("{interface}#{name}");
     let mut types = HOST_TYPES
         .lock()
-        .map_err(|_| Error::msg("host resource registry poisoned"))?;
+        .map_err(|_| Error::Poisoned(Lock::HostRegistry))?;
     let payload = match types.iter().position(|k| *k == key) {
         Some(i) => i,
         None => {
@@ -53,48 +58,22 @@ pub fn payload_of(ty: &ResourceType) -> Option<u32> {
     (0..count).find(|p| ResourceType::host_dynamic(*p) == *ty)
 }
 
-/// The terms behind the host resources of one store, by `rep`.
-#[derive(Default)]
-pub struct HostTable {
-    entries: Vec<Option<Arc<KeptTerm>>>,
-    free: Vec<u32>,
+/// A destructor's call: `drop_fun` on the term of the dropped resource.
+struct DropRequest {
+    fun: Arc<KeptTerm>,
+    term: Arc<KeptTerm>,
 }
 
-impl HostTable {
-    /// Keeps `term` and returns its `rep`.
-    pub fn insert(&mut self, term: Term) -> u32 {
-        let kept = Some(Arc::new(KeptTerm::save(term)));
-        match self.free.pop() {
-            Some(rep) => {
-                self.entries[rep as usize] = kept;
-                rep
-            }
-            None => {
-                self.entries.push(kept);
-                (self.entries.len() - 1) as u32
-            }
-        }
+impl Request for DropRequest {
+    fn encode<'a>(&self, env: Env<'a>, _handle: &Handle, _caller_id: u64) -> Result<Term<'a>> {
+        let fun = self.fun.load(env)?;
+        let term = self.term.load(env)?;
+        Ok((atoms::component_callback(), fun, vec![term]).encode(env))
     }
 
-    pub fn get(&self, rep: u32) -> Option<Arc<KeptTerm>> {
-        self.entries.get(rep as usize).cloned().flatten()
+    fn decode_reply(&self, _value: Term, _handle: &Handle) -> Result<Vals> {
+        Ok(Vals::Component(Vec::new()))
     }
-
-    pub fn take(&mut self, rep: u32) -> Option<Arc<KeptTerm>> {
-        let taken = self.entries.get_mut(rep as usize).and_then(Option::take);
-        if taken.is_some() {
-            self.free.push(rep);
-        }
-        taken
-    }
-}
-
-pub fn lock_table(
-    table: &Mutex<HostTable>,
-) -> wasmtime::Result<std::sync::MutexGuard<'_, HostTable>> {
-    table
-        .lock()
-        .map_err(|_| wasmtime::Error::msg("host resource table poisoned"))
 }
 
 /// Defines the resource `name` of `interface`; dropping an owned handle calls `drop_fun`.
@@ -114,14 +93,8 @@ pub fn define(
                 let Some(term) = lock_table(&hosts)?.take(rep) else {
                     return Ok(());
                 };
-                let ask = Ask {
-                    callback: fun,
-                    params: Vals::Kept(vec![term]),
-                    results: ResultTypes::Component(vec![]),
-                    memory: None,
-                    resources: Vec::new(),
-                };
-                ask_elixir(&mut store, ask).await.map(|_| ())
+                let request = Arc::new(DropRequest { fun, term });
+                ask_elixir(&mut store, request).await.map(|_| ())
             })
         })
         .map_err(|e| Error::msg(format!("Could not define resource `{name}`: {e:#}")))

@@ -11,58 +11,41 @@
 //! While a host function waits for its Elixir reply it also serves operations sent through the
 //! store's `Channel` (memory access, fuel, globals, nested calls and instantiations): the callback
 //! runs in the driving process, and whatever it asks of the store is executed by the suspended
-//! host function on its `Caller`. Nothing ever blocks waiting for Elixir.
+//! host function on its `Caller` (see `callback`). Nothing ever blocks waiting for Elixir.
+//!
+//! Operations arrive as `Op`/`SyncOp` values this file does not look inside (see `op`).
 //!
 //! Threading: all of this happens under the store's slot mutex, on whichever scheduler thread runs
 //! the NIF; the parked future is `Send` and may be resumed on another thread.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::ptr::NonNull;
-use std::sync::Mutex;
+use std::any::Any;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use rustler::{Env, LocalPid};
-use wasmtime::Store;
+use rustler::Env;
+use wasmtime::AsContextMut;
 
-use crate::channel::{CallbackRequest, Channel, Inbox, ResultTypes, Vals};
+use super::data::{Channel, Inbox, Outbox};
+use super::op::{self, Finished, Op, Request, SyncOp, Vals};
+use super::slot::{Parked, Slot};
 use crate::error::{Error, Result};
-use crate::ops::{run_op, run_sync, Op, Output, SyncOp};
-use crate::store::{lock_chan, Handle, Slot, StoreData};
+use crate::store::{lock_chan, Handle};
 
 /// How long one NIF keeps polling a guest that yields before returning to the scheduler.
 const BUDGET: Duration = Duration::from_micros(50);
 
-type OpFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
-
-pub struct Parked {
-    fut: OpFuture,
-    deadline: Option<Instant>,
-    driver: LocalPid,
-    /// A component operation: stopping it poisons the store's component instances.
-    component: bool,
-}
-
 /// The outcome of polling.
 pub enum Step {
-    Done(Result<Output>),
-    Callback(CallbackRequest),
+    Done(Result<Finished>),
+    /// A host function asks for its Elixir import (the request, and the caller id).
+    Callback(Arc<dyn Request>, u64),
     /// The time slice is over; poll again soon.
     Yield,
     /// The guest waits on I/O (a file, a socket); poll again after a short pause.
     Wait,
-}
-
-struct StorePtr(NonNull<Store<StoreData>>);
-
-// SAFETY: the store is `Send`; the pointer is used only by the one future that owns it.
-unsafe impl Send for StorePtr {}
-
-impl StorePtr {
-    fn get(&self) -> *mut Store<StoreData> {
-        self.0.as_ptr()
-    }
+    /// A `SyncOp` sent by `sync` finished (seen only by `sync`).
+    Synced(Result<Box<dyn Any + Send>>),
 }
 
 /// Polls the parked future until it finishes, asks for Elixir, or its time slice is over.
@@ -79,26 +62,30 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
         if parked.deadline.is_some_and(|d| Instant::now() >= d) {
             return abort(slot, chan, Error::Timeout);
         }
-        match parked.fut.as_mut().poll(&mut cx) {
-            Poll::Ready(result) => {
-                slot.parked = None;
+        match parked.task.as_mut().poll_run(&mut cx) {
+            Poll::Ready(()) => {
+                let finished = slot.parked.take().map(|p| p.task as Finished);
                 if let Ok(mut ch) = lock_chan(chan) {
                     ch.waiting.clear();
                     ch.serving = false;
                     ch.inbox = None;
                 }
-                return Step::Done(result);
+                return Step::Done(
+                    finished.ok_or_else(|| Error::msg("no call is in progress on this store")),
+                );
             }
             Poll::Pending => {
                 let mut ch = match lock_chan(chan) {
                     Ok(ch) => ch,
                     Err(e) => return abort(slot, chan, e),
                 };
-                if let Some(request) = ch.request.take() {
-                    return Step::Callback(request);
+                if let Some((request, id)) = ch.request.take() {
+                    return Step::Callback(request, id);
                 }
-                if let Some(out) = ch.outbox.take() {
-                    return Step::Done(out);
+                match ch.outbox.take() {
+                    Some(Outbox::Op(finished)) => return Step::Done(Ok(finished)),
+                    Some(Outbox::Sync(out)) => return Step::Synced(out),
+                    None => {}
                 }
                 let yielded = std::mem::take(&mut ch.yielded);
                 drop(ch);
@@ -128,16 +115,14 @@ pub fn abort(slot: &mut Slot, chan: &Mutex<Channel>, reason: Error) -> Step {
 
 fn check_caller(handle: &Handle, ch: &Channel) -> Result<()> {
     match handle.caller_id {
-        Some(id) if !ch.waiting.iter().any(|w| w.id == id) => {
-            Err(Error::msg("Caller is no longer valid"))
-        }
+        Some(id) if !ch.waiting.iter().any(|w| w.id == id) => Err(Error::CallerGone),
         _ => Ok(()),
     }
 }
 
 /// Starts an operation that may run wasm: on an idle store as a new parked call, or, while an
 /// import callback of the same driver runs, as a nested operation served by its host function.
-pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Result<Step> {
+pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env) -> Result<Step> {
     let driver = env.pid();
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;
@@ -156,15 +141,15 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
     match slot.parked.as_ref() {
         None => {
             if handle.caller_id.is_some() {
-                return Err(Error::msg("Caller is no longer valid"));
+                return Err(Error::CallerGone);
             }
-            let component = op.is_component();
+            let component = O::ENTERS_COMPONENTS;
             if component && slot.poisoned() {
                 return Err(Error::Unusable);
             }
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
-            let ptr = StorePtr(slot.store_ptr());
+            let ptr = slot.store_ptr();
             // Guest resources whose handles were garbage collected are dropped first.
             let drops = handle
                 .store
@@ -172,7 +157,7 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
                 .lock()
                 .map(|mut d| std::mem::take(&mut *d))
                 .unwrap_or_default();
-            let fut: OpFuture = Box::pin(async move {
+            let task = op::task::<O, _>(async move {
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
                 let store = unsafe { &mut *ptr.get() };
@@ -180,10 +165,10 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
                     // Best effort: the instance may be gone or broken by an earlier trap.
                     let _ = resource.resource_drop_async(&mut *store).await;
                 }
-                run_op(store, op).await
+                op.run(store.as_context_mut()).await
             });
             slot.parked = Some(Parked {
-                fut,
+                task,
                 deadline,
                 driver,
                 component,
@@ -200,21 +185,21 @@ pub fn start(handle: &Handle, op: Op, deadline: Option<Instant>, env: Env) -> Re
                 ));
             }
             check_caller(handle, &ch)?;
-            ch.inbox = Some(Inbox::Op(op));
+            ch.inbox = Some(Inbox::Op(op::nested(op)));
         }
     }
     Ok(drive(&mut slot, chan))
 }
 
 /// Runs an operation that never runs wasm, directly or through the waiting host function.
-pub fn sync(handle: &Handle, op: SyncOp) -> Result<Output> {
+pub fn sync<S: SyncOp>(handle: &Handle, op: S) -> Result<S::Out> {
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;
     if slot.parked.is_none() {
         if handle.caller_id.is_some() {
-            return Err(Error::msg("Caller is no longer valid"));
+            return Err(Error::CallerGone);
         }
-        return run_sync(slot.store()?, op);
+        return op.run(slot.store()?.as_context_mut());
     }
     {
         let mut ch = lock_chan(chan)?;
@@ -222,11 +207,14 @@ pub fn sync(handle: &Handle, op: SyncOp) -> Result<Output> {
             return Err(Error::Busy);
         }
         check_caller(handle, &ch)?;
-        ch.inbox = Some(Inbox::Op(Op::Sync(op)));
+        ch.inbox = Some(Inbox::Sync(Box::new(op)));
     }
     match drive(&mut slot, chan) {
-        Step::Done(result) => result,
-        Step::Callback(_) | Step::Yield | Step::Wait => {
+        Step::Synced(out) => out?
+            .downcast::<S::Out>()
+            .map(|out| *out)
+            .map_err(|_| Error::msg("store operation did not complete")),
+        Step::Done(_) | Step::Callback(..) | Step::Yield | Step::Wait => {
             Err(Error::msg("store operation did not complete"))
         }
     }
@@ -241,7 +229,7 @@ pub fn resume_after_yield(handle: &Handle) -> Result<Step> {
 /// Hands the innermost waiting host function its Elixir reply, then polls again.
 pub fn reply(
     handle: &Handle,
-    make: impl FnOnce(&ResultTypes) -> std::result::Result<Vals, String>,
+    make: impl FnOnce(&dyn Request) -> std::result::Result<Vals, String>,
 ) -> Result<Step> {
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;
@@ -250,7 +238,7 @@ pub fn reply(
         let Some(waiting) = ch.waiting.last() else {
             return Err(Error::msg("no import callback is waiting for a reply"));
         };
-        let vals = make(&waiting.results);
+        let vals = make(waiting.request.as_ref());
         ch.inbox = Some(Inbox::Reply(vals));
     }
     Ok(drive(&mut slot, chan))

@@ -12,6 +12,7 @@ use wit_parser::{
     Function, FunctionKind, Resolve, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey,
 };
 
+use crate::atoms::{async_method, async_static, constructor, method, static_};
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 
@@ -97,8 +98,6 @@ struct FunctionInfo {
     arity: usize,
     has_return: bool,
 }
-
-rustler::atoms! { constructor, method, async_method, static_ = "static", async_static }
 
 /// The resources of the interfaces the selected world of a WIT package imports (`imports` true)
 /// or exports. The package is `wit` (text, `label` naming it in errors), or read from the file or

@@ -3,88 +3,27 @@
 //!
 //! A `GuestResourceHandle` holds an owned `ResourceAny` of one store and the instance that made
 //! it, plus whether it is still ours: passing it to an `own<T>` parameter moves it into the guest
-//! and dropping it ends it; either way later uses are errors. Constructors and static functions
-//! are plain calls (`component::component_call_resource`); methods and drops start from the
-//! handle (`guest_resource_call`, `guest_resource_drop`). A handle garbage collected while still
-//! ours is queued on its store and dropped before the store's next call (`exec::start`).
-//!
-//! Exported resource types are read from the component when it is instantiated: the types in a
-//! component's function signatures are not those of the instance, so `ExportedResource` maps one
-//! to the other. Threading: the live flag is atomic; calls go through the store's slot lock.
+//! and dropping it ends it; either way later uses are errors. Constructors, static functions and
+//! methods are calls (`component::instance`); a drop is an operation of its own here
+//! (`ResourceDrop`, started by `guest_resource_drop`). A handle garbage collected while still
+//! ours is queued on its store and dropped before the store's next call (`store::exec::start`).
+//! Elixir drives a handle's calls with its store (`guest_resource_store`), so the store layer
+//! never sees a handle. Threading: the live flag is atomic; calls go through the store's slot lock.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rustler::{Encoder, Env, ResourceArc, Term};
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Instance, ResourceAny, ResourceType};
-use wasmtime::AsContextMut;
+use wasmtime::component::{ResourceAny, ResourceType};
+use wasmtime::StoreContextMut;
 
+use super::{component_failure, ComponentInstanceResource, ExportedResource};
 use crate::atoms;
-use crate::component::{call, CallMode, ComponentInstanceResource};
-use crate::driver::{start_op_with, step_or_error};
 use crate::error::{Error, Result};
-use crate::ops::Op;
-use crate::store::{Handle, StoreData, StoreResource};
-
-/// A resource type exported by an instance (`interface` is `None` at the root).
-pub struct ExportedResource {
-    pub interface: Option<String>,
-    pub name: String,
-    /// The type as the component's function signatures name it.
-    pub declared: ResourceType,
-    /// The type of this instance's values.
-    pub ty: ResourceType,
-}
-
-/// The resource types `instance` exports, at the root and in exported interfaces.
-pub fn exported_resources(
-    mut ctx: impl AsContextMut<Data = StoreData>,
-    component: &Component,
-    instance: &Instance,
-) -> Vec<ExportedResource> {
-    let engine = ctx.as_context().engine().clone();
-    let mut wanted = Vec::new();
-    for (name, export) in component.component_type().exports(&engine) {
-        match export.ty {
-            ComponentItem::ComponentInstance(inner) => {
-                let Some((_, parent)) = component.get_export(None, name) else {
-                    continue;
-                };
-                for (rname, rexport) in inner.exports(&engine) {
-                    if let ComponentItem::Resource(declared) = rexport.ty {
-                        if let Some((_, index)) = component.get_export(Some(&parent), rname) {
-                            wanted.push((
-                                Some(name.to_string()),
-                                rname.to_string(),
-                                declared,
-                                index,
-                            ));
-                        }
-                    }
-                }
-            }
-            ComponentItem::Resource(declared) => {
-                if let Some((_, index)) = component.get_export(None, name) {
-                    wanted.push((None, name.to_string(), declared, index));
-                }
-            }
-            _ => {}
-        }
-    }
-    wanted
-        .into_iter()
-        .filter_map(|(interface, name, declared, index)| {
-            let ty = instance.get_resource(&mut ctx, index)?;
-            Some(ExportedResource {
-                interface,
-                name,
-                declared,
-                ty,
-            })
-        })
-        .collect()
-}
+use crate::store::data::StoreData;
+use crate::store::driver::{start_op_with, step_or_error};
+use crate::store::op::Op;
+use crate::store::{Handle, StoreResource};
 
 pub struct GuestResourceHandle {
     pub store: ResourceArc<StoreResource>,
@@ -126,7 +65,7 @@ impl GuestResourceHandle {
     }
 
     /// The interface and name of the handle's resource type.
-    fn exported(&self) -> Option<&ExportedResource> {
+    pub fn exported(&self) -> Option<&ExportedResource> {
         let ty = self.resource.ty();
         self.instance.resources.iter().find(|e| e.ty == ty)
     }
@@ -205,45 +144,8 @@ pub fn wrap<'a>(
     Term::map_from_term_arrays(env, &keys, &values).unwrap_or_else(|_| handle.encode(env))
 }
 
-fn handle_arg(resource: Term) -> Result<ResourceArc<GuestResourceHandle>> {
+pub fn handle_arg(resource: Term) -> Result<ResourceArc<GuestResourceHandle>> {
     handle_of(resource).ok_or_else(|| Error::msg("expected a %Wasmex.Components.GuestResource{}"))
-}
-
-/// Calls the method `name` of the resource (which is passed as `self`).
-#[rustler::nif]
-fn guest_resource_call<'a>(
-    env: Env<'a>,
-    resource: Term<'a>,
-    name: String,
-    params: Vec<Term<'a>>,
-    timeout_ms: Option<u64>,
-) -> Term<'a> {
-    let result = handle_arg(resource).and_then(|handle| {
-        let exported = handle
-            .exported()
-            .ok_or_else(|| Error::msg("the resource's type is not exported by its instance"))?;
-        let function = format!("[method]{}.{}", exported.name, name);
-        let path: Vec<String> = exported
-            .interface
-            .iter()
-            .cloned()
-            .chain([function])
-            .collect();
-        let store = Handle {
-            store: handle.store.clone(),
-            caller_id: None,
-        };
-        call(
-            env,
-            store,
-            &handle.instance,
-            &path,
-            &params,
-            timeout_ms,
-            CallMode::Resource(Some(resource)),
-        )
-    });
-    step_or_error(env, result)
 }
 
 /// Drops the resource (running its destructor in the guest); a no-op when it is already gone.
@@ -258,7 +160,7 @@ fn guest_resource_drop<'a>(env: Env<'a>, resource: Term<'a>, timeout_ms: Option<
             store: handle.store.clone(),
             caller_id: None,
         };
-        let op = Op::ResourceDrop(handle.resource);
+        let op = ResourceDrop(handle.resource);
         start_op_with(env, &store, op, timeout_ms, started, |began| {
             if !began {
                 handle.revive();
@@ -266,4 +168,34 @@ fn guest_resource_drop<'a>(env: Env<'a>, resource: Term<'a>, timeout_ms: Option<
         })
     });
     step_or_error(env, result)
+}
+
+/// Drops a guest resource (running its destructor).
+struct ResourceDrop(ResourceAny);
+
+impl Op for ResourceDrop {
+    type Out = ();
+
+    const ENTERS_COMPONENTS: bool = true;
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        if let Err(e) = self.0.resource_drop_async(&mut ctx).await {
+            return Err(component_failure(&mut ctx, e));
+        }
+        Ok(())
+    }
+
+    fn encode<'a>(_out: (), env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
+        Ok(atoms::ok().encode(env))
+    }
+}
+
+/// The store a guest resource handle belongs to, for driving the calls made on it (anything
+/// else is returned as it is, so that a bad handle fails in the call NIF with its usual error).
+#[rustler::nif]
+fn guest_resource_store(resource: Term) -> Term {
+    match handle_of(resource) {
+        Some(handle) => handle.store.encode(resource.get_env()),
+        None => resource,
+    }
 }

@@ -1,0 +1,390 @@
+//! Component instantiation and calls: the NIFs that start them (`component_instance_new`,
+//! `component_call(_dirty)`, `component_call_resource`, `guest_resource_call`), the operations
+//! they hand the store (`ComponentInstantiate`, `ComponentCall`) and the encoders of their
+//! results.
+//!
+//! Export lookup and argument conversion use the component's types (no store access);
+//! instantiation and calls run through `store::exec`, so they yield every time slice, can be
+//! stopped at a deadline and call Elixir imports without blocking. Threading: as `store::exec`
+//! says (under the store's slot lock, on the calling scheduler).
+
+use std::time::Instant;
+
+use rustler::env::OwnedEnv;
+use rustler::{Encoder, Env, ResourceArc, Term};
+use wasmtime::component::types::{ComponentItem, Type};
+use wasmtime::component::{self as cm, Component, ComponentExportIndex, InstancePre};
+use wasmtime::{Engine, StoreContextMut};
+
+use super::guest_resource;
+use super::resources::{ResourcesIn, ResourcesOut};
+use super::{
+    component_failure, exported_resources, ComponentInstanceResource, ComponentResource,
+    ExportedResource, Prepared,
+};
+use crate::convert::component::term_to_val;
+use crate::convert::component_out::val_to_term;
+use crate::error::{Error, Result};
+use crate::store::data::StoreData;
+use crate::store::driver::{start_op, start_op_with, step_or_error};
+use crate::store::op::Op;
+use crate::store::Handle;
+
+/// How many prepared instantiations a component keeps (the oldest is dropped).
+const PREPARED: usize = 4;
+
+/// The prepared instantiation for `imports` in stores of `engine`, built on first use.
+fn prepared(
+    component: &ComponentResource,
+    engine: &Engine,
+    imports: Term,
+) -> Result<InstancePre<StoreData>> {
+    let env = imports.get_env();
+    let same = |p: &Prepared| {
+        Engine::same(&p.engine, engine)
+            && p.imports.0.run(|own| p.imports.1.load(own).in_env(env)) == imports
+    };
+    if let Ok(entries) = component.prepared.lock() {
+        if let Some(p) = entries.iter().find(|p| same(p)) {
+            return Ok(p.pre.clone());
+        }
+    }
+    let mut linker = crate::linker::component(engine)?;
+    super::imports::define_all(&mut linker, imports)?;
+    let pre = linker.instantiate_pre(&component.component)?;
+    if let Ok(mut entries) = component.prepared.lock() {
+        if entries.len() >= PREPARED {
+            entries.remove(0);
+        }
+        let owned = OwnedEnv::new();
+        let saved = owned.save(imports);
+        entries.push(Prepared {
+            engine: engine.clone(),
+            imports: (owned, saved),
+            pre: pre.clone(),
+        });
+    }
+    Ok(pre)
+}
+
+#[rustler::nif]
+fn component_instance_new<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    component: ResourceArc<ComponentResource>,
+    imports: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = instantiate(env, store_or_caller, &component, imports, timeout_ms);
+    step_or_error(env, result)
+}
+
+fn instantiate<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    component: &ComponentResource,
+    imports: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    let handle = Handle::decode(store_or_caller)?;
+    let pre = prepared(component, &handle.store.engine, imports)?;
+    let op = ComponentInstantiate {
+        pre,
+        component: component.component.clone(),
+    };
+    Ok(start_op(env, &handle, op, timeout_ms, started))
+}
+
+/// Finds the function at `path` (a root export, or interface exports then a function).
+fn lookup(
+    component: &Component,
+    path: &[String],
+) -> Result<(ComponentExportIndex, usize, Vec<Type>)> {
+    let shown = match path {
+        [] => String::new(),
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    let mut parent: Option<ComponentExportIndex> = None;
+    let mut item = None;
+    for (pos, segment) in path.iter().enumerate() {
+        match component.get_export(parent.as_ref(), segment.as_str()) {
+            Some((found, index)) => {
+                parent = Some(index);
+                item = Some(found);
+            }
+            None if path.len() == 1 => {
+                return Err(Error::msg(format!("exported function `{shown}` not found.")))
+            }
+            None => {
+                return Err(Error::msg(format!(
+                    "exported function `{shown}` not found. Could not find `{segment}` at position {pos}"
+                )))
+            }
+        }
+    }
+    match (item, parent) {
+        (Some(ComponentItem::ComponentFunc(ty)), Some(index)) => Ok((
+            index,
+            ty.results().len(),
+            ty.params().map(|(_, t)| t).collect(),
+        )),
+        _ => Err(Error::msg(format!(
+            "exported function `{shown}` not found."
+        ))),
+    }
+}
+
+/// How a call's arguments and results are treated.
+pub enum CallMode<'a> {
+    /// `Wasmex.Components.call_function`: results as `{:ok, value}` / `{:ok, [values]}`.
+    Function,
+    /// A `GuestResource` call: argument counts leave out the receiver (given first, if any), and
+    /// results come back with their count (`{count, value}`).
+    Resource(Option<Term<'a>>),
+}
+
+/// Defines a NIF that decodes the store, starts a call in `$mode` and answers the first step.
+macro_rules! call_nif {
+    ($(#[$attr:meta])* $name:ident, $mode:expr) => {
+        $(#[$attr])*
+        fn $name<'a>(
+            env: Env<'a>,
+            store_or_caller: Term<'a>,
+            instance: ResourceArc<ComponentInstanceResource>,
+            path: Vec<String>,
+            params: Vec<Term<'a>>,
+            timeout_ms: Option<u64>,
+        ) -> Term<'a> {
+            let result = Handle::decode(store_or_caller).and_then(|handle| {
+                call(env, handle, &instance, &path, &params, timeout_ms, $mode)
+            });
+            step_or_error(env, result)
+        }
+    };
+}
+
+call_nif!(
+    /// `Wasmex.Components.call_function`: calls the function at `path`.
+    #[rustler::nif]
+    component_call,
+    CallMode::Function
+);
+
+call_nif!(
+    /// `component_call` on a dirty CPU scheduler, for calls with large arguments: converting and
+    /// lowering them (and lifting the results, when the call finishes in the same poll) runs in
+    /// one NIF call that would otherwise hold a normal scheduler for milliseconds.
+    #[rustler::nif(schedule = "DirtyCpu")]
+    component_call_dirty,
+    CallMode::Function
+);
+
+call_nif!(
+    /// Calls a resource constructor or static function (`GuestResource.new/4`, `call_static/6`).
+    #[rustler::nif]
+    component_call_resource,
+    CallMode::Resource(None)
+);
+
+/// Converts the arguments against the function's types and starts the call.
+pub fn call<'a>(
+    env: Env<'a>,
+    handle: Handle,
+    instance: &ResourceArc<ComponentInstanceResource>,
+    path: &[String],
+    params: &[Term<'a>],
+    timeout_ms: Option<u64>,
+    mode: CallMode<'a>,
+) -> Result<Term<'a>> {
+    let started = Instant::now();
+    if handle.store.id != instance.store_id {
+        return Err(Error::ForeignStore("instance"));
+    }
+    let (index, n_results, types) = lookup(&instance.component, path)?;
+    let receiver = match mode {
+        CallMode::Resource(r) => r,
+        CallMode::Function => None,
+    };
+    let args: Vec<Term> = receiver
+        .iter()
+        .copied()
+        .chain(params.iter().copied())
+        .collect();
+    if types.len() != args.len() {
+        return Err(Error::msg(match (&mode, receiver) {
+            (CallMode::Function, _) => format!(
+                "number of params does not match. expected {}, got {}",
+                types.len(),
+                args.len()
+            ),
+            (CallMode::Resource(_), r) => {
+                let own = usize::from(r.is_some());
+                format!(
+                    "Expected {} guest resource arguments, got {}",
+                    types.len().saturating_sub(own),
+                    params.len()
+                )
+            }
+        }));
+    }
+    let mut resources = ResourcesIn::for_call(instance.store_id, &instance.resources);
+    let params = args
+        .iter()
+        .zip(&types)
+        .enumerate()
+        .map(|(i, (term, ty))| {
+            term_to_val(*term, ty, &mut resources).map_err(|e| match receiver {
+                Some(_) if i == 0 => Error::msg(e.text()),
+                Some(_) => Error::msg(format!("{} (argument {})", e.text(), i)),
+                None => Error::msg(format!("{} (argument {})", e.text(), i + 1)),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let receiver = receiver.and_then(guest_resource::handle_of);
+    resources.check_moves(receiver.as_deref())?;
+    let op = ComponentCall {
+        instance: instance.clone(),
+        index,
+        params,
+        n_results,
+        counted: matches!(mode, CallMode::Resource(_)),
+    };
+    let moved = resources.into_moved();
+    Ok(start_op_with(
+        env,
+        &handle,
+        op,
+        timeout_ms,
+        started,
+        |began| {
+            if began {
+                guest_resource::mark_moved(&moved);
+            }
+        },
+    ))
+}
+
+/// Instantiates a prepared component.
+struct ComponentInstantiate {
+    pre: InstancePre<StoreData>,
+    component: Component,
+}
+
+impl Op for ComponentInstantiate {
+    type Out = (cm::Instance, Component, Vec<ExportedResource>);
+
+    const ENTERS_COMPONENTS: bool = true;
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Self::Out> {
+        let instance = self.pre.instantiate_async(&mut ctx).await?;
+        let resources = exported_resources(&mut ctx, &self.component, &instance);
+        Ok((instance, self.component, resources))
+    }
+
+    fn encode<'a>(out: Self::Out, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
+        let (instance, component, resources) = out;
+        Ok(ResourceArc::new(ComponentInstanceResource {
+            store_id: handle.store.id,
+            instance,
+            component,
+            resources,
+        })
+        .encode(env))
+    }
+}
+
+/// Calls the function at `index` of `instance`.
+struct ComponentCall {
+    instance: ResourceArc<ComponentInstanceResource>,
+    index: ComponentExportIndex,
+    params: Vec<cm::Val>,
+    n_results: usize,
+    /// Results come back with their count (guest resource calls).
+    counted: bool,
+}
+
+/// A component call's results, with what their encoding needs.
+struct CallResults {
+    vals: Vec<cm::Val>,
+    instance: ResourceArc<ComponentInstanceResource>,
+    counted: bool,
+}
+
+impl Op for ComponentCall {
+    type Out = CallResults;
+
+    const ENTERS_COMPONENTS: bool = true;
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<CallResults> {
+        let func = self
+            .instance
+            .instance
+            .get_func(&mut ctx, self.index)
+            .ok_or_else(|| Error::msg("exported function not found."))?;
+        let mut results = vec![cm::Val::Bool(false); self.n_results];
+        if let Err(e) = func.call_async(&mut ctx, &self.params, &mut results).await {
+            return Err(component_failure(&mut ctx, e));
+        }
+        Ok(CallResults {
+            vals: results,
+            instance: self.instance,
+            counted: self.counted,
+        })
+    }
+
+    fn encode<'a>(out: CallResults, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
+        let lift = ResourcesOut::Guest(&handle.store, &out.instance);
+        let value = match out.vals.as_slice() {
+            [one] => val_to_term(env, one, &lift)?,
+            many => many
+                .iter()
+                .map(|v| val_to_term(env, v, &lift))
+                .collect::<Result<Vec<_>>>()?
+                .encode(env),
+        };
+        Ok(if out.counted {
+            (out.vals.len(), value).encode(env)
+        } else {
+            value
+        })
+    }
+}
+
+/// Calls the method `name` of the resource (which is passed as `self`).
+#[rustler::nif]
+fn guest_resource_call<'a>(
+    env: Env<'a>,
+    resource: Term<'a>,
+    name: String,
+    params: Vec<Term<'a>>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let result = guest_resource::handle_arg(resource).and_then(|handle| {
+        let exported = handle
+            .exported()
+            .ok_or_else(|| Error::msg("the resource's type is not exported by its instance"))?;
+        let function = format!("[method]{}.{}", exported.name, name);
+        let path: Vec<String> = exported
+            .interface
+            .iter()
+            .cloned()
+            .chain([function])
+            .collect();
+        let store = Handle {
+            store: handle.store.clone(),
+            caller_id: None,
+        };
+        call(
+            env,
+            store,
+            &handle.instance,
+            &path,
+            &params,
+            timeout_ms,
+            CallMode::Resource(Some(resource)),
+        )
+    });
+    step_or_error(env, result)
+}

@@ -1,0 +1,92 @@
+//! The store's slot: the heap-allocated wasmtime store plus the call currently borrowing it
+//! (`Parked`), and the pointer that call's future holds (`StorePtr`).
+//!
+//! Threading: the slot lives behind the `StoreResource`'s mutex; every access holds it. The
+//! parked future is `Send` and may be polled again on another scheduler thread.
+
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustler::LocalPid;
+use wasmtime::Store;
+
+use super::data::StoreData;
+use super::op::Running;
+use crate::error::{Error, Result};
+
+/// A call in flight: its future, its deadline and the process driving it.
+pub struct Parked {
+    pub task: Pin<Box<dyn Running>>,
+    pub deadline: Option<Instant>,
+    pub driver: LocalPid,
+    /// A component operation: stopping it poisons the store's component instances.
+    pub component: bool,
+}
+
+/// The store plus the call currently borrowing it.
+pub struct Slot {
+    /// Declared before `store`: a parked future borrows the store and must be dropped first.
+    pub parked: Option<Parked>,
+    store: NonNull<Store<StoreData>>,
+    poisoned: Arc<AtomicBool>,
+}
+
+// SAFETY: the store is `Send` (its data is `Send`); the pointer is uniquely owned by the slot and
+// only dereferenced while the slot's mutex is held.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    /// Takes ownership of `store` (leaked from a `Box`).
+    pub fn new(store: Box<Store<StoreData>>, poisoned: Arc<AtomicBool>) -> Self {
+        Slot {
+            parked: None,
+            store: NonNull::from(Box::leak(store)),
+            poisoned,
+        }
+    }
+
+    /// The store, when no call borrows it.
+    pub fn store(&mut self) -> Result<&mut Store<StoreData>> {
+        if self.parked.is_some() {
+            return Err(Error::Busy);
+        }
+        // SAFETY: no parked future holds the pointer, and `&mut self` is exclusive.
+        Ok(unsafe { self.store.as_mut() })
+    }
+
+    pub fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::Relaxed);
+    }
+
+    /// A pointer for a future that will be parked in this slot.
+    pub fn store_ptr(&mut self) -> StorePtr {
+        StorePtr(self.store)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.parked = None;
+        // SAFETY: the pointer came from `Box::leak` and nothing borrows it any more.
+        unsafe { drop(Box::from_raw(self.store.as_ptr())) };
+    }
+}
+
+/// The store as the parked future sees it.
+pub struct StorePtr(NonNull<Store<StoreData>>);
+
+// SAFETY: the store is `Send`; the pointer is used only by the one future that owns it.
+unsafe impl Send for StorePtr {}
+
+impl StorePtr {
+    pub fn get(&self) -> *mut Store<StoreData> {
+        self.0.as_ptr()
+    }
+}
