@@ -1,5 +1,14 @@
 //! Unit tests of `cache` (kept apart from the code).
 
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        reason = "a test fails loudly at the first broken expectation"
+    )
+)]
+
 use super::*;
 use std::cell::Cell;
 

@@ -181,7 +181,7 @@ pub fn component_failure(
         .poisoned
         .store(true, Ordering::Relaxed);
     match e.downcast_ref::<Trap>() {
-        Some(trap) => Error::Msg(format!("Error executing function ({trap}): {e:#}")),
+        Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
         None => Error::Msg(format!("Error executing function: {e:#}")),
     }
 }

@@ -30,6 +30,14 @@ pub enum Error {
     ForeignStore(&'static str),
     /// A lock was poisoned by a panic in an earlier NIF.
     Poisoned(Lock),
+    /// The guest trapped; the text says where, as the API prints it.
+    Trap(String),
+    /// A driving NIF found no call parked in the store.
+    NoCall,
+    /// A store operation stopped before it produced its result.
+    Incomplete,
+    /// A host function got a reply of the wrong kind (core values for a component import, ...).
+    MismatchedReply,
 }
 
 /// The locks whose poisoning is reported (each with its own text).
@@ -45,6 +53,8 @@ pub enum Lock {
     HostTable,
     /// The process-wide registry of host resource types.
     HostRegistry,
+    /// A pipe's buffer.
+    Pipe,
 }
 
 /// The text of `Error::Busy`, fixed by the API.
@@ -79,7 +89,12 @@ impl fmt::Display for Error {
                 Lock::Channel => "store channel poisoned",
                 Lock::HostTable => "host resource table poisoned",
                 Lock::HostRegistry => "host resource registry poisoned",
+                Lock::Pipe => "pipe lock poisoned",
             }),
+            Error::Trap(text) => f.write_str(text),
+            Error::NoCall => f.write_str("no call is in progress on this store"),
+            Error::Incomplete => f.write_str("store operation did not complete"),
+            Error::MismatchedReply => f.write_str("mismatched callback reply"),
         }
     }
 }

@@ -117,7 +117,7 @@ fn define(
                     }
                     Ok(())
                 }
-                _ => Err(wasmtime::Error::msg("mismatched callback reply")),
+                _ => Err(wasmtime::Error::new(Error::MismatchedReply)),
             }
         })
     })?;

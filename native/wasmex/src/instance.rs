@@ -164,7 +164,7 @@ impl Op for Call {
 /// Maps a failed wasm call to the error texts of the API.
 fn call_error(e: wasmtime::Error) -> Error {
     match e.downcast_ref::<Trap>() {
-        Some(trap) => Error::Msg(format!("Error during function excecution ({trap}): {e:#}")),
+        Some(trap) => Error::Trap(format!("Error during function excecution ({trap}): {e:#}")),
         None => Error::Msg(format!("Error during function excecution: {e:#}")),
     }
 }

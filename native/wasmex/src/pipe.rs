@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Lock, Result};
 use crate::term::to_binary;
 
 #[derive(Default)]
@@ -34,7 +34,7 @@ impl Pipe {
         let mut guard = self
             .buffer
             .lock()
-            .map_err(|_| Error::msg("pipe lock poisoned"))?;
+            .map_err(|_| Error::Poisoned(Lock::Pipe))?;
         Ok(f(&mut guard))
     }
 

@@ -1,5 +1,14 @@
 //! Unit tests of `pipe` (kept apart from the code).
 
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        reason = "a test fails loudly at the first broken expectation"
+    )
+)]
+
 use super::*;
 
 /// A simple model of a pipe: one buffer, one cursor.

@@ -23,14 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{ResourceArc, Term};
-use wasmtime::component::{ResourceAny, ResourceTable};
+use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use self::data::{Channel, DenyOutgoingHttp, StoreData};
 use self::host_table::HostTable;
 use self::limits::{limits_from, StoreLimitsEx};
-use self::op::SyncOp;
+use self::op::{Nested, SyncOp};
 use self::slot::Slot;
 use self::wasi::{wasi_from, wasi_p2_from, WasiOptionsEx, WasiP2OptionsEx};
 use crate::engine::{engine_or_default, EngineResource};
@@ -47,8 +47,9 @@ pub struct StoreResource {
     pub engine: Engine,
     pub chan: Arc<Mutex<Channel>>,
     pub hosts: Arc<Mutex<HostTable>>,
-    /// Guest resources whose handles were garbage collected: dropped before the next call.
-    pub pending_drops: Mutex<Vec<ResourceAny>>,
+    /// Operations left by handles that were garbage collected (a guest resource's drop), run
+    /// before the next call; their results are ignored.
+    pub deferred: Mutex<Vec<Box<dyn Nested>>>,
     /// The slot's `poisoned` flag, readable without taking the slot's lock.
     poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
@@ -160,7 +161,7 @@ fn make_store(
         engine,
         chan,
         hosts,
-        pending_drops: Mutex::new(Vec::new()),
+        deferred: Mutex::new(Vec::new()),
         poisoned: poisoned.clone(),
         slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
     }))

@@ -6,7 +6,7 @@
 //! and dropping it ends it; either way later uses are errors. Constructors, static functions and
 //! methods are calls (`component::instance`); a drop is an operation of its own here
 //! (`ResourceDrop`, started by `guest_resource_drop`). A handle garbage collected while still
-//! ours is queued on its store and dropped before the store's next call (`store::exec::start`).
+//! ours leaves its drop on its store, run before the store's next call (`CollectedDrop`).
 //! Elixir drives a handle's calls with its store (`guest_resource_store`), so the store layer
 //! never sees a handle. Threading: the live flag is atomic; calls go through the store's slot lock.
 
@@ -22,7 +22,7 @@ use crate::atoms;
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op_with, step_or_error};
-use crate::store::op::Op;
+use crate::store::op::{self, Op};
 use crate::store::{Handle, StoreResource};
 
 pub struct GuestResourceHandle {
@@ -42,8 +42,8 @@ impl std::panic::RefUnwindSafe for GuestResourceHandle {}
 impl Drop for GuestResourceHandle {
     fn drop(&mut self) {
         if self.is_live() {
-            if let Ok(mut pending) = self.store.pending_drops.lock() {
-                pending.push(self.resource);
+            if let Ok(mut deferred) = self.store.deferred.lock() {
+                deferred.push(op::nested(CollectedDrop(self.resource)));
             }
         }
     }
@@ -182,6 +182,24 @@ impl Op for ResourceDrop {
         if let Err(e) = self.0.resource_drop_async(&mut ctx).await {
             return Err(component_failure(&mut ctx, e));
         }
+        Ok(())
+    }
+
+    fn encode<'a>(_out: (), env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
+        Ok(atoms::ok().encode(env))
+    }
+}
+
+/// Drops the resource of a handle that was garbage collected while still ours, before the
+/// store's next call. Best effort: the instance may be gone or broken by an earlier trap, so a
+/// failure is ignored (and does not poison the store).
+struct CollectedDrop(ResourceAny);
+
+impl Op for CollectedDrop {
+    type Out = ();
+
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        let _ = self.0.resource_drop_async(&mut ctx).await;
         Ok(())
     }
 

@@ -91,7 +91,7 @@ fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Re
                         }
                         Ok(())
                     }
-                    _ => Err(wasmtime::Error::msg("mismatched callback reply")),
+                    _ => Err(wasmtime::Error::new(Error::MismatchedReply)),
                 }
             })
         })

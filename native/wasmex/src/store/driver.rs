@@ -55,7 +55,7 @@ pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Ter
         Ok(Step::Callback(request, caller_id)) => request
             .encode(env, handle, caller_id)
             .unwrap_or_else(|e| failed(env, e)),
-        Ok(Step::Synced(_)) => failed(env, Error::msg("store operation did not complete")),
+        Ok(Step::Synced(_)) => failed(env, Error::Incomplete),
     }
 }
 

@@ -55,9 +55,7 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
     loop {
         let Some(parked) = slot.parked.as_mut() else {
             let aborted = lock_chan(chan).ok().and_then(|c| c.aborted.clone());
-            return Step::Done(Err(
-                aborted.unwrap_or_else(|| Error::msg("no call is in progress on this store"))
-            ));
+            return Step::Done(Err(aborted.unwrap_or(Error::NoCall)));
         };
         if parked.deadline.is_some_and(|d| Instant::now() >= d) {
             return abort(slot, chan, Error::Timeout);
@@ -70,9 +68,7 @@ pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
                     ch.serving = false;
                     ch.inbox = None;
                 }
-                return Step::Done(
-                    finished.ok_or_else(|| Error::msg("no call is in progress on this store")),
-                );
+                return Step::Done(finished.ok_or(Error::NoCall));
             }
             Poll::Pending => {
                 let mut ch = match lock_chan(chan) {
@@ -150,10 +146,10 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
             let ptr = slot.store_ptr();
-            // Guest resources whose handles were garbage collected are dropped first.
-            let drops = handle
+            // Clean-ups left by handles that were garbage collected run first.
+            let deferred = handle
                 .store
-                .pending_drops
+                .deferred
                 .lock()
                 .map(|mut d| std::mem::take(&mut *d))
                 .unwrap_or_default();
@@ -161,9 +157,8 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
                 let store = unsafe { &mut *ptr.get() };
-                for resource in drops {
-                    // Best effort: the instance may be gone or broken by an earlier trap.
-                    let _ = resource.resource_drop_async(&mut *store).await;
+                for job in deferred {
+                    drop(job.run(store.as_context_mut()).await);
                 }
                 op.run(store.as_context_mut()).await
             });
@@ -213,10 +208,8 @@ pub fn sync<S: SyncOp>(handle: &Handle, op: S) -> Result<S::Out> {
         Step::Synced(out) => out?
             .downcast::<S::Out>()
             .map(|out| *out)
-            .map_err(|_| Error::msg("store operation did not complete")),
-        Step::Done(_) | Step::Callback(..) | Step::Yield | Step::Wait => {
-            Err(Error::msg("store operation did not complete"))
-        }
+            .map_err(|_| Error::Incomplete),
+        Step::Done(_) | Step::Callback(..) | Step::Yield | Step::Wait => Err(Error::Incomplete),
     }
 }
 

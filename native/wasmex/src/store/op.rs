@@ -106,7 +106,7 @@ fn encode_out<'a, O: Op>(
     match out {
         Some(Ok(out)) => O::encode(out, env, handle),
         Some(Err(e)) => Err(e),
-        None => Err(Error::msg("store operation did not complete")),
+        None => Err(Error::Incomplete),
     }
 }
 
