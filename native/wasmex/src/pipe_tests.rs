@@ -2,11 +2,7 @@
 
 #![cfg_attr(
     test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        reason = "a test fails loudly at the first broken expectation"
-    )
+    allow(clippy::unwrap_used, reason = "a failed unwrap fails the test")
 )]
 
 use super::*;
