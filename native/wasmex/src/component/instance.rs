@@ -137,7 +137,7 @@ fn lookup(
 }
 
 /// How a call's arguments and results are treated.
-pub enum CallMode<'a> {
+enum CallMode<'a> {
     /// `Wasmex.Components.call_function`: results as `{:ok, value}` / `{:ok, [values]}`.
     Function,
     /// A `GuestResource` call: argument counts leave out the receiver (given first, if any), and
@@ -189,7 +189,7 @@ call_nif!(
 );
 
 /// Converts the arguments against the function's types and starts the call.
-pub fn call<'a>(
+fn call<'a>(
     env: Env<'a>,
     handle: Handle,
     instance: &ResourceArc<ComponentInstanceResource>,

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::store::Handle;
 
 /// Tells the scheduler how much of its time slice a NIF used.
-pub fn account(env: Env, started: Instant) {
+fn account(env: Env, started: Instant) {
     let used = started.elapsed().as_micros() / 10; // percent of 1 ms
     if used > 0 {
         rustler::schedule::consume_timeslice(env, used.min(100) as i32);
@@ -36,7 +36,7 @@ fn failed<'a>(env: Env<'a>, e: Error) -> Term<'a> {
 }
 
 /// Encodes a step for the Elixir driver.
-pub fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Term<'a> {
+fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Term<'a> {
     match step {
         Err(Error::Busy) => atoms::busy().encode(env),
         Err(Error::Unusable) => (atoms::unusable(), Error::Unusable).encode(env),

@@ -4,10 +4,13 @@
 //! `component::instance`, ...), each with its own result encoder, so `store/` carries values it
 //! does not look inside and every value it hands back returns to the file that handed it in.
 //!
-//! The erasure costs nothing on the hot path: a top-level operation's future and its result
-//! share the one allocation the parked future needs anyway (`Task`), and an encoder is a plain
-//! function of the operation's type. Operations nested in a callback (`Nested`, `SyncJob`) are
-//! boxed once more, since they cross the channel.
+//! The erasure keeps the hot path's allocations: a top-level operation's future and its result
+//! share the one allocation the parked future needs anyway (`Task`), an encoder is a plain
+//! function of the operation's type (no allocation, one virtual call per finished operation),
+//! and a `SyncOp` on an idle store runs without erasure. A callback's request is one `Arc`
+//! (holding what the channel held inline before, its parameters, and the import's shared
+//! result types instead of a copy of them). Operations nested in a callback (`Nested`,
+//! `SyncJob`) are boxed once more, and so is their result, since they cross the channel.
 //!
 //! Threading: everything here runs on the thread holding the store's slot mutex.
 
