@@ -209,7 +209,9 @@ pub fn sync<S: SyncOp>(handle: &Handle, op: S) -> Result<S::Out> {
             .downcast::<S::Out>()
             .map(|out| *out)
             .map_err(|_| Error::Incomplete),
-        Step::Done(_) | Step::Callback(..) | Step::Yield | Step::Wait => Err(Error::Incomplete),
+        // The call was stopped meanwhile (its deadline passed): why.
+        Step::Done(Err(e)) => Err(e),
+        Step::Done(Ok(_)) | Step::Callback(..) | Step::Yield | Step::Wait => Err(Error::Incomplete),
     }
 }
 
