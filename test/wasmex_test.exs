@@ -1,7 +1,5 @@
 defmodule WasmexTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Memory, Module, Pipe, Store, StoreOrCaller}
   alias Wasmex.Wasi.WasiOptions
@@ -283,8 +281,7 @@ defmodule WasmexTest do
       assert {:ok, [300]} = Wasmex.call_function(pid, :run, [3])
     end
 
-    test ":name registers the server" do
-      name = unique_name()
+    test ":name registers the server", %{name: name} do
       pid = math_server!(%{name: name})
 
       assert Process.whereis(name) == pid
@@ -296,8 +293,7 @@ defmodule WasmexTest do
       assert {:ok, %Instance{}} = Wasmex.instance(name)
     end
 
-    test "a name already taken gives {:error, {:already_started, pid}}" do
-      name = unique_name()
+    test "a name already taken gives {:error, {:already_started, pid}}", %{name: name} do
       pid = math_server!(%{name: name})
 
       assert {:error, {:already_started, ^pid}} =
@@ -325,8 +321,8 @@ defmodule WasmexTest do
   end
 
   describe "child_spec/1" do
-    test "starts the server through start_link/1 with the given map" do
-      opts = %{bytes: @math_wat, name: unique_name()}
+    test "starts the server through start_link/1 with the given map", %{name: name} do
+      opts = %{bytes: @math_wat, name: name}
       spec = Supervisor.child_spec({Wasmex, opts}, [])
 
       assert %{start: {Wasmex, :start_link, [^opts]}} = spec
@@ -337,9 +333,8 @@ defmodule WasmexTest do
       assert %{id: Wasmex} = Supervisor.child_spec({Wasmex, %{bytes: @math_wat}}, [])
     end
 
-    test "{Wasmex, %{bytes: ..., name: ...}} runs in a supervision tree and is restarted after a kill" do
-      name = unique_name()
-
+    test "{Wasmex, %{bytes: ..., name: ...}} runs in a supervision tree and is restarted after a kill",
+         %{name: name} do
       sup =
         start_supervised!(%{
           id: :wasmex_sup,

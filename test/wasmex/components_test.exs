@@ -1,8 +1,5 @@
 defmodule Wasmex.ComponentsTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.{Instance, Store}
@@ -64,9 +61,9 @@ defmodule Wasmex.ComponentsTest do
       assert {:error, "exported function `x` not found."} = call(pid, "x", [])
     end
 
-    test "raises ArgumentError without :bytes or :path" do
+    test "raises ArgumentError without :bytes or :path", %{name: name} do
       assert_raise ArgumentError, "Either :bytes or :path must be provided", fn ->
-        Components.start_link(name: unique_name())
+        Components.start_link(name: name)
       end
     end
 
@@ -127,8 +124,7 @@ defmodule Wasmex.ComponentsTest do
       assert message =~ "component imports function `host-add`"
     end
 
-    test "registers the :name" do
-      name = unique_name()
+    test "registers the :name", %{name: name} do
       assert {:ok, pid} = Components.start_link(bytes: "(component)", name: name)
       assert Process.whereis(name) == pid
 
@@ -1093,8 +1089,7 @@ defmodule Wasmex.ComponentsTest do
       assert {:ok, 1} = call(pid, "counter-inc", [])
     end
 
-    test "answers by registered name" do
-      name = unique_name()
+    test "answers by registered name", %{name: name} do
       start_component!("component_types", name: name)
       assert %Instance{} = Components.instance(name)
     end
@@ -1113,9 +1108,7 @@ defmodule Wasmex.ComponentsTest do
                Components.child_spec(path: "x.wasm")
     end
 
-    test "a supervised server is restarted after being killed and answers" do
-      name = unique_name()
-
+    test "a supervised server is restarted after being killed and answers", %{name: name} do
       {:ok, sup} =
         Supervisor.start_link(
           [{Components, name: name, bytes: component_bytes("component_types")}],

@@ -1,5 +1,5 @@
 defmodule Wasmex.EngineConfigTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   alias Wasmex.EngineConfig
 

@@ -1,7 +1,5 @@
 defmodule Wasmex.EngineTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Engine, EngineConfig, Instance, Module, Store, StoreOrCaller}
 

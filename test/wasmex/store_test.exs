@@ -1,7 +1,5 @@
 defmodule Wasmex.StoreTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Engine, EngineConfig, Instance, Memory, Module, Store, StoreLimits, StoreOrCaller}
   alias Wasmex.Wasi.{PreopenOptions, WasiOptions}

@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.ComponentServerTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
 
@@ -114,9 +111,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       assert {:ok, 2} = TypesServer.counter_inc(pid)
     end
 
-    test "start_link/1 accepts :bytes and a :name" do
-      name = unique_name()
-
+    test "start_link/1 accepts :bytes and a :name", %{name: name} do
       assert {:ok, pid} =
                TypesServer.start_link(bytes: component_bytes("component_types"), name: name)
 
@@ -201,9 +196,9 @@ defmodule Wasmex.Components.ComponentServerTest do
       assert {:ok, [%{x: 0, y: 0}, %{x: 1, y: -1}]} = TypesServer.make_points(pid, 2)
     end
 
-    test "child_spec/1 starts the server under a supervisor, restarted after a kill" do
-      name = unique_name()
-
+    test "child_spec/1 starts the server under a supervisor, restarted after a kill", %{
+      name: name
+    } do
       assert %{id: ^name, start: {TypesServer, :start_link, [_]}} =
                TypesServer.child_spec(name: name, path: "x")
 

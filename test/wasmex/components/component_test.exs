@@ -1,7 +1,5 @@
 defmodule Wasmex.Components.ComponentTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Engine, EngineConfig}
   alias Wasmex.Components.{Component, Instance, Store}

@@ -1,5 +1,5 @@
 defmodule Wasmex.Components.GuestResourceMacroTest do
-  use ExUnit.Case, async: true
+  use Wasmex.MacroCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.GuestResource
@@ -64,9 +64,6 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
   end
 
   defp dropped(pid), do: Components.call_function(pid, [@counters, "dropped"], [])
-
-  # Compiles `code` (a module using the macro) and returns the modules it defined.
-  defp compile!(code), do: code |> Code.compile_string() |> Enum.map(&elem(&1, 0))
 
   defp functions(module), do: module.__info__(:functions) |> Enum.sort()
 

@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.GuestResourceTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.{Component, GuestResource, Instance, Store}

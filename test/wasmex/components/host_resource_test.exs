@@ -1,5 +1,5 @@
 defmodule Wasmex.Components.HostResourceTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.HostResource

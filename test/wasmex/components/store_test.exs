@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.StoreTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Engine, EngineConfig, StoreLimits, StoreOrCaller}
   alias Wasmex.Components.{Component, Instance, Store}

@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.WasiP2Test do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Components, Pipe}
   alias Wasmex.Components.{Component, Instance, Store}

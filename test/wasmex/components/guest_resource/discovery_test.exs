@@ -1,5 +1,5 @@
 defmodule Wasmex.Components.GuestResource.DiscoveryTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   alias Wasmex.Components.GuestResource.Discovery
 

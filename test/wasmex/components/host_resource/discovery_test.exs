@@ -1,7 +1,5 @@
 defmodule Wasmex.Components.HostResource.DiscoveryTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers, only: [tmp_dir!: 1]
+  use Wasmex.Case, async: true
 
   alias Wasmex.Components.HostResource.Discovery
 
