@@ -1,4 +1,4 @@
-defmodule Wasmex.Components.HostResourceImportsTest do
+defmodule Wasmex.Features.HostResourceImportsTest do
   use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components

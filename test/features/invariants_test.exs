@@ -1,4 +1,4 @@
-defmodule Wasmex.InvariantsTest do
+defmodule Wasmex.Features.InvariantsTest do
   # Timing- and memory-sensitive: run alone.
   use Wasmex.Case, async: false
 

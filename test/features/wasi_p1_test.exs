@@ -1,4 +1,4 @@
-defmodule Wasmex.WasiTest do
+defmodule Wasmex.Features.WasiP1Test do
   use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Memory, Module, Pipe, Store}

@@ -1,4 +1,4 @@
-defmodule Wasmex.Components.WasiP2Test do
+defmodule Wasmex.Features.WasiP2Test do
   use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Components, Pipe}

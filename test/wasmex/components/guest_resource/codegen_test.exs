@@ -1,4 +1,4 @@
-defmodule Wasmex.Components.GuestResourceMacroTest do
+defmodule Wasmex.Components.GuestResource.CodegenTest do
   use Wasmex.MacroCase, async: true
 
   alias Wasmex.Components
@@ -162,73 +162,8 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
              ]
     end
 
-    test "an unknown resource is a compile error" do
-      assert_raise CompileError, "nofile:2: exported resource `nope` not found", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.NotFound do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_resources/wit/resources.wit"),
-            resource: "nope"
-        end
-        """)
-      end
-    end
-
-    test "an imported resource is not found" do
-      assert_raise CompileError, "nofile:2: exported resource `logger` not found", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.Imported do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_host_resources/wit/host.wit"),
-            resource: "logger"
-        end
-        """)
-      end
-    end
-
-    test "a parse error is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Could not parse WIT `nofile`: expected `world`, `interface` or `use`, found an identifier",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.ParseError do
-                       use Wasmex.Components.GuestResource, wit: "package a:b; oops", resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "several worlds without :world are a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Could not select a world in `nofile`: There are multiple worlds in `a:b`; " <>
-                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.TwoWorlds do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r; } world w { export i; } world v { }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "two exported resources of the same name are a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Multiple resources are named `r`; pass the :interface option",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.Ambiguous do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r; } interface j { resource r; } " <>
-                           "world w { export i; export j; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    # The error above asks for :interface, but the macro only takes :wit, :resource and :world.
+    # The ambiguity error (resource_macro_options_test.exs) asks for :interface, which the macro
+    # takes besides :wit, :resource and :world.
     test ":interface picks among resources of the same name" do
       assert compile!("""
              defmodule #{inspect(__MODULE__)}.PickedInterface do
@@ -241,95 +176,6 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
              """) == [__MODULE__.PickedInterface]
 
       assert functions(__MODULE__.PickedInterface) == [drop: 1, drop: 2, g: 1, g: 2]
-    end
-
-    test "a method named drop is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: resource function `[method]r.drop` cannot be named `drop`: " <>
-                     "`drop` drops the resource",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.MethodDrop do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { drop: func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "a static function named new is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: resource function `[static]r.new` cannot be named `new`: " <>
-                     "`new` calls the constructor",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.StaticNew do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { new: static func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    # `-` -> `_` is the only renaming and WIT names have no `_`, so the only reachable clash
-    # is the constructor (`new`) with a function named `new`.
-    test "a function named like the constructor is a clash" do
-      assert_raise CompileError,
-                   "nofile:2: `[constructor]r`, `[method]r.new` all become the Elixir function `new`",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.Clash do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { constructor(); new: func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "an unknown option raises" do
-      assert_raise ArgumentError,
-                   "unknown keys [:bogus] in [wit: \"package a:b; world w {}\", resource: \"r\", bogus: 1], " <>
-                     "the allowed keys are: [:wit, :resource, :world, :interface]",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.UnknownOption do
-                       use Wasmex.Components.GuestResource, wit: "package a:b; world w {}", resource: "r", bogus: 1
-                     end
-                     """)
-                   end
-    end
-
-    test ":wit must evaluate to text" do
-      assert_raise ArgumentError, ":wit must be WIT source text, got: 1", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.WitNotText do
-          use Wasmex.Components.GuestResource, wit: 1, resource: "r"
-        end
-        """)
-      end
-
-      assert_raise ArgumentError, ":wit must be WIT source text, got: nil", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.WitMissing do
-          use Wasmex.Components.GuestResource, resource: "r"
-        end
-        """)
-      end
-    end
-
-    test ":resource must be a string" do
-      assert_raise ArgumentError, ":resource must be a string, got: :accumulator", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.ResourceAtom do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_resources/wit/resources.wit"),
-            resource: :accumulator
-        end
-        """)
-      end
     end
   end
 
