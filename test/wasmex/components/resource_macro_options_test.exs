@@ -5,20 +5,15 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
   # `use <macro>, `: the options, then (after a newline) the module body.
   use Wasmex.MacroCase, async: true
 
+  alias Wasmex.WitFixtures
+
   @resources_wit ~S|File.read!("wasm/component_resources/wit/resources.wit")|
   @host_wit ~S|File.read!("wasm/component_host_resources/wit/host.wit")|
-  @parse_error "nofile:2: Could not parse WIT `nofile`: expected `world`, `interface` or `use`, " <>
-                 "found an identifier"
-  @two_worlds_error "nofile:2: Could not select a world in `nofile`: There are multiple worlds " <>
-                      "in `a:b`; one must be explicitly chosen:\n  a:b/w\n  a:b/v"
+  @parse_error "nofile:2: " <> WitFixtures.parse_error("nofile")
+  @two_worlds_error "nofile:2: " <> WitFixtures.two_worlds_error("nofile")
   @clash "nofile:2: `[constructor]r`, `[method]r.new` all become the Elixir function `new`"
   @missing_path Path.expand("wasm/missing/host.wit")
-  @two_interfaces """
-  package a:b;
-  interface i { resource r { constructor(); } }
-  interface j { resource r { f: func(x: u32) -> u32; } }
-  world w { import i; import j; }
-  """
+  @two_interfaces WitFixtures.two_imported_interfaces()
 
   # A one-resource WIT package whose world exports (`:guest`) or imports (`:host`) `i`.
   defp world(resource, side) do
@@ -134,9 +129,7 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
      ]},
     {"a missing wit_path is a compile error",
      [
-       {CompileError,
-        "nofile:2: Could not parse WIT `#{@missing_path}`: failed to read path for WIT " <>
-          "[#{@missing_path}]: No such file or directory (os error 2)",
+       {CompileError, "nofile:2: " <> WitFixtures.missing_path_error(@missing_path),
         ~S|wit_path: "wasm/missing/host.wit", resource: "logger"|}
      ]},
     {"a parse error in wit: is a compile error",
