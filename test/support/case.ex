@@ -23,9 +23,11 @@ defmodule Wasmex.Case do
     end
   end
 
-  setup context do
-    %{name: Wasmex.Case.name_for(context)}
-  end
+  setup context, do: Wasmex.Case.unique_name(context)
+
+  @doc "A setup step: puts `name_for(context)` into the context as `:name`."
+  @spec unique_name(map()) :: %{name: atom()}
+  def unique_name(context), do: %{name: name_for(context)}
 
   @doc """
   The unique registered name of a test: `Module.concat(context.module, context.test)`, or the

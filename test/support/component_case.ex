@@ -20,7 +20,5 @@ defmodule Wasmex.ComponentCase do
     end
   end
 
-  setup context do
-    %{name: Wasmex.Case.name_for(context)}
-  end
+  setup context, do: Wasmex.Case.unique_name(context)
 end

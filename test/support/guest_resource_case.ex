@@ -47,9 +47,7 @@ defmodule Wasmex.GuestResourceCase do
     end
   end
 
-  setup context do
-    %{name: Wasmex.Case.name_for(context)}
-  end
+  setup context, do: Wasmex.Case.unique_name(context)
 
   @doc "A setup step: starts a `Wasmex.Components` server of the resources fixture as `pid`."
   @spec server(map()) :: %{pid: pid()}

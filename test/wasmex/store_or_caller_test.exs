@@ -27,6 +27,23 @@ defmodule Wasmex.StoreOrCallerTest do
     {store, instance}
   end
 
+  # Runs a call on a store with `fuel` whose import sends its caller out; returns that caller,
+  # which has outlived its import by the time the call returns.
+  defp escaped_caller!(fuel) do
+    test = self()
+
+    report = fn %{caller: caller} ->
+      send(test, {:caller, caller})
+      nil
+    end
+
+    {store, instance} = fuel_instance!(report)
+    assert :ok = StoreOrCaller.set_fuel(store, fuel)
+    assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
+    assert_received {:caller, %StoreOrCaller{} = caller}
+    caller
+  end
+
   describe "get_fuel/1" do
     test "a store without fuel accounting answers an error" do
       assert {:error, "Could not get fuel: fuel is not configured in this store"} =
@@ -68,17 +85,7 @@ defmodule Wasmex.StoreOrCallerTest do
     end
 
     test "through a caller that outlived its import answers an error" do
-      test = self()
-
-      {store, instance} =
-        fuel_instance!(fn %{caller: caller} ->
-          send(test, {:caller, caller})
-          nil
-        end)
-
-      assert :ok = StoreOrCaller.set_fuel(store, 10_000)
-      assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
-      assert_received {:caller, %StoreOrCaller{} = caller}
+      caller = escaped_caller!(10_000)
       assert {:error, "Caller is no longer valid"} = StoreOrCaller.get_fuel(caller)
       assert {:error, "Caller is no longer valid"} = StoreOrCaller.set_fuel(caller, 5)
     end
@@ -175,17 +182,7 @@ defmodule Wasmex.StoreOrCallerTest do
   end
 
   test "Inspect shows #Wasmex.StoreOrCaller<...> for a caller too" do
-    test = self()
-
-    {store, instance} =
-      fuel_instance!(fn %{caller: caller} ->
-        send(test, {:caller, caller})
-        nil
-      end)
-
-    assert :ok = StoreOrCaller.set_fuel(store, 1_000)
-    assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
-    assert_received {:caller, caller}
+    caller = escaped_caller!(1_000)
     assert inspect(caller) =~ ~r/^#Wasmex\.StoreOrCaller<#Reference<[\d.]+>>$/
   end
 end

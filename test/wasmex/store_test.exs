@@ -104,18 +104,16 @@ defmodule Wasmex.StoreTest do
       assert reason =~ "instance count too high"
     end
 
-    test "memories limits the number of memories" do
-      store = store!(%StoreLimits{memories: 1})
-      module = compile!(store, "(module (memory 1) (memory 1))")
-      assert {:error, reason} = Instance.new(store, module, %{})
-      assert reason =~ "memory count too high"
-    end
-
-    test "tables limits the number of tables" do
-      store = store!(%StoreLimits{tables: 1})
-      module = compile!(store, "(module (table 1 funcref) (table 1 funcref))")
-      assert {:error, reason} = Instance.new(store, module, %{})
-      assert reason =~ "table count too high"
+    for {limit, wat, message} <- [
+          {:memories, "(module (memory 1) (memory 1))", "memory count too high"},
+          {:tables, "(module (table 1 funcref) (table 1 funcref))", "table count too high"}
+        ] do
+      test "#{limit} limits the number of #{limit}" do
+        store = store!(struct!(StoreLimits, [{unquote(limit), 1}]))
+        module = compile!(store, unquote(wat))
+        assert {:error, reason} = Instance.new(store, module, %{})
+        assert reason =~ unquote(message)
+      end
     end
 
     test "a failed instantiation leaves the store usable" do

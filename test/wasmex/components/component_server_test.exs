@@ -338,6 +338,18 @@ defmodule Wasmex.Components.ComponentServerTest do
     defp module_name,
       do: "Wasmex.Components.ComponentServerTest.Gen#{System.unique_integer([:positive])}"
 
+    # Compiles a module using the macro with `options` (source text) and asserts the
+    # CompileError's message matches `message`; returns the error.
+    defp assert_compile_error(message, options) do
+      assert_raise CompileError, message, fn ->
+        compile("""
+        defmodule #{module_name()} do
+          use Wasmex.Components.ComponentServer, #{options}
+        end
+        """)
+      end
+    end
+
     test ":world picks one of several worlds" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
       first = module_name()
@@ -366,29 +378,12 @@ defmodule Wasmex.Components.ComponentServerTest do
 
     test "several worlds without :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-
-      error =
-        assert_raise CompileError, fn ->
-          compile("""
-          defmodule #{module_name()} do
-            use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}
-          end
-          """)
-        end
-
-      assert Exception.message(error) =~ "Could not select a world"
+      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}")
     end
 
     test "an unknown :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-
-      assert_raise CompileError, ~r/Could not select a world/, fn ->
-        compile("""
-        defmodule #{module_name()} do
-          use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}, world: "third"
-        end
-        """)
-      end
+      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}, world: \"third\"")
     end
 
     test "invalid WIT is a compile error naming the file" do
@@ -396,16 +391,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       wit = Path.join(dir, "broken.wit")
       File.write!(wit, "package a:b; world w { export f: func(; }")
 
-      error =
-        assert_raise CompileError, fn ->
-          compile("""
-          defmodule #{module_name()} do
-            use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}
-          end
-          """)
-        end
-
-      assert Exception.message(error) =~ "Could not parse WIT"
+      error = assert_compile_error(~r/Could not parse WIT/, "wit: #{inspect(wit)}")
       assert Exception.message(error) =~ wit
     end
 
@@ -414,13 +400,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       path = Path.join(dir, "junk.wasm")
       File.write!(path, "junk")
 
-      assert_raise CompileError, ~r/Unable to decode WASM/, fn ->
-        compile("""
-        defmodule #{module_name()} do
-          use Wasmex.Components.ComponentServer, component: #{inspect(path)}
-        end
-        """)
-      end
+      assert_compile_error(~r/Unable to decode WASM/, "component: #{inspect(path)}")
     end
 
     test "neither :wit nor :component raises ArgumentError" do
