@@ -54,14 +54,8 @@ defmodule Wasmex.Features.GuestResourcesTest do
     end
 
     test "on a low-level instance, a trap leaves every handle of the store unusable" do
-      {_store, _component, instance} = instance!()
-      acc = acc!(instance, 1)
-      other = acc!(instance, 2)
+      {instance, _trapped, other} = trapped_instance!()
       unusable = Components.unusable_error()
-
-      assert {:error, "Error executing function" <> _} =
-               GuestResource.call(acc, :method, :fail, [])
-
       assert {:error, ^unusable} = value(other)
       assert {:error, ^unusable} = GuestResource.new(instance, @accumulator, [1])
 
@@ -95,11 +89,7 @@ defmodule Wasmex.Features.GuestResourcesTest do
     end
 
     test "a call waits for a running call on its store, up to its own timeout", %{pid: pid} do
-      spinning = acc!(pid, 0)
-      other = acc!(pid, 1)
-      task = Task.async(fn -> GuestResource.call(spinning, :method, :spin, [], 1_000) end)
-
-      wait_until(fn -> busy?(GuestResource.call(other, :method, :value, [], 10)) end)
+      {task, other} = spin_on_store!(pid, 1_000)
 
       assert {:error, "the store is busy with a running call" <> _} =
                GuestResource.call(other, :method, :value, [], 50)
@@ -139,10 +129,7 @@ defmodule Wasmex.Features.GuestResourcesTest do
     end
 
     test "a server call waits for a resource call running on its store", %{pid: pid} do
-      spinning = acc!(pid, 0)
-      other = acc!(pid, 1)
-      task = Task.async(fn -> GuestResource.call(spinning, :method, :spin, [], 500) end)
-      wait_until(fn -> busy?(GuestResource.call(other, :method, :value, [], 10)) end)
+      {task, _other} = spin_on_store!(pid, 500)
 
       # waits until the spinning call is stopped, then runs on a replaced instance
       assert {:ok, 0} = Components.call_function(pid, {@counters, "dropped"}, [], 10_000)

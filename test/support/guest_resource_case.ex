@@ -18,6 +18,7 @@ defmodule Wasmex.GuestResourceCase do
 
   import ExUnit.Assertions
   import Wasmex.ComponentTestHelpers
+  import Wasmex.TestHelpers, only: [wait_until: 1]
 
   alias Wasmex.Components
   alias Wasmex.Components.{Component, GuestResource, Instance, Store}
@@ -87,6 +88,35 @@ defmodule Wasmex.GuestResourceCase do
   def make_and_forget(pid) do
     {:ok, %GuestResource{}} = GuestResource.new(pid, @accumulator, [1])
     :ok
+  end
+
+  @doc """
+  A low-level instance with two accumulators, whose store a trap in the first one's method has
+  broken: `{instance, trapped, other}`.
+  """
+  @spec trapped_instance!() :: {Instance.t(), GuestResource.t(), GuestResource.t()}
+  def trapped_instance! do
+    {_store, _component, instance} = instance!()
+    trapped = acc!(instance, 1)
+    other = acc!(instance, 2)
+
+    assert {:error, "Error executing function" <> _} =
+             GuestResource.call(trapped, :method, :fail, [])
+
+    {instance, trapped, other}
+  end
+
+  @doc """
+  Starts a spinning method call (stopped after `timeout` ms) on the server's store in a task and
+  waits until the store is busy with it: `{task, other}`, `other` a second handle of the store.
+  """
+  @spec spin_on_store!(pid(), timeout()) :: {Task.t(), GuestResource.t()}
+  def spin_on_store!(pid, timeout) do
+    spinning = acc!(pid, 0)
+    other = acc!(pid, 1)
+    task = Task.async(fn -> GuestResource.call(spinning, :method, :spin, [], timeout) end)
+    wait_until(fn -> busy?(GuestResource.call(other, :method, :value, [], 10)) end)
+    {task, other}
   end
 
   @doc "Whether a call's answer says the store was busy with another call."
