@@ -26,6 +26,16 @@ defmodule Wasmex.InstanceTest do
 
   defp calls!, do: instantiate!(WatFixtures.calls())
 
+  defp calls(_context) do
+    {store, _module, instance} = calls!()
+    %{store: store, instance: instance}
+  end
+
+  defp globals(_context) do
+    {store, _module, instance} = instantiate!(@globals)
+    %{store: store, instance: instance}
+  end
+
   describe "new/4" do
     test "instantiates a module" do
       store = store!()
@@ -229,33 +239,28 @@ defmodule Wasmex.InstanceTest do
   end
 
   describe "function_export_exists/3" do
-    test "is true for an exported function" do
-      {store, _module, instance} = calls!()
+    setup :calls
+
+    test "is true for an exported function", %{store: store, instance: instance} do
       assert Instance.function_export_exists(store, instance, "sum") == true
     end
 
-    test "accepts an atom name" do
-      {store, _module, instance} = calls!()
+    test "accepts an atom name", %{store: store, instance: instance} do
       assert Instance.function_export_exists(store, instance, :sum) == true
     end
 
-    test "is false for a missing name" do
-      {store, _module, instance} = calls!()
+    test "is false for a missing name", %{store: store, instance: instance} do
       assert Instance.function_export_exists(store, instance, "nope") == false
     end
 
-    test "is false for exports that are not functions" do
-      {store, _module, instance} = calls!()
+    test "is false for exports that are not functions", %{store: store, instance: instance} do
       assert Instance.function_export_exists(store, instance, "a_global") == false
       assert Instance.function_export_exists(store, instance, "memory") == false
     end
   end
 
   describe "get_global_value/3" do
-    setup do
-      {store, _module, instance} = instantiate!(@globals)
-      %{store: store, instance: instance}
-    end
+    setup :globals
 
     test "reads globals of every numeric type", %{store: store, instance: instance} do
       assert {:ok, -7} = Instance.get_global_value(store, instance, "i32")
@@ -284,10 +289,7 @@ defmodule Wasmex.InstanceTest do
   end
 
   describe "set_global_value/4" do
-    setup do
-      {store, _module, instance} = instantiate!(@globals)
-      %{store: store, instance: instance}
-    end
+    setup :globals
 
     test "sets globals of every numeric type", %{store: store, instance: instance} do
       assert :ok = Instance.set_global_value(store, instance, "i32", @min_i32)
