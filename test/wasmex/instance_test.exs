@@ -354,9 +354,4 @@ defmodule Wasmex.InstanceTest do
                Instance.memory(store, instance)
     end
   end
-
-  test "Inspect shows #Wasmex.Instance<...>" do
-    {_store, _module, instance} = calls!()
-    assert inspect(instance) =~ ~r/^#Wasmex\.Instance<#Reference<[\d.]+>>$/
-  end
 end

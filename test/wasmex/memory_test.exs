@@ -293,9 +293,4 @@ defmodule Wasmex.MemoryTest do
     assert :ok = Memory.write_binary(store, via_instance, 3000, "x")
     assert Memory.get_byte(store, memory, 3000) == ?x
   end
-
-  test "Inspect shows #Wasmex.Memory<...>" do
-    {_store, _instance, memory} = memory_instance!()
-    assert inspect(memory) =~ ~r/^#Wasmex\.Memory<#Reference<[\d.]+>>$/
-  end
 end

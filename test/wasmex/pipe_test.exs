@@ -146,8 +146,4 @@ defmodule Wasmex.PipeTest do
       assert Pipe.size(pipe) == 3
     end
   end
-
-  test "Inspect shows #Wasmex.Pipe<...>" do
-    assert inspect(pipe!()) =~ ~r/^#Wasmex\.Pipe<#Reference<[\d.]+>>$/
-  end
 end
