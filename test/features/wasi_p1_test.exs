@@ -27,6 +27,14 @@ defmodule Wasmex.Features.WasiP1Test do
       (i64.load (i32.const 16))))
   """
 
+  # A command that exits with status 3.
+  @exit_wat ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") (call $exit (i32.const 3))))
+  """
+
   setup_all do
     store = store!()
     %{hello: compile!(store, File.read!(fixture_path("wasi_p1_hello.wasm")))}
@@ -268,15 +276,8 @@ defmodule Wasmex.Features.WasiP1Test do
     end
 
     test "proc_exit ends the call with an error naming the exit code" do
-      wat = ~S"""
-      (module
-        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-        (memory (export "memory") 1)
-        (func (export "_start") (call $exit (i32.const 3))))
-      """
-
       assert {:ok, store} = Store.new_wasi(%WasiOptions{})
-      {store, _module, instance} = instantiate!(wat, %{}, store: store)
+      {store, _module, instance} = instantiate!(@exit_wat, %{}, store: store)
       assert {:error, reason} = call(store, instance, "_start", [])
       assert reason =~ "exit status 3"
     end

@@ -13,6 +13,14 @@ defmodule Wasmex.StoreTest do
     (func (export "pages") (result i32) memory.size))
   """
 
+  # A module importing one WASI function.
+  @yield_wat ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
+    (memory (export "memory") 1)
+    (func (export "yield") (result i32) call $yield))
+  """
+
   describe "new/2" do
     test "with no arguments builds a store" do
       assert {:ok, %StoreOrCaller{resource: resource, reference: reference}} = Store.new()
@@ -166,15 +174,8 @@ defmodule Wasmex.StoreTest do
     end
 
     test "the store links WASI, a plain store does not" do
-      wat = ~S"""
-      (module
-        (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
-        (memory (export "memory") 1)
-        (func (export "yield") (result i32) call $yield))
-      """
-
       assert {:ok, wasi_store} = Store.new_wasi(%WasiOptions{})
-      {wasi_store, module, instance} = instantiate!(wat, %{}, store: wasi_store)
+      {wasi_store, module, instance} = instantiate!(@yield_wat, %{}, store: wasi_store)
       assert {:ok, [0]} = call(wasi_store, instance, "yield", [])
 
       assert {:error,
