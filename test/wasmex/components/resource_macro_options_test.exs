@@ -11,7 +11,18 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
   @host_wit ~S|File.read!("wasm/component_host_resources/wit/host.wit")|
   @parse_error "nofile:2: " <> WitFixtures.parse_error("nofile")
   @two_worlds_error "nofile:2: " <> WitFixtures.two_worlds_error("nofile")
-  @clash "nofile:2: `[constructor]r`, `[method]r.new` all become the Elixir function `new`"
+  @unknown_keys "unknown keys [:bogus] in [wit: \"package a:b; world w {}\", resource: \"r\", " <>
+                  "bogus: 1], the allowed keys are: "
+  @bogus ~S|wit: "package a:b; world w {}", resource: "r", bogus: 1|
+  @wit_not_text {ArgumentError, ":wit must be WIT source text, got: 1", ~S|wit: 1, resource: "r"|}
+  # `-` -> `_` is the only renaming and WIT names have no `_`, so the only reachable clash
+  # is the constructor (`new`) with a function named `new`.
+  @clash_row {"a function named like the constructor is a clash",
+              [
+                {CompileError,
+                 "nofile:2: `[constructor]r`, `[method]r.new` all become the Elixir function `new`",
+                 {:r, "constructor(); new: func();"}}
+              ]}
   @missing_path Path.expand("wasm/missing/host.wit")
   @two_interfaces WitFixtures.two_imported_interfaces()
 
@@ -50,28 +61,20 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
      [
        {CompileError,
         "nofile:2: resource function `[method]r.drop` cannot be named `drop`: " <>
-          "`drop` drops the resource", {:guest, "drop: func();"}}
+          "`drop` drops the resource", {:r, "drop: func();"}}
      ]},
     {"a static function named new is a compile error",
      [
        {CompileError,
         "nofile:2: resource function `[static]r.new` cannot be named `new`: " <>
-          "`new` calls the constructor", {:guest, "new: static func();"}}
+          "`new` calls the constructor", {:r, "new: static func();"}}
      ]},
-    # `-` -> `_` is the only renaming and WIT names have no `_`, so the only reachable clash
-    # is the constructor (`new`) with a function named `new`.
-    {"a function named like the constructor is a clash",
-     [{CompileError, @clash, {:guest, "constructor(); new: func();"}}]},
+    @clash_row,
     {"an unknown option raises",
-     [
-       {ArgumentError,
-        "unknown keys [:bogus] in [wit: \"package a:b; world w {}\", resource: \"r\", bogus: 1], " <>
-          "the allowed keys are: [:wit, :resource, :world, :interface]",
-        ~S|wit: "package a:b; world w {}", resource: "r", bogus: 1|}
-     ]},
+     [{ArgumentError, @unknown_keys <> "[:wit, :resource, :world, :interface]", @bogus}]},
     {":wit must evaluate to text",
      [
-       {ArgumentError, ":wit must be WIT source text, got: 1", ~S|wit: 1, resource: "r"|},
+       @wit_not_text,
        {ArgumentError, ":wit must be WIT source text, got: nil", ~S|resource: "r"|}
      ]},
     {":resource must be a string",
@@ -104,7 +107,7 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
     {"missing async callbacks count self",
      [
        {CompileError, "nofile:1: Missing host resource callbacks: m/2, s/0",
-        {:host, "m: async func(x: u32); s: static async func();"}}
+        {:r, "m: async func(x: u32); s: static async func();"}}
      ]},
     {"both :wit and :wit_path raise",
      [
@@ -150,23 +153,20 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
      [
        {CompileError,
         "nofile:2: resource function `[method]r.drop` cannot be named `drop`: " <>
-          "`drop/1` is the destructor", {:host, "drop: func();"}},
+          "`drop/1` is the destructor", {:r, "drop: func();"}},
        {CompileError,
         "nofile:2: resource function `[static]r.imports` cannot be named `imports`: " <>
-          "`imports/0` is generated", {:host, "imports: static func();"}}
+          "`imports/0` is generated", {:r, "imports: static func();"}}
      ]},
-    {"a function named like the constructor is a clash",
-     [{CompileError, @clash, {:host, "constructor(); new: func();"}}]},
+    @clash_row,
     {"an unknown option raises",
      [
-       {ArgumentError,
-        "unknown keys [:bogus] in [wit: \"package a:b; world w {}\", resource: \"r\", bogus: 1], " <>
-          "the allowed keys are: [:wit, :wit_path, :resource, :world, :interface]",
-        ~S|wit: "package a:b; world w {}", resource: "r", bogus: 1|}
+       {ArgumentError, @unknown_keys <> "[:wit, :wit_path, :resource, :world, :interface]",
+        @bogus}
      ]},
     {"option types are checked",
      [
-       {ArgumentError, ":wit must be WIT source text, got: 1", ~S|wit: 1, resource: "r"|},
+       @wit_not_text,
        {ArgumentError, ":wit_path must be a path, got: :path",
         ~S|wit_path: :path, resource: "r"|},
        {ArgumentError, ":resource must be a string, got: nil",
@@ -175,9 +175,12 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
   ]
 
   # The module source for one row: `use` on line 2 (where the macros report option errors),
-  # the body after it. `{side, resource_body}` stands for a one-resource world's options.
-  defp source(macro, {side, resource}),
-    do: source(macro, "wit: #{world(resource, side)}, resource: \"r\"")
+  # the body after it. `{:r, resource_body}` stands for the options of a one-resource world that
+  # exports (GuestResource) or imports (HostResource) it.
+  defp source(macro, {:r, resource}) do
+    side = if macro == Wasmex.Components.GuestResource, do: :guest, else: :host
+    source(macro, "wit: #{world(resource, side)}, resource: \"r\"")
+  end
 
   defp source(macro, use_source) do
     """
