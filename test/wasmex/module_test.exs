@@ -53,11 +53,16 @@ defmodule Wasmex.ModuleTest do
                Module.compile(store!(), File.read!(fixture_path("wasi_p1_hello.wasm")))
     end
 
-    test "malformed WAT is an 'Error while parsing bytes' error" do
-      assert {:error, "Error while parsing bytes: " <> detail} =
-               Module.compile(store!(), "(module")
-
-      assert detail =~ "expected `)`"
+    for {name, source, prefix, expected} <- [
+          {"malformed WAT is an 'Error while parsing bytes' error", "(module",
+           "Error while parsing bytes: ", "expected `)`"},
+          {"a module that does not validate is a 'Could not compile module' error",
+           "(module (func (result i32)))", "Could not compile module: ", "type mismatch"}
+        ] do
+      test name do
+        assert {:error, unquote(prefix) <> detail} = Module.compile(store!(), unquote(source))
+        assert detail =~ unquote(expected)
+      end
     end
 
     test "text that is not WAT at all is an 'Error while parsing bytes' error" do
@@ -69,13 +74,6 @@ defmodule Wasmex.ModuleTest do
 
       assert String.starts_with?(reason, "Error while parsing bytes: ") or
                String.starts_with?(reason, "Could not compile module: ")
-    end
-
-    test "a module that does not validate is a 'Could not compile module' error" do
-      assert {:error, "Could not compile module: " <> detail} =
-               Module.compile(store!(), "(module (func (result i32)))")
-
-      assert detail =~ "type mismatch"
     end
 
     test "an empty binary is an error" do

@@ -8,6 +8,14 @@ defmodule Wasmex.PipeTest do
     pipe
   end
 
+  # A pipe holding `content`, its cursor at the end.
+  defp pipe!(content) do
+    pipe = pipe!()
+    size = byte_size(content)
+    assert {:ok, ^size} = Pipe.write(pipe, content)
+    pipe
+  end
+
   describe "new/0" do
     test "creates an empty pipe" do
       assert {:ok, %Pipe{resource: resource, reference: reference}} = Pipe.new()
@@ -114,8 +122,7 @@ defmodule Wasmex.PipeTest do
     end
 
     test "positions the cursor for reading" do
-      pipe = pipe!()
-      {:ok, 10} = Pipe.write(pipe, "0123456789")
+      pipe = pipe!("0123456789")
       assert :ok = Pipe.seek(pipe, 7)
       assert Pipe.read(pipe) == "789"
       assert :ok = Pipe.seek(pipe, 10)
@@ -123,8 +130,7 @@ defmodule Wasmex.PipeTest do
     end
 
     test "seeking past the end reads nothing" do
-      pipe = pipe!()
-      {:ok, 3} = Pipe.write(pipe, "abc")
+      pipe = pipe!("abc")
       assert :ok = Pipe.seek(pipe, 100)
       assert Pipe.read(pipe) == ""
       assert Pipe.size(pipe) == 3
