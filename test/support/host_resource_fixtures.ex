@@ -33,6 +33,19 @@ defmodule Wasmex.HostResourceFixtures do
     }
   end
 
+  defmodule PrefixLogger do
+    @moduledoc false
+    # The logger callbacks of the simple loggers: the term is the prefix itself.
+    defmacro __using__(default: default) do
+      quote do
+        def new(prefix), do: prefix
+        def log(prefix, msg), do: prefix <> msg
+        def count(_prefix), do: 0
+        def make_default, do: unquote(default)
+      end
+    end
+  end
+
   defmodule DirLogger do
     @moduledoc false
     use Wasmex.Components.HostResource,
@@ -68,10 +81,7 @@ defmodule Wasmex.HostResourceFixtures do
       wit_path: "wasm/component_host_resources/wit/host.wit",
       resource: "logger"
 
-    def new(prefix), do: prefix
-    def log(prefix, msg), do: prefix <> msg
-    def count(_prefix), do: 0
-    def make_default, do: "file default: "
+    use Wasmex.HostResourceFixtures.PrefixLogger, default: "file default: "
 
     def external_resources, do: @external_resource
   end
@@ -82,10 +92,7 @@ defmodule Wasmex.HostResourceFixtures do
       wit: File.read!("wasm/component_host_resources/wit/host.wit"),
       resource: "logger"
 
-    def new(prefix), do: prefix
-    def log(prefix, msg), do: prefix <> msg
-    def count(_prefix), do: 0
-    def make_default, do: "source default: "
+    use Wasmex.HostResourceFixtures.PrefixLogger, default: "source default: "
 
     def external_resources, do: @external_resource
   end
@@ -96,10 +103,7 @@ defmodule Wasmex.HostResourceFixtures do
       wit_path: "wasm/component_host_resources/wit",
       resource: "logger"
 
-    def new(prefix), do: prefix
-    def log(prefix, msg), do: prefix <> msg
-    def count(_prefix), do: 0
-    def make_default, do: "default: "
+    use Wasmex.HostResourceFixtures.PrefixLogger, default: "default: "
     def drop(_prefix), do: raise("drop failed")
   end
 
