@@ -7,9 +7,10 @@ defmodule Wasmex.Features.GuestResourcesTest do
   @moduletag timeout: 60_000
   @moduletag :capture_log
 
-  describe "call/5" do
-    setup :server
+  # Every test gets a server of the resources fixture as `pid`.
+  setup :server
 
+  describe "call/5" do
     test "a trap is an error, and the server replaces its instance", %{pid: pid} do
       acc = acc!(pid, 1)
       assert :ok = GuestResource.drop(acc!(pid, 2))
@@ -138,8 +139,6 @@ defmodule Wasmex.Features.GuestResourcesTest do
   end
 
   describe "Wasmex.Components.call_function/4 with guest resources" do
-    setup :server
-
     test "a freestanding function returning a resource", %{pid: pid} do
       assert {:ok, %GuestResource{} = acc} =
                Components.call_function(pid, {@counters, "make"}, [9])

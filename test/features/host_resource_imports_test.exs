@@ -10,6 +10,12 @@ defmodule Wasmex.Features.HostResourceImportsTest do
   # test/fixtures/components/component_host_resources.wasm (wasm/component_host_resources)
   @logging "wasmex:host-resources/logging@0.1.0"
 
+  # The guest dropped `logger` and no other logger.
+  defp assert_dropped_only(logger) do
+    assert_receive {:dropped, ^logger}
+    refute_receive {:dropped, _}
+  end
+
   # The imports of the fixture, implementing the `logger` resource with raw import entries. A
   # logger is a map holding its prefix, a unique id and a :counters reference counting its `log`
   # calls. Every callback reports to `test`. `overrides` replace entries of the interface.
@@ -73,8 +79,7 @@ defmodule Wasmex.Features.HostResourceImportsTest do
 
       assert_receive {:created, %{prefix: "a: "} = logger}
       assert_receive {:log, ^logger, "hello"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "methods get the constructor's term on every call" do
@@ -84,8 +89,7 @@ defmodule Wasmex.Features.HostResourceImportsTest do
       assert_receive {:created, logger}
       assert_receive {:log, ^logger, "m"}
       assert_receive {:log, ^logger, "m"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "each guest handle has its own term" do
@@ -110,8 +114,7 @@ defmodule Wasmex.Features.HostResourceImportsTest do
       # keeping another one drops the first
       assert {:ok, []} = call(pid, "keep-logger", ["k2: "])
       assert_receive {:created, second}
-      assert_receive {:dropped, ^first}
-      refute_receive {:dropped, _}
+      assert_dropped_only(first)
 
       assert {:ok, []} = call(pid, "drop-kept", [])
       assert_receive {:dropped, ^second}
@@ -136,8 +139,7 @@ defmodule Wasmex.Features.HostResourceImportsTest do
       assert_receive {:created, logger}
       assert_receive {:peeked, ^logger}
       assert_receive {:log, ^logger, "x"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "a static function returning a logger" do
@@ -194,8 +196,7 @@ defmodule Wasmex.Features.HostResourceImportsTest do
       assert_receive {:created, two}
 
       assert {:ok, []} = call(second, "drop-kept", [])
-      assert_receive {:dropped, ^two}
-      refute_receive {:dropped, _}
+      assert_dropped_only(two)
 
       assert {:ok, []} = call(first, "drop-kept", [])
       assert_receive {:dropped, ^one}

@@ -4,9 +4,10 @@ defmodule Wasmex.Components.GuestResourceTest do
   @moduletag timeout: 60_000
   @moduletag :capture_log
 
-  describe "new/4" do
-    setup :server
+  # Every test gets a server of the resources fixture as `pid`.
+  setup :server
 
+  describe "new/4" do
     test "calls the constructor on a server and returns a handle", %{pid: pid} do
       assert {:ok, %GuestResource{resource: resource, reference: reference} = acc} =
                GuestResource.new(pid, @accumulator, [10])
@@ -79,8 +80,6 @@ defmodule Wasmex.Components.GuestResourceTest do
   end
 
   describe "call/5" do
-    setup :server
-
     test "methods with one result, no result and a tuple result", %{pid: pid} do
       acc = acc!(pid, 10)
       assert {:ok, 15} = GuestResource.call(acc, :method, :add, [5])
@@ -281,8 +280,6 @@ defmodule Wasmex.Components.GuestResourceTest do
   end
 
   describe "call_static/6" do
-    setup :server
-
     test "a static function returning a resource", %{pid: pid} do
       assert {:ok, %GuestResource{} = acc} =
                GuestResource.call_static(pid, @accumulator, :static, :from_sum, [1, 2])
@@ -361,8 +358,6 @@ defmodule Wasmex.Components.GuestResourceTest do
   end
 
   describe "drop/2" do
-    setup :server
-
     test "runs the guest's destructor once; dropping twice is :ok", %{pid: pid} do
       acc = acc!(pid, 1)
       assert dropped(pid) == 0
