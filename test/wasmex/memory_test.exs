@@ -26,6 +26,9 @@ defmodule Wasmex.MemoryTest do
     %{store: store, instance: instance, memory: memory}
   end
 
+  # Every test gets a fresh instance of @wat: `store`, `instance` and its `memory`.
+  setup :memory_instance
+
   describe "from_instance/2" do
     test "returns the exported memory" do
       {store, _module, instance} = instantiate!(@wat)
@@ -58,8 +61,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "size/2" do
-    setup :memory_instance
-
     test "is the size in bytes", %{store: store, memory: memory} do
       assert Memory.size(store, memory) == @page
     end
@@ -71,8 +72,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "grow/3" do
-    setup :memory_instance
-
     test "returns the number of pages before growing", %{
       store: store,
       instance: instance,
@@ -118,8 +117,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "get_byte/3" do
-    setup :memory_instance
-
     test "reads bytes written by data segments and by the guest", %{
       store: store,
       instance: instance,
@@ -146,8 +143,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "set_byte/4" do
-    setup :memory_instance
-
     test "writes a byte that the guest reads", %{store: store, instance: instance, memory: memory} do
       assert :ok = Memory.set_byte(store, memory, 42, 200)
       assert Memory.get_byte(store, memory, 42) == 200
@@ -181,8 +176,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "read_binary/4" do
-    setup :memory_instance
-
     test "reads a range", %{store: store, memory: memory} do
       assert Memory.read_binary(store, memory, 0, 12) == "Hello, Wasm!"
       assert Memory.read_binary(store, memory, 7, 4) == "Wasm"
@@ -227,8 +220,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "read_string/4" do
-    setup :memory_instance
-
     test "reads text", %{store: store, memory: memory} do
       assert Memory.read_string(store, memory, 0, 5) == "Hello"
     end
@@ -243,8 +234,6 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "write_binary/4" do
-    setup :memory_instance
-
     test "writes bytes that the guest reads", %{store: store, instance: instance, memory: memory} do
       assert :ok = Memory.write_binary(store, memory, 500, "abc")
       assert {:ok, [?b]} = call(store, instance, "load8", [501])
