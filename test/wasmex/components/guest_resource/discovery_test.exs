@@ -92,36 +92,23 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
                 "Could not select a world in `wit`: World `nope` not found in package " <>
                   "`wasmex:resources@1.2.3`"}
     end
-
-    test "a parse error names the source given as :path" do
-      assert Discovery.from_wit("package a:b; oops") ==
-               {:error, parse_error("wit")}
-
-      assert Discovery.from_wit("package a:b; oops", path: "my.wit") ==
-               {:error, parse_error("my.wit")}
-    end
-
-    test "unknown options raise" do
-      assert_raise ArgumentError,
-                   "unknown keys [:interface] in [interface: \"i\"], the allowed keys are: [:path, :world]",
-                   fn -> Discovery.from_wit(@resources_wit, interface: "i") end
-    end
   end
 
   describe "get_resource_from_wit/3" do
     test "finds a resource by name" do
-      assert Discovery.get_resource_from_wit(@resources_wit, "accumulator") ==
-               {:ok, accumulator_info()}
-
-      assert Discovery.get_resource_from_wit(@resources_wit, "label") == {:ok, label_info()}
+      for {name, info} <- [{"accumulator", accumulator_info()}, {"label", label_info()}] do
+        assert Discovery.get_resource_from_wit(@resources_wit, name) == {:ok, info}
+      end
     end
 
-    test "an unknown resource is :not_found" do
-      assert Discovery.get_resource_from_wit(@resources_wit, "nope") == {:error, :not_found}
-    end
-
-    test "an imported resource is not an exported one" do
-      assert Discovery.get_resource_from_wit(@host_wit, "logger") == {:error, :not_found}
+    for {name, wit, resource} <- [
+          {"an unknown resource is :not_found", @resources_wit, "nope"},
+          {"an imported resource is not an exported one", @host_wit, "logger"}
+        ] do
+      test name do
+        assert Discovery.get_resource_from_wit(unquote(wit), unquote(resource)) ==
+                 {:error, :not_found}
+      end
     end
 
     test ":interface picks by the interface's name or its export name" do

@@ -122,20 +122,6 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
 
       assert Discovery.from_wit(wit, world: "v") == {:ok, []}
     end
-
-    test "a parse error names the source given as :path" do
-      assert Discovery.from_wit("package a:b; oops") ==
-               {:error, parse_error("wit")}
-
-      assert Discovery.from_wit("package a:b; oops", path: "my.wit") ==
-               {:error, parse_error("my.wit")}
-    end
-
-    test "unknown options raise" do
-      assert_raise ArgumentError,
-                   "unknown keys [:interface] in [interface: \"i\"], the allowed keys are: [:path, :world]",
-                   fn -> Discovery.from_wit(@host_wit, interface: "i") end
-    end
   end
 
   describe "from_path/2" do
