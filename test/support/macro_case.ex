@@ -37,6 +37,16 @@ defmodule Wasmex.MacroCase do
   def compile!(code), do: code |> Code.compile_string() |> Enum.map(&elem(&1, 0))
 
   @doc """
+  Compiles a module named `module` with `body` (module source without `defmodule`), asserts it
+  defined exactly that module, and returns it.
+  """
+  @spec define!(module(), String.t()) :: module()
+  def define!(module, body) do
+    assert compile!("defmodule #{inspect(module)} do\n#{body}\nend\n") == [module]
+    module
+  end
+
+  @doc """
   Asserts that compiling `code` raises `exception` with `message` (a string, matched exactly, or
   a regex). Returns the exception.
   """

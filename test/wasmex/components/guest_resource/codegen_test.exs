@@ -132,27 +132,23 @@ defmodule Wasmex.Components.GuestResource.CodegenTest do
              ]
     end
 
-    test "wit: is evaluated at compile time" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.Concatenated do
-               use Wasmex.Components.GuestResource,
-                 wit: "package a:b; interface i { resource r { f: func(); } } " <> "world w { export i; }",
-                 resource: "r"
-             end
-             """) == [__MODULE__.Concatenated]
+    test "wit: is evaluated at compile time", %{module: module} do
+      define!(module, ~S"""
+      use Wasmex.Components.GuestResource,
+        wit: "package a:b; interface i { resource r { f: func(); } } " <> "world w { export i; }",
+        resource: "r"
+      """)
 
-      assert functions(__MODULE__.Concatenated) == [drop: 1, drop: 2, f: 1, f: 2]
+      assert functions(module) == [drop: 1, drop: 2, f: 1, f: 2]
     end
 
-    test "wit: can be a module attribute" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.FromAttribute do
-               @wit File.read!("wasm/component_resources/wit/resources.wit")
-               use Wasmex.Components.GuestResource, wit: @wit, resource: "label"
-             end
-             """) == [__MODULE__.FromAttribute]
+    test "wit: can be a module attribute", %{module: module} do
+      define!(module, ~S"""
+      @wit File.read!("wasm/component_resources/wit/resources.wit")
+      use Wasmex.Components.GuestResource, wit: @wit, resource: "label"
+      """)
 
-      assert functions(__MODULE__.FromAttribute) == [
+      assert functions(module) == [
                drop: 1,
                drop: 2,
                new: 2,
@@ -164,18 +160,16 @@ defmodule Wasmex.Components.GuestResource.CodegenTest do
 
     # The ambiguity error (resource_macro_options_test.exs) asks for :interface, which the macro
     # takes besides :wit, :resource and :world.
-    test ":interface picks among resources of the same name" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.PickedInterface do
-               use Wasmex.Components.GuestResource,
-                 wit: "package a:b; interface i { resource r { f: func(); } } " <>
-                   "interface j { resource r { g: func(); } } world w { export i; export j; }",
-                 resource: "r",
-                 interface: "j"
-             end
-             """) == [__MODULE__.PickedInterface]
+    test ":interface picks among resources of the same name", %{module: module} do
+      define!(module, ~S"""
+      use Wasmex.Components.GuestResource,
+        wit: "package a:b; interface i { resource r { f: func(); } } " <>
+          "interface j { resource r { g: func(); } } world w { export i; export j; }",
+        resource: "r",
+        interface: "j"
+      """)
 
-      assert functions(__MODULE__.PickedInterface) == [drop: 1, drop: 2, g: 1, g: 2]
+      assert functions(module) == [drop: 1, drop: 2, g: 1, g: 2]
     end
   end
 

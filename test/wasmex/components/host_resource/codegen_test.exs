@@ -15,6 +15,10 @@ defmodule Wasmex.Components.HostResource.CodegenTest do
     SourceLogger
   }
 
+  # The imports of a module for resource `r` of `interface`: its destructor and `functions`.
+  defp r_imports(module, interface, functions),
+    do: %{interface => Map.put(functions, "r", {:resource, &module.drop/1})}
+
   describe "use Wasmex.Components.HostResource" do
     test "imports/0 maps the canonical names to the callbacks" do
       assert DirLogger.imports() == HostResourceFixtures.logger_imports(DirLogger)
@@ -33,54 +37,39 @@ defmodule Wasmex.Components.HostResource.CodegenTest do
     end
 
     test ":interface picks by the interface's short name or its import name" do
-      assert ShortInterface.imports() == %{
-               "a:b/j" => %{
-                 "r" => {:resource, &ShortInterface.drop/1},
-                 "[method]r.f" => {:fn, &ShortInterface.f/2}
-               }
-             }
+      assert ShortInterface.imports() ==
+               r_imports(ShortInterface, "a:b/j", %{"[method]r.f" => {:fn, &ShortInterface.f/2}})
 
-      assert FullInterface.imports() == %{
-               "a:b/i" => %{
-                 "r" => {:resource, &FullInterface.drop/1},
+      assert FullInterface.imports() ==
+               r_imports(FullInterface, "a:b/i", %{
                  "[constructor]r" => {:fn, &FullInterface.new/0}
-               }
-             }
+               })
     end
 
     test ":world picks one of several worlds" do
-      assert PickedWorld.imports() == %{
-               "a:b/i" => %{
-                 "r" => {:resource, &PickedWorld.drop/1},
-                 "[constructor]r" => {:fn, &PickedWorld.new/0}
-               }
-             }
+      assert PickedWorld.imports() ==
+               r_imports(PickedWorld, "a:b/i", %{"[constructor]r" => {:fn, &PickedWorld.new/0}})
     end
 
     test "async methods take the resource first, like methods" do
-      assert AsyncCallbacks.imports() == %{
-               "a:b/i" => %{
-                 "r" => {:resource, &AsyncCallbacks.drop/1},
+      assert AsyncCallbacks.imports() ==
+               r_imports(AsyncCallbacks, "a:b/i", %{
                  "[method]r.m" => {:fn, &AsyncCallbacks.m/2},
                  "[static]r.s" => {:fn, &AsyncCallbacks.s/0}
-               }
-             }
+               })
     end
 
-    test "wit: can be a module attribute" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.FromAttribute do
-               @wit File.read!("wasm/component_host_resources/wit/host.wit")
-               use Wasmex.Components.HostResource, wit: @wit, resource: "logger"
+    test "wit: can be a module attribute", %{module: module} do
+      define!(module, ~S"""
+      @wit File.read!("wasm/component_host_resources/wit/host.wit")
+      use Wasmex.Components.HostResource, wit: @wit, resource: "logger"
 
-               def new(prefix), do: prefix
-               def log(prefix, msg), do: prefix <> msg
-               def count(_prefix), do: 0
-               def make_default, do: "default: "
-             end
-             """) == [__MODULE__.FromAttribute]
+      def new(prefix), do: prefix
+      def log(prefix, msg), do: prefix <> msg
+      def count(_prefix), do: 0
+      def make_default, do: "default: "
+      """)
 
-      module = __MODULE__.FromAttribute
       assert module.imports() == HostResourceFixtures.logger_imports(module)
     end
   end
