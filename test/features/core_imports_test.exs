@@ -303,7 +303,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         end
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [:i32], [:i32], cb}}})
+      {store, instance} = cb_instance!(wat, [:i32], [:i32], cb)
       assert {:ok, [11]} = call(store, instance, "run", [5])
     end
 
@@ -327,7 +327,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         below + n
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [:i32], [:i32], cb}}})
+      {store, instance} = cb_instance!(wat, [:i32], [:i32], cb)
       assert {:ok, [15]} = call(store, instance, "countdown", [5])
     end
 
@@ -346,7 +346,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         1
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [], [:i32], cb}}})
+      {store, instance} = cb_instance!(wat, [], [:i32], cb)
       assert {:ok, [1]} = call(store, instance, "run", [])
       assert_received {:nested, {:error, "Error during function excecution (" <> _}}
     end
@@ -368,7 +368,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         seven * 6
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [], [:i32], cb}}})
+      {store, instance} = cb_instance!(wat, [], [:i32], cb)
       assert {:ok, [42]} = call(store, instance, "run", [])
 
       # the inner instance lives in the same store and outlives the callback
@@ -390,7 +390,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         send(test, {:grow, Memory.grow(caller, memory, 1)})
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [], [], cb}}})
+      {store, instance} = cb_instance!(wat, [], [], cb)
       assert {:ok, [1]} = call(store, instance, "run", [])
       assert_received {:grow, {:error, "Cannot grow memory from caller"}}
     end
@@ -407,7 +407,7 @@ defmodule Wasmex.Features.CoreImportsTest do
 
       test = self()
       cb = fn %{caller: caller, memory: memory} -> send(test, {:caller, caller, memory}) end
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [], [], cb}}})
+      {store, instance} = cb_instance!(wat, [], [], cb)
       assert {:ok, []} = call(store, instance, "run", [])
       assert_received {:caller, caller, memory}
 
@@ -446,7 +446,7 @@ defmodule Wasmex.Features.CoreImportsTest do
         end
       end
 
-      {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, [:i32], [], cb}}})
+      {store, instance} = cb_instance!(wat, [:i32], [], cb)
       assert {:ok, []} = call(store, instance, "run", [1])
       assert {:ok, []} = call(store, instance, "run", [2])
       assert_received {:old, {:error, "Caller is no longer valid"}}
@@ -475,6 +475,12 @@ defmodule Wasmex.Features.CoreImportsTest do
       assert_received {:inner, inner}
       assert inner == <<0>> or match?({:error, reason} when is_binary(reason), inner)
     end
+  end
+
+  # Instantiates `wat`, whose import `env.cb` is the Elixir function `cb`: `{store, instance}`.
+  defp cb_instance!(wat, params, results, cb) do
+    {store, _module, instance} = instantiate!(wat, %{env: %{cb: {:fn, params, results, cb}}})
+    {store, instance}
   end
 
   defp failing_import_instance!(fun) do
