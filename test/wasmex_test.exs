@@ -324,17 +324,7 @@ defmodule WasmexTest do
       assert {:ok, [1]} = Wasmex.call_function(name, :incr, [])
       assert {:ok, [2]} = Wasmex.call_function(name, :incr, [])
 
-      ref = Process.monitor(first)
-      Process.exit(first, :kill)
-      assert_receive {:DOWN, ^ref, :process, ^first, :killed}, 1_000
-
-      second =
-        wait_until(fn ->
-          case Process.whereis(name) do
-            pid when is_pid(pid) and pid != first -> pid
-            _ -> nil
-          end
-        end)
+      second = kill_and_await_restart(name, first, 1_000)
 
       assert Process.alive?(second)
       # a restarted server has a fresh instance

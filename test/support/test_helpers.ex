@@ -126,6 +126,24 @@ defmodule Wasmex.TestHelpers do
     end
   end
 
+  @doc "Starts a one_for_one supervisor of `children` (linked), shut down when the test exits."
+  def supervisor!(children) do
+    assert {:ok, sup} = Supervisor.start_link(children, strategy: :one_for_one)
+    ExUnit.Callbacks.on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
+    sup
+  end
+
+  @doc """
+  Kills `first`, the process registered as `name`, waits (up to `wait` ms) for it to go down and
+  for its supervisor to register a new process under `name`, and returns that new pid.
+  """
+  def kill_and_await_restart(name, first, wait \\ 2_000) do
+    ref = Process.monitor(first)
+    Process.exit(first, :kill)
+    assert_receive {:DOWN, ^ref, :process, ^first, :killed}, wait
+    wait_until(fn -> (pid = Process.whereis(name)) && pid != first && pid end)
+  end
+
   @doc "A fresh atom usable as a registered name."
   def unique_name(prefix \\ "Wasmex.Test.Server") do
     :"#{prefix}#{System.unique_integer([:positive])}"

@@ -428,24 +428,14 @@ defmodule Wasmex.ComponentsTest do
     end
 
     test "a supervised server is restarted after being killed and answers", %{name: name} do
-      {:ok, sup} =
-        Supervisor.start_link(
-          [{Components, name: name, bytes: component_bytes("component_types")}],
-          strategy: :one_for_one
-        )
-
-      on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
+      sup = supervisor!([{Components, name: name, bytes: component_bytes("component_types")}])
 
       first = Process.whereis(name)
       assert is_pid(first)
       assert {:ok, 1} = call(name, "counter-inc", [])
       assert {:ok, 2} = call(name, "counter-inc", [])
 
-      ref = Process.monitor(first)
-      Process.exit(first, :kill)
-      assert_receive {:DOWN, ^ref, :process, ^first, :killed}, 2_000
-
-      second = wait_until(fn -> (pid = Process.whereis(name)) && pid != first && pid end)
+      second = kill_and_await_restart(name, first)
       assert is_pid(second)
       assert {:ok, 1} = call(name, "counter-inc", [])
       assert [{^name, ^second, :worker, [Components]}] = Supervisor.which_children(sup)
@@ -454,16 +444,12 @@ defmodule Wasmex.ComponentsTest do
     test "two named servers under one supervisor keep separate instances" do
       [a, b] = [unique_name(), unique_name()]
 
-      {:ok, sup} =
-        Supervisor.start_link(
-          [
-            {Components, name: a, bytes: component_bytes("component_types")},
-            {Components, name: b, bytes: component_bytes("component_types")}
-          ],
-          strategy: :one_for_one
-        )
+      sup =
+        supervisor!([
+          {Components, name: a, bytes: component_bytes("component_types")},
+          {Components, name: b, bytes: component_bytes("component_types")}
+        ])
 
-      on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
       assert length(Supervisor.which_children(sup)) == 2
       assert {:ok, 1} = call(a, "counter-inc", [])
       assert {:ok, 2} = call(a, "counter-inc", [])

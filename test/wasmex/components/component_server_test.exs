@@ -204,21 +204,11 @@ defmodule Wasmex.Components.ComponentServerTest do
 
       assert %{id: TypesServer} = TypesServer.child_spec(path: "x")
 
-      {:ok, sup} =
-        Supervisor.start_link(
-          [{TypesServer, name: name, path: component_path("component_types")}],
-          strategy: :one_for_one
-        )
-
-      on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
+      supervisor!([{TypesServer, name: name, path: component_path("component_types")}])
 
       first = Process.whereis(name)
       assert {:ok, 1} = TypesServer.counter_inc(name)
-      ref = Process.monitor(first)
-      Process.exit(first, :kill)
-      assert_receive {:DOWN, ^ref, :process, ^first, :killed}, 2_000
-
-      second = wait_until(fn -> (pid = Process.whereis(name)) && pid != first && pid end)
+      second = kill_and_await_restart(name, first)
       assert is_pid(second)
       assert {:ok, 1} = TypesServer.counter_inc(name)
     end
