@@ -18,11 +18,15 @@ defmodule Wasmex.TestHelpers do
     store!(limits, engine)
   end
 
-  @doc "Compiles WAT text or wasm bytes."
-  def compile!(store, source) do
-    assert {:ok, %Module{} = module} = Module.compile(store, source)
-    module
+  @doc "Asserts that `handle` is a handle struct: its `resource` and `reference` are references."
+  def assert_handle(%{resource: resource, reference: reference} = handle) do
+    assert is_reference(resource)
+    assert is_reference(reference)
+    handle
   end
+
+  @doc "Compiles WAT text or wasm bytes."
+  def compile!(store, source), do: ok!(Module.compile(store, source), Module)
 
   @doc "Compiles and instantiates in one go; returns `{store, module, instance}`."
   def instantiate!(source, imports \\ %{}, opts \\ []) do
@@ -36,9 +40,12 @@ defmodule Wasmex.TestHelpers do
   end
 
   @doc "The instance's exported memory."
-  def memory!(store, instance) do
-    assert {:ok, %Memory{} = memory} = Memory.from_instance(store, instance)
-    memory
+  def memory!(store, instance), do: ok!(Memory.from_instance(store, instance), Memory)
+
+  # The value of an `{:ok, %struct{}}` result; fails the test on anything else.
+  defp ok!(result, struct) do
+    assert {:ok, %^struct{} = value} = result
+    value
   end
 
   @doc """

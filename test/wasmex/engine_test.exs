@@ -11,11 +11,8 @@ defmodule Wasmex.EngineTest do
 
   describe "new/1" do
     test "builds an engine from the default config" do
-      assert {:ok, %Engine{resource: resource, reference: reference}} =
-               Engine.new(%EngineConfig{})
-
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %Engine{} = handle} = Engine.new(%EngineConfig{})
+      assert_handle(handle)
     end
 
     test "builds an engine with every setting changed" do

@@ -33,11 +33,8 @@ defmodule Wasmex.ModuleTest do
 
   describe "compile/2" do
     test "compiles WAT text" do
-      assert {:ok, %Module{resource: resource, reference: reference}} =
-               Module.compile(store!(), @answer)
-
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %Module{} = handle} = Module.compile(store!(), @answer)
+      assert_handle(handle)
     end
 
     test "compiles wasm bytes" do

@@ -23,9 +23,8 @@ defmodule Wasmex.StoreTest do
 
   describe "new/2" do
     test "with no arguments builds a store" do
-      assert {:ok, %StoreOrCaller{resource: resource, reference: reference}} = Store.new()
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %StoreOrCaller{} = handle} = Store.new()
+      assert_handle(handle)
     end
 
     test "accepts nil limits and a nil engine" do

@@ -9,11 +9,8 @@ defmodule Wasmex.Components.GuestResourceTest do
 
   describe "new/4" do
     test "calls the constructor on a server and returns a handle", %{pid: pid} do
-      assert {:ok, %GuestResource{resource: resource, reference: reference} = acc} =
-               GuestResource.new(pid, @accumulator, [10])
-
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %GuestResource{} = acc} = GuestResource.new(pid, @accumulator, [10])
+      assert_handle(acc)
       assert {:ok, 10} = value(acc)
     end
 
