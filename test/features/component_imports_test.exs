@@ -17,18 +17,7 @@ defmodule Wasmex.Features.ComponentImportsTest do
     end
 
     test "root import arguments arrive converted and the callback runs in the server" do
-      test = self()
-
-      imports =
-        importer_imports(%{
-          "host-add" =>
-            {:fn,
-             fn a, b ->
-               send(test, {:host_add, self(), a, b})
-               a * 100 + b
-             end}
-        })
-
+      imports = reporting_host_add(fn a, b -> a * 100 + b end)
       pid = start_component!("component_imports", imports: imports)
       assert {:ok, 4_000_002} = call(pid, "call-host-add", [40_000, 2])
       assert_received {:host_add, ^pid, 40_000, 2}

@@ -57,7 +57,6 @@ defmodule Wasmex.Features.WasiP1Test do
     Pipe.read(pipe)
   end
 
-  # Runs the committed fixture's `_start` in a new WASI store.
   # What the hello fixture writes to stdout when run with default options.
   defp default_output!(hello) do
     %{stdout: stdout} = pipes!()
@@ -65,6 +64,7 @@ defmodule Wasmex.Features.WasiP1Test do
     contents(stdout)
   end
 
+  # Runs the committed fixture's `_start` in a new WASI store.
   defp run_hello(module, options, imports \\ %{}) do
     assert {:ok, store} = Store.new_wasi(options)
     assert {:ok, instance} = Instance.new(store, module, imports)
@@ -109,17 +109,9 @@ defmodule Wasmex.Features.WasiP1Test do
     end
 
     test "reads a stdin pipe and writes stderr", %{hello: hello} do
-      %{stdin: stdin, stdout: stdout, stderr: stderr} = pipes!()
+      %{stdin: stdin, stdout: stdout, stderr: stderr} = pipes = pipes!()
       feed!(stdin, "from elixir")
-
-      options = %WasiOptions{
-        args: ["p", "a"],
-        env: %{"K" => "V"},
-        stdin: stdin,
-        stdout: stdout,
-        stderr: stderr
-      }
-
+      options = struct!(WasiOptions, Map.merge(pipes, %{args: ["p", "a"], env: %{"K" => "V"}}))
       assert {:ok, []} = run_hello(hello, options)
 
       assert contents(stdout) ==

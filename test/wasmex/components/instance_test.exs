@@ -192,21 +192,10 @@ defmodule Wasmex.Components.InstanceTest do
     end
 
     test "imports run in the calling process" do
-      test = self()
-
-      imports =
-        importer_imports(%{
-          "host-add" =>
-            {:fn,
-             fn a, b ->
-               send(test, {:called_in, self()})
-               a * b
-             end}
-        })
-
+      imports = reporting_host_add(fn a, b -> a * b end)
       {_store, _component, instance} = instance!("component_imports", imports)
       assert {:ok, 42} = Instance.call(instance, "call-host-add", [6, 7])
-      assert_received {:called_in, pid}
+      assert_received {:host_add, pid, 6, 7}
       assert pid == self()
     end
 
