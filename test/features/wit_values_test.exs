@@ -14,6 +14,9 @@ defmodule Wasmex.Features.WitValuesTest do
     defstruct [:x, :y]
   end
 
+  # Every test gets a server of the types fixture as `pid`.
+  setup :types_server
+
   defp types_server(_context), do: %{pid: start_component!("component_types")}
 
   defp call(pid, name, args), do: Components.call_function(pid, name, args)
@@ -39,8 +42,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: bool and integers" do
-    setup :types_server
-
     test "bool takes only true and false", %{pid: pid} do
       assert {:ok, true} = call(pid, "echo-bool", [true])
       assert {:ok, false} = call(pid, "echo-bool", [false])
@@ -135,8 +136,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: floats, char and string" do
-    setup :types_server
-
     test "f32 and f64 take floats", %{pid: pid} do
       assert {:ok, 1.5} = call(pid, "echo-f32", [1.5])
       assert {:ok, -0.25} = call(pid, "echo-f32", [-0.25])
@@ -212,8 +211,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: lists and tuples" do
-    setup :types_server
-
     test "list<u8> takes a list or a binary and gives a list", %{pid: pid} do
       assert {:ok, [1, 2, 3]} = call(pid, "echo-list-u8", [[1, 2, 3]])
       assert {:ok, [1, 2, 255]} = call(pid, "echo-list-u8", [<<1, 2, 255>>])
@@ -265,8 +262,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: records" do
-    setup :types_server
-
     test "point with atom keys and with string keys; output keys are atoms", %{pid: pid} do
       assert {:ok, %{x: 1, y: -2}} = call(pid, "echo-point", [%{x: 1, y: -2}])
       assert {:ok, %{x: 3, y: 4}} = call(pid, "echo-point", [%{"x" => 3, "y" => 4}])
@@ -380,8 +375,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: variants, enums and flags" do
-    setup :types_server
-
     test "variant cases without and with payloads", %{pid: pid} do
       assert {:ok, :empty} = call(pid, "echo-shape", [:empty])
       assert {:ok, :empty} = call(pid, "echo-shape", ["empty"])
@@ -460,8 +453,6 @@ defmodule Wasmex.Features.WitValuesTest do
   end
 
   describe "WIT types: option and result" do
-    setup :types_server
-
     test "option", %{pid: pid} do
       assert {:ok, :none} = call(pid, "echo-option", [:none])
       assert {:ok, {:some, 5}} = call(pid, "echo-option", [{:some, 5}])

@@ -7,6 +7,14 @@ defmodule Wasmex.Components.GuestResourceTest do
   # Every test gets a server of the resources fixture as `pid`.
   setup :server
 
+  # `new` holds `new_value` and is a resource of its own: adding to it leaves `old` at `old_value`.
+  defp assert_separate(new, new_value, old, old_value) do
+    assert {:ok, ^new_value} = value(new)
+    incremented = new_value + 1
+    assert {:ok, ^incremented} = GuestResource.call(new, :method, :add, [1])
+    assert {:ok, ^old_value} = value(old)
+  end
+
   describe "new/4" do
     test "calls the constructor on a server and returns a handle", %{pid: pid} do
       assert {:ok, %GuestResource{} = acc} = GuestResource.new(pid, @accumulator, [10])
@@ -185,9 +193,7 @@ defmodule Wasmex.Components.GuestResourceTest do
     test "a resource returned directly is a new handle", %{pid: pid} do
       acc = acc!(pid, 10)
       assert {:ok, %GuestResource{} = split} = GuestResource.call(acc, :method, :split, [4])
-      assert {:ok, 4} = value(split)
-      assert {:ok, 5} = GuestResource.call(split, :method, :add, [1])
-      assert {:ok, 10} = value(acc)
+      assert_separate(split, 4, acc, 10)
     end
 
     test "resources returned in an option", %{pid: pid} do
@@ -226,9 +232,7 @@ defmodule Wasmex.Components.GuestResourceTest do
       assert {:ok, %{copy: %GuestResource{} = copy, value: 5}} =
                GuestResource.call(acc, :method, :snapshot, [])
 
-      assert {:ok, 5} = value(copy)
-      assert {:ok, 6} = GuestResource.call(copy, :method, :add, [1])
-      assert {:ok, 5} = value(acc)
+      assert_separate(copy, 5, acc, 5)
     end
 
     test "returned handles can be moved back into the guest", %{pid: pid} do
