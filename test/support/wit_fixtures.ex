@@ -88,10 +88,9 @@ defmodule Wasmex.WitFixtures do
 
   @doc "`label` of wasm/component_resources/wit/resources.wit."
   def label_info do
-    guest_info("label", "counters", @counters, [
-      guest_fn("constructor", :new, :constructor, 1, true),
-      guest_fn("text", :text, :method, 0, true)
-    ])
+    constructor = guest_fn("constructor", :new, :constructor, 1, true)
+    text = guest_fn("text", :text, :method, 0, true)
+    guest_info("label", "counters", @counters, [constructor, text])
   end
 
   @doc "`logger` of wasm/component_host_resources/wit/host.wit."

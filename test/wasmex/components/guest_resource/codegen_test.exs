@@ -148,14 +148,7 @@ defmodule Wasmex.Components.GuestResource.CodegenTest do
       use Wasmex.Components.GuestResource, wit: @wit, resource: "label"
       """)
 
-      assert functions(module) == [
-               drop: 1,
-               drop: 2,
-               new: 2,
-               new: 3,
-               text: 1,
-               text: 2
-             ]
+      assert functions(module) == [drop: 1, drop: 2, new: 2, new: 3, text: 1, text: 2]
     end
 
     # The ambiguity error (resource_macro_options_test.exs) asks for :interface, which the macro
