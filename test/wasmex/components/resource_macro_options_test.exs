@@ -26,12 +26,6 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
   @missing_path Path.expand("wasm/missing/host.wit")
   @two_interfaces WitFixtures.two_imported_interfaces()
 
-  # A one-resource WIT package whose world exports (`:guest`) or imports (`:host`) `i`.
-  defp world(resource, side) do
-    direction = if side == :guest, do: "export", else: "import"
-    inspect("package a:b; interface i { resource r { #{resource} } } world w { #{direction} i; }")
-  end
-
   @guest [
     {"an unknown resource is a compile error",
      [
@@ -178,8 +172,9 @@ defmodule Wasmex.Components.ResourceMacroOptionsTest do
   # the body after it. `{:r, resource_body}` stands for the options of a one-resource world that
   # exports (GuestResource) or imports (HostResource) it.
   defp source(macro, {:r, resource}) do
-    side = if macro == Wasmex.Components.GuestResource, do: :guest, else: :host
-    source(macro, "wit: #{world(resource, side)}, resource: \"r\"")
+    direction = if macro == Wasmex.Components.GuestResource, do: "export", else: "import"
+    wit = "package a:b; interface i { resource r { #{resource} } } world w { #{direction} i; }"
+    source(macro, "wit: #{inspect(wit)}, resource: \"r\"")
   end
 
   defp source(macro, use_source) do
