@@ -36,6 +36,23 @@ defmodule Wasmex.ComponentTestHelpers do
   end
 
   @doc """
+  `importer_imports/0` with `host-add` computed by `fun`; each call also sends
+  `{:host_add, pid, a, b}` to the calling test, `pid` being the process the callback ran in.
+  """
+  def reporting_host_add(fun) do
+    test = self()
+
+    importer_imports(%{
+      "host-add" =>
+        {:fn,
+         fn a, b ->
+           send(test, {:host_add, self(), a, b})
+           fun.(a, b)
+         end}
+    })
+  end
+
+  @doc """
   Starts a minimal HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that answers every request
   with `status` and `body` and reports each request it reads to the test process as
   `{:http_request, raw_request}`. Returns the port. The server stops with the test.

@@ -18,11 +18,15 @@ defmodule Wasmex.TestHelpers do
     store!(limits, engine)
   end
 
-  @doc "Compiles WAT text or wasm bytes."
-  def compile!(store, source) do
-    assert {:ok, %Module{} = module} = Module.compile(store, source)
-    module
+  @doc "Asserts that `handle` is a handle struct: its `resource` and `reference` are references."
+  def assert_handle(%{resource: resource, reference: reference} = handle) do
+    assert is_reference(resource)
+    assert is_reference(reference)
+    handle
   end
+
+  @doc "Compiles WAT text or wasm bytes."
+  def compile!(store, source), do: ok!(Module.compile(store, source), Module)
 
   @doc "Compiles and instantiates in one go; returns `{store, module, instance}`."
   def instantiate!(source, imports \\ %{}, opts \\ []) do
@@ -36,9 +40,12 @@ defmodule Wasmex.TestHelpers do
   end
 
   @doc "The instance's exported memory."
-  def memory!(store, instance) do
-    assert {:ok, %Memory{} = memory} = Memory.from_instance(store, instance)
-    memory
+  def memory!(store, instance), do: ok!(Memory.from_instance(store, instance), Memory)
+
+  # The value of an `{:ok, %struct{}}` result; fails the test on anything else.
+  defp ok!(result, struct) do
+    assert {:ok, %^struct{} = value} = result
+    value
   end
 
   @doc """
@@ -124,6 +131,24 @@ defmodule Wasmex.TestHelpers do
       value ->
         value
     end
+  end
+
+  @doc "Starts a one_for_one supervisor of `children` (linked), shut down when the test exits."
+  def supervisor!(children) do
+    assert {:ok, sup} = Supervisor.start_link(children, strategy: :one_for_one)
+    ExUnit.Callbacks.on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
+    sup
+  end
+
+  @doc """
+  Kills `first`, the process registered as `name`, waits (up to `wait` ms) for it to go down and
+  for its supervisor to register a new process under `name`, and returns that new pid.
+  """
+  def kill_and_await_restart(name, first, wait \\ 2_000) do
+    ref = Process.monitor(first)
+    Process.exit(first, :kill)
+    assert_receive {:DOWN, ^ref, :process, ^first, :killed}, wait
+    wait_until(fn -> (pid = Process.whereis(name)) && pid != first && pid end)
   end
 
   @doc "A fresh atom usable as a registered name."

@@ -1,5 +1,5 @@
 defmodule Wasmex.DoctestTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   doctest Wasmex
   doctest Wasmex.Engine

@@ -1,5 +1,5 @@
 defmodule Wasmex.EngineConfigTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   alias Wasmex.EngineConfig
 
@@ -64,27 +64,22 @@ defmodule Wasmex.EngineConfigTest do
     end
   end
 
-  describe "wasm_backtrace_details/2" do
-    test "sets the flag" do
-      assert EngineConfig.wasm_backtrace_details(%EngineConfig{}, true).wasm_backtrace_details
-      refute EngineConfig.wasm_backtrace_details(%EngineConfig{}, false).wasm_backtrace_details
-    end
+  # The boolean setters other than consume_fuel/2: the flag and a value that is not a boolean.
+  for {setter, bad} <- [wasm_backtrace_details: 1, memory64: nil] do
+    describe "#{setter}/2" do
+      test "sets the flag" do
+        assert apply(EngineConfig, unquote(setter), [%EngineConfig{}, true])
+               |> Map.fetch!(unquote(setter))
 
-    test "rejects a non-boolean" do
-      assert_raise FunctionClauseError, fn ->
-        EngineConfig.wasm_backtrace_details(%EngineConfig{}, 1)
+        refute apply(EngineConfig, unquote(setter), [%EngineConfig{}, false])
+               |> Map.fetch!(unquote(setter))
       end
-    end
-  end
 
-  describe "memory64/2" do
-    test "sets the flag" do
-      assert EngineConfig.memory64(%EngineConfig{}, true).memory64
-      refute EngineConfig.memory64(%EngineConfig{}, false).memory64
-    end
-
-    test "rejects a non-boolean" do
-      assert_raise FunctionClauseError, fn -> EngineConfig.memory64(%EngineConfig{}, nil) end
+      test "rejects a non-boolean" do
+        assert_raise FunctionClauseError, fn ->
+          apply(EngineConfig, unquote(setter), [%EngineConfig{}, unquote(bad)])
+        end
+      end
     end
   end
 

@@ -1,7 +1,5 @@
 defmodule Wasmex.EngineTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Engine, EngineConfig, Instance, Module, Store, StoreOrCaller}
 
@@ -13,11 +11,8 @@ defmodule Wasmex.EngineTest do
 
   describe "new/1" do
     test "builds an engine from the default config" do
-      assert {:ok, %Engine{resource: resource, reference: reference}} =
-               Engine.new(%EngineConfig{})
-
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %Engine{} = handle} = Engine.new(%EngineConfig{})
+      assert_handle(handle)
     end
 
     test "builds an engine with every setting changed" do
@@ -182,10 +177,6 @@ defmodule Wasmex.EngineTest do
 
       assert reason =~ "type mismatch"
     end
-  end
-
-  test "Inspect shows #Wasmex.Engine<...>" do
-    assert inspect(Engine.default()) =~ ~r/^#Wasmex\.Engine<#Reference<[\d.]+>>$/
   end
 
   test "stores made from the same engine are independent" do

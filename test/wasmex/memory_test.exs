@@ -1,7 +1,5 @@
 defmodule Wasmex.MemoryTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Memory, StoreLimits}
 
@@ -22,6 +20,14 @@ defmodule Wasmex.MemoryTest do
     {store, _module, instance} = instantiate!(@wat, %{}, opts)
     {store, instance, memory!(store, instance)}
   end
+
+  defp memory_instance(_context) do
+    {store, instance, memory} = memory_instance!()
+    %{store: store, instance: instance, memory: memory}
+  end
+
+  # Every test gets a fresh instance of @wat: `store`, `instance` and its `memory`.
+  setup :memory_instance
 
   describe "from_instance/2" do
     test "returns the exported memory" do
@@ -55,35 +61,34 @@ defmodule Wasmex.MemoryTest do
   end
 
   describe "size/2" do
-    test "is the size in bytes" do
-      {store, _instance, memory} = memory_instance!()
+    test "is the size in bytes", %{store: store, memory: memory} do
       assert Memory.size(store, memory) == @page
     end
 
-    test "follows growth by the guest" do
-      {store, instance, memory} = memory_instance!()
+    test "follows growth by the guest", %{store: store, instance: instance, memory: memory} do
       assert {:ok, [1]} = call(store, instance, "grow", [2])
       assert Memory.size(store, memory) == 3 * @page
     end
   end
 
   describe "grow/3" do
-    test "returns the number of pages before growing" do
-      {store, instance, memory} = memory_instance!()
+    test "returns the number of pages before growing", %{
+      store: store,
+      instance: instance,
+      memory: memory
+    } do
       assert Memory.grow(store, memory, 1) == 1
       assert Memory.grow(store, memory, 2) == 2
       assert Memory.size(store, memory) == 4 * @page
       assert {:ok, [4]} = call(store, instance, "pages", [])
     end
 
-    test "growing by 0 pages returns the current size" do
-      {store, _instance, memory} = memory_instance!()
+    test "growing by 0 pages returns the current size", %{store: store, memory: memory} do
       assert Memory.grow(store, memory, 0) == 1
       assert Memory.size(store, memory) == @page
     end
 
-    test "growing past the declared maximum is an error" do
-      {store, _instance, memory} = memory_instance!()
+    test "growing past the declared maximum is an error", %{store: store, memory: memory} do
       assert {:error, "Failed to grow the memory: " <> _} = Memory.grow(store, memory, 4)
       assert Memory.size(store, memory) == @page
     end
@@ -101,21 +106,22 @@ defmodule Wasmex.MemoryTest do
       assert Memory.size(store, memory) == 2 * @page
     end
 
-    test "new pages are zeroed" do
-      {store, _instance, memory} = memory_instance!()
+    test "new pages are zeroed", %{store: store, memory: memory} do
       assert Memory.grow(store, memory, 1) == 1
       assert Memory.read_binary(store, memory, @page, 16) == :binary.copy(<<0>>, 16)
     end
 
-    test "rejects a negative page count" do
-      {store, _instance, memory} = memory_instance!()
+    test "rejects a negative page count", %{store: store, memory: memory} do
       assert_raise FunctionClauseError, fn -> Memory.grow(store, memory, -1) end
     end
   end
 
   describe "get_byte/3" do
-    test "reads bytes written by data segments and by the guest" do
-      {store, instance, memory} = memory_instance!()
+    test "reads bytes written by data segments and by the guest", %{
+      store: store,
+      instance: instance,
+      memory: memory
+    } do
       assert Memory.get_byte(store, memory, 0) == ?H
       assert Memory.get_byte(store, memory, 17) == 255
       assert Memory.get_byte(store, memory, 1000) == 0
@@ -123,88 +129,73 @@ defmodule Wasmex.MemoryTest do
       assert Memory.get_byte(store, memory, 1000) == 77
     end
 
-    test "the last byte is readable" do
-      {store, _instance, memory} = memory_instance!()
+    test "the last byte is readable", %{store: store, memory: memory} do
       assert Memory.get_byte(store, memory, @page - 1) == 0
     end
 
-    test "out of bounds is an error" do
-      {store, _instance, memory} = memory_instance!()
+    test "out of bounds is an error", %{store: store, memory: memory} do
       assert {:error, "out of bounds memory access"} = Memory.get_byte(store, memory, @page)
     end
 
-    test "a negative index raises ArgumentError" do
-      {store, _instance, memory} = memory_instance!()
+    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
       assert_raise ArgumentError, fn -> Memory.get_byte(store, memory, -1) end
     end
   end
 
   describe "set_byte/4" do
-    test "writes a byte that the guest reads" do
-      {store, instance, memory} = memory_instance!()
+    test "writes a byte that the guest reads", %{store: store, instance: instance, memory: memory} do
       assert :ok = Memory.set_byte(store, memory, 42, 200)
       assert Memory.get_byte(store, memory, 42) == 200
       assert {:ok, [200]} = call(store, instance, "load8", [42])
     end
 
-    test "accepts 0 and 255" do
-      {store, _instance, memory} = memory_instance!()
+    test "accepts 0 and 255", %{store: store, memory: memory} do
       assert :ok = Memory.set_byte(store, memory, 1, 0)
       assert :ok = Memory.set_byte(store, memory, 2, 255)
       assert Memory.read_binary(store, memory, 1, 2) == <<0, 255>>
     end
 
-    test "a value above 255 is an error and nothing is written" do
-      {store, _instance, memory} = memory_instance!()
+    test "a value above 255 is an error and nothing is written", %{store: store, memory: memory} do
       assert {:error, reason} = Memory.set_byte(store, memory, 0, 300)
       assert is_binary(reason)
       assert Memory.get_byte(store, memory, 0) == ?H
     end
 
-    test "a negative value is an error" do
-      {store, _instance, memory} = memory_instance!()
+    test "a negative value is an error", %{store: store, memory: memory} do
       assert {:error, _} = Memory.set_byte(store, memory, 0, -1)
       assert Memory.get_byte(store, memory, 0) == ?H
     end
 
-    test "out of bounds is an error" do
-      {store, _instance, memory} = memory_instance!()
+    test "out of bounds is an error", %{store: store, memory: memory} do
       assert {:error, "out of bounds memory access"} = Memory.set_byte(store, memory, @page, 1)
     end
 
-    test "a negative index raises ArgumentError" do
-      {store, _instance, memory} = memory_instance!()
+    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
       assert_raise ArgumentError, fn -> Memory.set_byte(store, memory, -1, 1) end
     end
   end
 
   describe "read_binary/4" do
-    test "reads a range" do
-      {store, _instance, memory} = memory_instance!()
+    test "reads a range", %{store: store, memory: memory} do
       assert Memory.read_binary(store, memory, 0, 12) == "Hello, Wasm!"
       assert Memory.read_binary(store, memory, 7, 4) == "Wasm"
     end
 
-    test "returns bytes that are not UTF-8 unchanged" do
-      {store, _instance, memory} = memory_instance!()
+    test "returns bytes that are not UTF-8 unchanged", %{store: store, memory: memory} do
       assert Memory.read_binary(store, memory, 16, 3) == <<0, 255, 128>>
     end
 
-    test "a length of 0 is an empty binary" do
-      {store, _instance, memory} = memory_instance!()
+    test "a length of 0 is an empty binary", %{store: store, memory: memory} do
       assert Memory.read_binary(store, memory, 5, 0) == ""
     end
 
-    test "the whole memory can be read" do
-      {store, _instance, memory} = memory_instance!()
+    test "the whole memory can be read", %{store: store, memory: memory} do
       bytes = Memory.read_binary(store, memory, 0, @page)
       assert byte_size(bytes) == @page
       assert binary_part(bytes, 0, 5) == "Hello"
     end
 
-    test "a range running past the end is an error" do
-      {store, _instance, memory} = memory_instance!()
-
+    test "a range running past the end is an error", %{store: store, memory: memory} do
       assert {:error, "out of bounds memory access"} =
                Memory.read_binary(store, memory, @page - 2, 3)
 
@@ -212,52 +203,43 @@ defmodule Wasmex.MemoryTest do
                Memory.read_binary(store, memory, @page + 1, 0)
     end
 
-    test "a range whose end overflows is an error" do
-      {store, _instance, memory} = memory_instance!()
-
+    test "a range whose end overflows is an error", %{store: store, memory: memory} do
       assert {:error, "out of bounds memory access"} =
                Memory.read_binary(store, memory, 1, 18_446_744_073_709_551_615)
     end
 
-    test "a negative index or length raises ArgumentError" do
-      {store, _instance, memory} = memory_instance!()
+    test "a negative index or length raises ArgumentError", %{store: store, memory: memory} do
       assert_raise ArgumentError, fn -> Memory.read_binary(store, memory, -1, 1) end
       assert_raise ArgumentError, fn -> Memory.read_binary(store, memory, 0, -1) end
     end
 
-    test "a memory cannot be read through another store" do
-      {_store, _instance, memory} = memory_instance!()
+    test "a memory cannot be read through another store", %{memory: memory} do
       assert {:error, reason} = Memory.read_binary(store!(), memory, 0, 1)
       assert is_binary(reason)
     end
   end
 
   describe "read_string/4" do
-    test "reads text" do
-      {store, _instance, memory} = memory_instance!()
+    test "reads text", %{store: store, memory: memory} do
       assert Memory.read_string(store, memory, 0, 5) == "Hello"
     end
 
-    test "returns the bytes as they are" do
-      {store, _instance, memory} = memory_instance!()
+    test "returns the bytes as they are", %{store: store, memory: memory} do
       assert Memory.read_string(store, memory, 16, 3) == <<0, 255, 128>>
     end
 
-    test "out of bounds is an error" do
-      {store, _instance, memory} = memory_instance!()
+    test "out of bounds is an error", %{store: store, memory: memory} do
       assert {:error, "out of bounds memory access"} = Memory.read_string(store, memory, @page, 1)
     end
   end
 
   describe "write_binary/4" do
-    test "writes bytes that the guest reads" do
-      {store, instance, memory} = memory_instance!()
+    test "writes bytes that the guest reads", %{store: store, instance: instance, memory: memory} do
       assert :ok = Memory.write_binary(store, memory, 500, "abc")
       assert {:ok, [?b]} = call(store, instance, "load8", [501])
     end
 
-    test "is binary safe: every byte value round trips" do
-      {store, _instance, memory} = memory_instance!()
+    test "is binary safe: every byte value round trips", %{store: store, memory: memory} do
       all = :binary.list_to_bin(Enum.to_list(0..255))
       assert :ok = Memory.write_binary(store, memory, 1000, all)
       assert Memory.read_binary(store, memory, 1000, 256) == all
@@ -265,34 +247,31 @@ defmodule Wasmex.MemoryTest do
       assert Memory.read_binary(store, memory, 2000, 3) == <<0, 255, 128>>
     end
 
-    test "writing an empty binary is fine" do
-      {store, _instance, memory} = memory_instance!()
+    test "writing an empty binary is fine", %{store: store, memory: memory} do
       assert :ok = Memory.write_binary(store, memory, 0, "")
       assert Memory.read_binary(store, memory, 0, 5) == "Hello"
     end
 
-    test "writes up to the very end" do
-      {store, _instance, memory} = memory_instance!()
+    test "writes up to the very end", %{store: store, memory: memory} do
       assert :ok = Memory.write_binary(store, memory, @page - 2, "ok")
       assert Memory.read_binary(store, memory, @page - 2, 2) == "ok"
     end
 
-    test "a range running past the end is an error and nothing is written" do
-      {store, _instance, memory} = memory_instance!()
-
+    test "a range running past the end is an error and nothing is written", %{
+      store: store,
+      memory: memory
+    } do
       assert {:error, "out of bounds memory access"} =
                Memory.write_binary(store, memory, @page - 2, "abc")
 
       assert Memory.read_binary(store, memory, @page - 2, 2) == <<0, 0>>
     end
 
-    test "a negative index raises ArgumentError" do
-      {store, _instance, memory} = memory_instance!()
+    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
       assert_raise ArgumentError, fn -> Memory.write_binary(store, memory, -1, "x") end
     end
 
-    test "rejects a non-binary" do
-      {store, _instance, memory} = memory_instance!()
+    test "rejects a non-binary", %{store: store, memory: memory} do
       assert_raise FunctionClauseError, fn -> Memory.write_binary(store, memory, 0, [1, 2]) end
     end
   end
@@ -302,10 +281,5 @@ defmodule Wasmex.MemoryTest do
     assert {:ok, via_instance} = Instance.memory(store, instance)
     assert :ok = Memory.write_binary(store, via_instance, 3000, "x")
     assert Memory.get_byte(store, memory, 3000) == ?x
-  end
-
-  test "Inspect shows #Wasmex.Memory<...>" do
-    {_store, _instance, memory} = memory_instance!()
-    assert inspect(memory) =~ ~r/^#Wasmex\.Memory<#Reference<[\d.]+>>$/
   end
 end

@@ -1,7 +1,5 @@
 defmodule Wasmex.ModuleTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Engine, EngineConfig, Instance, Module}
 
@@ -35,11 +33,8 @@ defmodule Wasmex.ModuleTest do
 
   describe "compile/2" do
     test "compiles WAT text" do
-      assert {:ok, %Module{resource: resource, reference: reference}} =
-               Module.compile(store!(), @answer)
-
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %Module{} = handle} = Module.compile(store!(), @answer)
+      assert_handle(handle)
     end
 
     test "compiles wasm bytes" do
@@ -55,11 +50,16 @@ defmodule Wasmex.ModuleTest do
                Module.compile(store!(), File.read!(fixture_path("wasi_p1_hello.wasm")))
     end
 
-    test "malformed WAT is an 'Error while parsing bytes' error" do
-      assert {:error, "Error while parsing bytes: " <> detail} =
-               Module.compile(store!(), "(module")
-
-      assert detail =~ "expected `)`"
+    for {name, source, prefix, expected} <- [
+          {"malformed WAT is an 'Error while parsing bytes' error", "(module",
+           "Error while parsing bytes: ", "expected `)`"},
+          {"a module that does not validate is a 'Could not compile module' error",
+           "(module (func (result i32)))", "Could not compile module: ", "type mismatch"}
+        ] do
+      test name do
+        assert {:error, unquote(prefix) <> detail} = Module.compile(store!(), unquote(source))
+        assert detail =~ unquote(expected)
+      end
     end
 
     test "text that is not WAT at all is an 'Error while parsing bytes' error" do
@@ -71,13 +71,6 @@ defmodule Wasmex.ModuleTest do
 
       assert String.starts_with?(reason, "Error while parsing bytes: ") or
                String.starts_with?(reason, "Could not compile module: ")
-    end
-
-    test "a module that does not validate is a 'Could not compile module' error" do
-      assert {:error, "Could not compile module: " <> detail} =
-               Module.compile(store!(), "(module (func (result i32)))")
-
-      assert detail =~ "type mismatch"
     end
 
     test "an empty binary is an error" do
@@ -268,10 +261,6 @@ defmodule Wasmex.ModuleTest do
       assert {:error, "Could not deserialize module: " <> _} =
                Module.unsafe_deserialize(bin, fuel_engine)
     end
-  end
-
-  test "Inspect shows #Wasmex.Module<...>" do
-    assert inspect(compile!(store!(), @answer)) =~ ~r/^#Wasmex\.Module<#Reference<[\d.]+>>$/
   end
 
   test "a module can be shared by processes and instantiated concurrently" do

@@ -1,7 +1,5 @@
 defmodule Wasmex.StoreOrCallerTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Module, StoreOrCaller}
 
@@ -22,11 +20,44 @@ defmodule Wasmex.StoreOrCallerTest do
       call $spin))
   """
 
+  # A module whose start function sets the global `g` to 1.
+  @start_wat ~S"""
+  (module
+    (global $g (export "g") (mut i32) (i32.const 0))
+    (func $start (global.set $g (i32.const 1)))
+    (start $start))
+  """
+
   defp fuel_instance!(callback \\ fn _ctx -> nil end) do
     store = fuel_store!()
     imports = %{env: %{callback: {:fn, [], [], callback}}}
     {store, _module, instance} = instantiate!(@fuel_wat, imports, store: store)
     {store, instance}
+  end
+
+  # An instance whose import sets the running call's fuel to `fuel` through its caller.
+  defp fuel_setting_instance!(fuel) do
+    fuel_instance!(fn %{caller: caller} ->
+      :ok = StoreOrCaller.set_fuel(caller, fuel)
+      nil
+    end)
+  end
+
+  # Runs a call on a store with `fuel` whose import sends its caller out; returns that caller,
+  # which has outlived its import by the time the call returns.
+  defp escaped_caller!(fuel) do
+    test = self()
+
+    report = fn %{caller: caller} ->
+      send(test, {:caller, caller})
+      nil
+    end
+
+    {store, instance} = fuel_instance!(report)
+    assert :ok = StoreOrCaller.set_fuel(store, fuel)
+    assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
+    assert_received {:caller, %StoreOrCaller{} = caller}
+    caller
   end
 
   describe "get_fuel/1" do
@@ -70,17 +101,7 @@ defmodule Wasmex.StoreOrCallerTest do
     end
 
     test "through a caller that outlived its import answers an error" do
-      test = self()
-
-      {store, instance} =
-        fuel_instance!(fn %{caller: caller} ->
-          send(test, {:caller, caller})
-          nil
-        end)
-
-      assert :ok = StoreOrCaller.set_fuel(store, 10_000)
-      assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
-      assert_received {:caller, %StoreOrCaller{} = caller}
+      caller = escaped_caller!(10_000)
       assert {:error, "Caller is no longer valid"} = StoreOrCaller.get_fuel(caller)
       assert {:error, "Caller is no longer valid"} = StoreOrCaller.set_fuel(caller, 5)
     end
@@ -129,11 +150,7 @@ defmodule Wasmex.StoreOrCallerTest do
     end
 
     test "an import can refuel the running call through its caller" do
-      {store, instance} =
-        fuel_instance!(fn %{caller: caller} ->
-          :ok = StoreOrCaller.set_fuel(caller, 1_000_000)
-          nil
-        end)
+      {store, instance} = fuel_setting_instance!(1_000_000)
 
       assert :ok = StoreOrCaller.set_fuel(store, 100)
       assert {:ok, []} = call(store, instance, "callback_then_spin", [10_000])
@@ -142,11 +159,7 @@ defmodule Wasmex.StoreOrCallerTest do
     end
 
     test "an import can drain the running call's fuel through its caller" do
-      {store, instance} =
-        fuel_instance!(fn %{caller: caller} ->
-          :ok = StoreOrCaller.set_fuel(caller, 0)
-          nil
-        end)
+      {store, instance} = fuel_setting_instance!(0)
 
       assert :ok = StoreOrCaller.set_fuel(store, 1_000_000)
       assert {:error, reason} = call(store, instance, "callback_then_spin", [10_000])
@@ -155,14 +168,7 @@ defmodule Wasmex.StoreOrCallerTest do
 
     test "instantiation runs the start function on fuel" do
       store = fuel_store!()
-
-      module =
-        compile!(store, ~S"""
-        (module
-          (global $g (export "g") (mut i32) (i32.const 0))
-          (func $start (global.set $g (i32.const 1)))
-          (start $start))
-        """)
+      module = compile!(store, @start_wat)
 
       assert {:error, reason} = Instance.new(store, module, %{})
       assert reason =~ "all fuel consumed by WebAssembly"
@@ -177,17 +183,7 @@ defmodule Wasmex.StoreOrCallerTest do
   end
 
   test "Inspect shows #Wasmex.StoreOrCaller<...> for a caller too" do
-    test = self()
-
-    {store, instance} =
-      fuel_instance!(fn %{caller: caller} ->
-        send(test, {:caller, caller})
-        nil
-      end)
-
-    assert :ok = StoreOrCaller.set_fuel(store, 1_000)
-    assert {:ok, []} = call(store, instance, "callback_then_spin", [0])
-    assert_received {:caller, caller}
+    caller = escaped_caller!(1_000)
     assert inspect(caller) =~ ~r/^#Wasmex\.StoreOrCaller<#Reference<[\d.]+>>$/
   end
 end

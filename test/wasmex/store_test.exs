@@ -1,7 +1,5 @@
 defmodule Wasmex.StoreTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Engine, EngineConfig, Instance, Memory, Module, Store, StoreLimits, StoreOrCaller}
   alias Wasmex.Wasi.{PreopenOptions, WasiOptions}
@@ -15,11 +13,18 @@ defmodule Wasmex.StoreTest do
     (func (export "pages") (result i32) memory.size))
   """
 
+  # A module importing one WASI function.
+  @yield_wat ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
+    (memory (export "memory") 1)
+    (func (export "yield") (result i32) call $yield))
+  """
+
   describe "new/2" do
     test "with no arguments builds a store" do
-      assert {:ok, %StoreOrCaller{resource: resource, reference: reference}} = Store.new()
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %StoreOrCaller{} = handle} = Store.new()
+      assert_handle(handle)
     end
 
     test "accepts nil limits and a nil engine" do
@@ -106,18 +111,16 @@ defmodule Wasmex.StoreTest do
       assert reason =~ "instance count too high"
     end
 
-    test "memories limits the number of memories" do
-      store = store!(%StoreLimits{memories: 1})
-      module = compile!(store, "(module (memory 1) (memory 1))")
-      assert {:error, reason} = Instance.new(store, module, %{})
-      assert reason =~ "memory count too high"
-    end
-
-    test "tables limits the number of tables" do
-      store = store!(%StoreLimits{tables: 1})
-      module = compile!(store, "(module (table 1 funcref) (table 1 funcref))")
-      assert {:error, reason} = Instance.new(store, module, %{})
-      assert reason =~ "table count too high"
+    for {limit, wat, message} <- [
+          {:memories, "(module (memory 1) (memory 1))", "memory count too high"},
+          {:tables, "(module (table 1 funcref) (table 1 funcref))", "table count too high"}
+        ] do
+      test "#{limit} limits the number of #{limit}" do
+        store = store!(struct!(StoreLimits, [{unquote(limit), 1}]))
+        module = compile!(store, unquote(wat))
+        assert {:error, reason} = Instance.new(store, module, %{})
+        assert reason =~ unquote(message)
+      end
     end
 
     test "a failed instantiation leaves the store usable" do
@@ -170,25 +173,14 @@ defmodule Wasmex.StoreTest do
     end
 
     test "the store links WASI, a plain store does not" do
-      wat = ~S"""
-      (module
-        (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
-        (memory (export "memory") 1)
-        (func (export "yield") (result i32) call $yield))
-      """
-
       assert {:ok, wasi_store} = Store.new_wasi(%WasiOptions{})
-      {wasi_store, module, instance} = instantiate!(wat, %{}, store: wasi_store)
+      {wasi_store, module, instance} = instantiate!(@yield_wat, %{}, store: wasi_store)
       assert {:ok, [0]} = call(wasi_store, instance, "yield", [])
 
       assert {:error,
               "unknown import: `wasi_snapshot_preview1::sched_yield` has not been defined"} =
                Instance.new(store!(), module, %{})
     end
-  end
-
-  test "Inspect shows #Wasmex.StoreOrCaller<...>" do
-    assert inspect(store!()) =~ ~r/^#Wasmex\.StoreOrCaller<#Reference<[\d.]+>>$/
   end
 
   test "a module can be compiled with one store and instantiated in another of the same engine" do

@@ -1,5 +1,5 @@
 defmodule Wasmex.UtilsTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   alias Wasmex.Utils
 

@@ -1,7 +1,5 @@
 defmodule Wasmex.WatTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Module, Wat}
 

@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.ComponentServerTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
 
@@ -114,9 +111,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       assert {:ok, 2} = TypesServer.counter_inc(pid)
     end
 
-    test "start_link/1 accepts :bytes and a :name" do
-      name = unique_name()
-
+    test "start_link/1 accepts :bytes and a :name", %{name: name} do
       assert {:ok, pid} =
                TypesServer.start_link(bytes: component_bytes("component_types"), name: name)
 
@@ -201,29 +196,19 @@ defmodule Wasmex.Components.ComponentServerTest do
       assert {:ok, [%{x: 0, y: 0}, %{x: 1, y: -1}]} = TypesServer.make_points(pid, 2)
     end
 
-    test "child_spec/1 starts the server under a supervisor, restarted after a kill" do
-      name = unique_name()
-
+    test "child_spec/1 starts the server under a supervisor, restarted after a kill", %{
+      name: name
+    } do
       assert %{id: ^name, start: {TypesServer, :start_link, [_]}} =
                TypesServer.child_spec(name: name, path: "x")
 
       assert %{id: TypesServer} = TypesServer.child_spec(path: "x")
 
-      {:ok, sup} =
-        Supervisor.start_link(
-          [{TypesServer, name: name, path: component_path("component_types")}],
-          strategy: :one_for_one
-        )
-
-      on_exit(fn -> if Process.alive?(sup), do: Process.exit(sup, :shutdown) end)
+      supervisor!([{TypesServer, name: name, path: component_path("component_types")}])
 
       first = Process.whereis(name)
       assert {:ok, 1} = TypesServer.counter_inc(name)
-      ref = Process.monitor(first)
-      Process.exit(first, :kill)
-      assert_receive {:DOWN, ^ref, :process, ^first, :killed}, 2_000
-
-      second = wait_until(fn -> (pid = Process.whereis(name)) && pid != first && pid end)
+      second = kill_and_await_restart(name, first)
       assert is_pid(second)
       assert {:ok, 1} = TypesServer.counter_inc(name)
     end
@@ -343,6 +328,18 @@ defmodule Wasmex.Components.ComponentServerTest do
     defp module_name,
       do: "Wasmex.Components.ComponentServerTest.Gen#{System.unique_integer([:positive])}"
 
+    # Compiles a module using the macro with `options` (source text) and asserts the
+    # CompileError's message matches `message`; returns the error.
+    defp assert_compile_error(message, options) do
+      assert_raise CompileError, message, fn ->
+        compile("""
+        defmodule #{module_name()} do
+          use Wasmex.Components.ComponentServer, #{options}
+        end
+        """)
+      end
+    end
+
     test ":world picks one of several worlds" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
       first = module_name()
@@ -371,29 +368,12 @@ defmodule Wasmex.Components.ComponentServerTest do
 
     test "several worlds without :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-
-      error =
-        assert_raise CompileError, fn ->
-          compile("""
-          defmodule #{module_name()} do
-            use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}
-          end
-          """)
-        end
-
-      assert Exception.message(error) =~ "Could not select a world"
+      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}")
     end
 
     test "an unknown :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-
-      assert_raise CompileError, ~r/Could not select a world/, fn ->
-        compile("""
-        defmodule #{module_name()} do
-          use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}, world: "third"
-        end
-        """)
-      end
+      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}, world: \"third\"")
     end
 
     test "invalid WIT is a compile error naming the file" do
@@ -401,16 +381,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       wit = Path.join(dir, "broken.wit")
       File.write!(wit, "package a:b; world w { export f: func(; }")
 
-      error =
-        assert_raise CompileError, fn ->
-          compile("""
-          defmodule #{module_name()} do
-            use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}
-          end
-          """)
-        end
-
-      assert Exception.message(error) =~ "Could not parse WIT"
+      error = assert_compile_error(~r/Could not parse WIT/, "wit: #{inspect(wit)}")
       assert Exception.message(error) =~ wit
     end
 
@@ -419,13 +390,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       path = Path.join(dir, "junk.wasm")
       File.write!(path, "junk")
 
-      assert_raise CompileError, ~r/Unable to decode WASM/, fn ->
-        compile("""
-        defmodule #{module_name()} do
-          use Wasmex.Components.ComponentServer, component: #{inspect(path)}
-        end
-        """)
-      end
+      assert_compile_error(~r/Unable to decode WASM/, "component: #{inspect(path)}")
     end
 
     test "neither :wit nor :component raises ArgumentError" do

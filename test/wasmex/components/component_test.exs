@@ -1,7 +1,5 @@
 defmodule Wasmex.Components.ComponentTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Engine, EngineConfig}
   alias Wasmex.Components.{Component, Instance, Store}
@@ -16,11 +14,8 @@ defmodule Wasmex.Components.ComponentTest do
   describe "new/2" do
     test "compiles every committed fixture", %{store: store} do
       for name <- @fixtures do
-        assert {:ok, %Component{resource: resource, reference: reference}} =
-                 Component.new(store, component_bytes(name))
-
-        assert is_reference(resource)
-        assert is_reference(reference)
+        assert {:ok, %Component{} = handle} = Component.new(store, component_bytes(name))
+        assert_handle(handle)
       end
     end
 

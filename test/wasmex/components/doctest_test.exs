@@ -1,5 +1,5 @@
 defmodule Wasmex.Components.DoctestTest do
-  use ExUnit.Case, async: true
+  use Wasmex.Case, async: true
 
   doctest Wasmex.Components
   doctest Wasmex.Components.Store

@@ -1,7 +1,5 @@
 defmodule Wasmex.Components.FieldConverterTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.FieldConverter

@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.InstanceTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components.{Component, Instance, Store}
 
@@ -13,6 +10,11 @@ defmodule Wasmex.Components.InstanceTest do
     assert {:ok, component} = Component.new(store, component_bytes(name))
     assert {:ok, %Instance{} = instance} = Instance.new(store, component, imports)
     {store, component, instance}
+  end
+
+  defp types_instance(_context) do
+    {store, component, instance} = instance!("component_types")
+    %{store: store, component: component, instance: instance}
   end
 
   describe "new/4" do
@@ -73,8 +75,9 @@ defmodule Wasmex.Components.InstanceTest do
   end
 
   describe "call/4" do
-    test "calls root and interface exports" do
-      {_store, _component, instance} = instance!("component_types")
+    setup :types_instance
+
+    test "calls root and interface exports", %{instance: instance} do
       assert {:ok, 3} = Instance.call(instance, "add", [1, 2])
       assert {:ok, 3} = Instance.call(instance, :add, [1, 2])
       assert {:ok, 30} = Instance.call(instance, {"wasmex:test/math@0.1.0", "add"}, [10, 20])
@@ -82,8 +85,7 @@ defmodule Wasmex.Components.InstanceTest do
       assert {:ok, []} = Instance.call(instance, "no-result", [])
     end
 
-    test "a missing export" do
-      {_store, _component, instance} = instance!("component_types")
+    test "a missing export", %{instance: instance} do
       assert {:error, "exported function `nope` not found."} = Instance.call(instance, "nope", [])
 
       assert {:error,
@@ -93,8 +95,7 @@ defmodule Wasmex.Components.InstanceTest do
 
     # Arguments of 512 KiB or more (or lists of 64Ki elements or more) take the dirty-scheduler
     # path (component_call_dirty, then exec_continue_dirty / exec_resume_dirty).
-    test "large arguments: the same results on the dirty-scheduler path" do
-      {_store, _component, instance} = instance!("component_types")
+    test "large arguments: the same results on the dirty-scheduler path", %{instance: instance} do
       bytes = :crypto.strong_rand_bytes(1024 * 1024)
       expected = :binary.bin_to_list(bytes)
       assert {:ok, ^expected} = Instance.call(instance, "echo-list-u8", [bytes])
@@ -130,22 +131,23 @@ defmodule Wasmex.Components.InstanceTest do
       assert {:ok, "hi " <> ^name} = Instance.call(instance, "call-greet", [name])
     end
 
-    test "guest state lives in the instance" do
-      {_store, _component, instance} = instance!("component_types")
+    test "guest state lives in the instance", %{instance: instance} do
       assert {:ok, 1} = Instance.call(instance, "counter-inc", [])
       assert {:ok, 2} = Instance.call(instance, "counter-inc", [])
       assert {:ok, 3} = Instance.call(instance, "counter-inc", [])
     end
 
-    test "a timeout stops a spinning guest" do
-      {_store, _component, instance} = instance!("component_types")
+    test "a timeout stops a spinning guest", %{instance: instance} do
       {ms, result} = timed_ms(fn -> Instance.call(instance, "spin", [], 50) end)
       assert result == {:error, :timeout}
       assert ms < 500
     end
 
-    test "a trap is an error, and the trapped store cannot be entered again" do
-      {store, component, instance} = instance!("component_types")
+    test "a trap is an error, and the trapped store cannot be entered again", %{
+      store: store,
+      component: component,
+      instance: instance
+    } do
       assert {:error, message} = Instance.call(instance, "trap", [])
       assert message =~ "Error executing function"
       assert message =~ "wasm `unreachable` instruction executed"
@@ -161,8 +163,7 @@ defmodule Wasmex.Components.InstanceTest do
       assert {:ok, 3} = Instance.call(fresh, "add", [1, 2])
     end
 
-    test "an instance used with another store's handle is rejected" do
-      {store, _component, _instance} = instance!("component_types")
+    test "an instance used with another store's handle is rejected", %{store: store} do
       {_other_store, _component, other} = instance!("component_types")
 
       assert {:error, "the instance belongs to another store"} =
@@ -178,9 +179,7 @@ defmodule Wasmex.Components.InstanceTest do
       assert {:ok, 1} = Instance.call(b, "counter-inc", [])
     end
 
-    test "argument errors" do
-      {_store, _component, instance} = instance!("component_types")
-
+    test "argument errors", %{instance: instance} do
       assert {:error, "number of params does not match. expected 2, got 0"} =
                Instance.call(instance, "add", [])
 
@@ -188,27 +187,15 @@ defmodule Wasmex.Components.InstanceTest do
                Instance.call(instance, "add", [:one, 2])
     end
 
-    test "args must be a list" do
-      {_store, _component, instance} = instance!("component_types")
+    test "args must be a list", %{instance: instance} do
       assert_raise FunctionClauseError, fn -> Instance.call(instance, "add", {1, 2}) end
     end
 
     test "imports run in the calling process" do
-      test = self()
-
-      imports =
-        importer_imports(%{
-          "host-add" =>
-            {:fn,
-             fn a, b ->
-               send(test, {:called_in, self()})
-               a * b
-             end}
-        })
-
+      imports = reporting_host_add(fn a, b -> a * b end)
       {_store, _component, instance} = instance!("component_imports", imports)
       assert {:ok, 42} = Instance.call(instance, "call-host-add", [6, 7])
-      assert_received {:called_in, pid}
+      assert_received {:host_add, pid, 6, 7}
       assert pid == self()
     end
 
@@ -252,22 +239,21 @@ defmodule Wasmex.Components.InstanceTest do
   end
 
   describe "call_function/5" do
-    test "replies to the from tuple and returns :ok" do
-      {_store, _component, instance} = instance!("component_types")
+    setup :types_instance
+
+    test "replies to the from tuple and returns :ok", %{instance: instance} do
       ref = make_ref()
       assert :ok = Instance.call_function(instance, "add", [5, 6], {self(), ref})
       assert_receive {^ref, {:ok, 11}}, 5_000
     end
 
-    test "errors are replied too" do
-      {_store, _component, instance} = instance!("component_types")
+    test "errors are replied too", %{instance: instance} do
       ref = make_ref()
       assert :ok = Instance.call_function(instance, "missing", [], {self(), ref})
       assert_receive {^ref, {:error, "exported function `missing` not found."}}, 5_000
     end
 
-    test "with a timeout" do
-      {_store, _component, instance} = instance!("component_types")
+    test "with a timeout", %{instance: instance} do
       ref = make_ref()
       assert :ok = Instance.call_function(instance, "spin", [], {self(), ref}, 30)
       assert_receive {^ref, {:error, :timeout}}, 5_000

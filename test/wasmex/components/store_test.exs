@@ -1,8 +1,5 @@
 defmodule Wasmex.Components.StoreTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Engine, EngineConfig, StoreLimits, StoreOrCaller}
   alias Wasmex.Components.{Component, Instance, Store}
@@ -25,9 +22,8 @@ defmodule Wasmex.Components.StoreTest do
 
   describe "new/2" do
     test "with no arguments builds a store struct of references" do
-      assert {:ok, %Store{resource: resource, reference: reference}} = Store.new()
-      assert is_reference(resource)
-      assert is_reference(reference)
+      assert {:ok, %Store{} = handle} = Store.new()
+      assert_handle(handle)
     end
 
     test "each call gives a distinct store" do

@@ -1,9 +1,19 @@
 defmodule Wasmex.Components.HostResource.DiscoveryTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers, only: [tmp_dir!: 1]
+  use Wasmex.Case, async: true
 
   alias Wasmex.Components.HostResource.Discovery
+  alias Wasmex.WitFixtures
+
+  import Wasmex.WitFixtures,
+    only: [
+      host_fn: 6,
+      host_info: 3,
+      host_info: 4,
+      logger_info: 0,
+      parse_error: 1,
+      two_worlds_error: 1,
+      missing_path_error: 1
+    ]
 
   @host_dir "wasm/component_host_resources/wit"
   @host_file "wasm/component_host_resources/wit/host.wit"
@@ -11,56 +21,16 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
   @resources_wit File.read!("wasm/component_resources/wit/resources.wit")
   @logging "wasmex:host-resources/logging@0.1.0"
 
-  # Two imported interfaces that both define a resource `r`.
-  @two_interfaces """
-  package a:b;
-  interface i { resource r { constructor(); } }
-  interface j { resource r { f: func(); } }
-  world w { import i; import j; }
-  """
+  @two_interfaces WitFixtures.two_interfaces(:import)
 
-  defp f(canonical_name, wit_name, elixir_name, kind, arity, has_return) do
-    %{
-      canonical_name: canonical_name,
-      wit_name: wit_name,
-      elixir_name: elixir_name,
-      kind: kind,
-      arity: arity,
-      has_return: has_return
-    }
-  end
+  defp i_info,
+    do:
+      host_info("r", "i", "a:b/i", [
+        host_fn("[constructor]r", "constructor", :new, :constructor, 0, true)
+      ])
 
-  defp logger_info do
-    %{
-      name: "logger",
-      interface: "logging",
-      interface_path: [@logging],
-      functions: [
-        f("[constructor]logger", "constructor", :new, :constructor, 1, true),
-        f("[method]logger.log", "log", :log, :method, 1, true),
-        f("[method]logger.count", "count", :count, :method, 0, true),
-        f("[static]logger.make-default", "make-default", :make_default, :static, 0, true)
-      ]
-    }
-  end
-
-  defp i_info do
-    %{
-      name: "r",
-      interface: "i",
-      interface_path: ["a:b/i"],
-      functions: [f("[constructor]r", "constructor", :new, :constructor, 0, true)]
-    }
-  end
-
-  defp j_info do
-    %{
-      name: "r",
-      interface: "j",
-      interface_path: ["a:b/j"],
-      functions: [f("[method]r.f", "f", :f, :method, 0, false)]
-    }
-  end
+  defp j_info,
+    do: host_info("r", "j", "a:b/j", [host_fn("[method]r.f", "f", :f, :method, 0, false)])
 
   defp write_deps_package!(dir) do
     File.mkdir_p!(Path.join(dir, "deps"))
@@ -99,13 +69,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       assert Discovery.from_wit(wit) ==
                {:ok,
                 [
-                  %{name: "r", interface: "i", interface_path: ["a:b/i"], functions: []},
-                  %{
-                    name: "s",
-                    interface: "i",
-                    interface_path: ["a:b/i"],
-                    functions: [f("[method]s.f", "f", :f, :method, 2, true)]
-                  }
+                  host_info("r", "i", "a:b/i"),
+                  host_info("s", "i", "a:b/i", [host_fn("[method]s.f", "f", :f, :method, 2, true)])
                 ]}
     end
 
@@ -115,12 +80,9 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       assert Discovery.from_wit(wit) ==
                {:ok,
                 [
-                  %{
-                    name: "r",
-                    interface: "foo",
-                    interface_path: ["foo"],
-                    functions: [f("[method]r.f", "f", :f, :method, 0, false)]
-                  }
+                  host_info("r", "foo", "foo", [
+                    host_fn("[method]r.f", "f", :f, :method, 0, false)
+                  ])
                 ]}
     end
 
@@ -134,8 +96,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       assert {:ok, [%{name: "r", functions: functions}]} = Discovery.from_wit(wit)
 
       assert functions == [
-               f("[method]r.m", "m", :m, :async_method, 1, true),
-               f("[static]r.s", "s", :s, :async_static, 0, false)
+               host_fn("[method]r.m", "m", :m, :async_method, 1, true),
+               host_fn("[static]r.s", "s", :s, :async_static, 0, false)
              ]
     end
 
@@ -148,38 +110,17 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       """
 
       assert Discovery.from_wit(wit) ==
-               {:error,
-                "Could not select a world in `wit`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+               {:error, two_worlds_error("wit")}
 
       assert Discovery.from_wit(wit, world: "w") ==
                {:ok,
                 [
-                  %{
-                    name: "r",
-                    interface: "i",
-                    interface_path: ["a:b/i"],
-                    functions: [f("[method]r.f", "f", :f, :method, 0, false)]
-                  }
+                  host_info("r", "i", "a:b/i", [
+                    host_fn("[method]r.f", "f", :f, :method, 0, false)
+                  ])
                 ]}
 
       assert Discovery.from_wit(wit, world: "v") == {:ok, []}
-    end
-
-    test "a parse error names the source given as :path" do
-      assert Discovery.from_wit("package a:b; oops") ==
-               {:error,
-                "Could not parse WIT `wit`: expected `world`, `interface` or `use`, found an identifier"}
-
-      assert Discovery.from_wit("package a:b; oops", path: "my.wit") ==
-               {:error,
-                "Could not parse WIT `my.wit`: expected `world`, `interface` or `use`, found an identifier"}
-    end
-
-    test "unknown options raise" do
-      assert_raise ArgumentError,
-                   "unknown keys [:interface] in [interface: \"i\"], the allowed keys are: [:path, :world]",
-                   fn -> Discovery.from_wit(@host_wit, interface: "i") end
     end
   end
 
@@ -203,12 +144,9 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       assert Discovery.from_path(dir) ==
                {:ok,
                 [
-                  %{
-                    name: "r",
-                    interface: "api",
-                    interface_path: ["b:dep/api@2.0.0"],
-                    functions: [f("[constructor]r", "constructor", :new, :constructor, 1, true)]
-                  }
+                  host_info("r", "api", "b:dep/api@2.0.0", [
+                    host_fn("[constructor]r", "constructor", :new, :constructor, 1, true)
+                  ])
                 ]}
     end
 
@@ -216,9 +154,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       path = "test/fixtures/components/missing.wit"
 
       assert Discovery.from_path(path) ==
-               {:error,
-                "Could not parse WIT `#{path}`: failed to read path for WIT [#{Path.expand(path)}]: " <>
-                  "No such file or directory (os error 2)"}
+               {:error, missing_path_error(path)}
     end
 
     test "a parse error names the file" do
@@ -242,12 +178,10 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       """)
 
       assert Discovery.from_path(path) ==
-               {:error,
-                "Could not select a world in `#{path}`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+               {:error, two_worlds_error(path)}
 
       assert Discovery.from_path(path, world: "w") ==
-               {:ok, [%{name: "r", interface: "i", interface_path: ["a:b/i"], functions: []}]}
+               {:ok, [host_info("r", "i", "a:b/i")]}
     end
 
     test "only takes :world" do
@@ -277,35 +211,30 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     end
 
     test ":interface takes the interface's short name or its import name" do
-      assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "j") ==
-               {:ok, j_info()}
-
-      assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "a:b/j") ==
-               {:ok, j_info()}
-
-      assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "i") ==
-               {:ok, i_info()}
-
-      assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "a:b/i") ==
-               {:ok, i_info()}
-
-      assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "k") ==
-               {:error, :not_found}
+      for {interface, expected} <- [
+            {"j", {:ok, j_info()}},
+            {"a:b/j", {:ok, j_info()}},
+            {"i", {:ok, i_info()}},
+            {"a:b/i", {:ok, i_info()}},
+            {"k", {:error, :not_found}}
+          ] do
+        assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: interface) ==
+                 expected
+      end
     end
 
     test "passes :world on" do
       wit = "package a:b; interface i { resource r; } world w {} world v { import i; }"
 
       assert Discovery.get_resource_from_wit(wit, "r", world: "v") ==
-               {:ok, %{name: "r", interface: "i", interface_path: ["a:b/i"], functions: []}}
+               {:ok, host_info("r", "i", "a:b/i")}
 
       assert Discovery.get_resource_from_wit(wit, "r", world: "w") == {:error, :not_found}
     end
 
     test "a parse error is returned as is" do
       assert Discovery.get_resource_from_wit("package a:b; oops", "r", path: "x.wit") ==
-               {:error,
-                "Could not parse WIT `x.wit`: expected `world`, `interface` or `use`, found an identifier"}
+               {:error, parse_error("x.wit")}
     end
   end
 
@@ -320,14 +249,14 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     end
 
     test ":interface picks by short name or import name" do
-      assert Discovery.get_resource_from_path(@host_dir, "logger", interface: "logging") ==
-               {:ok, logger_info()}
-
-      assert Discovery.get_resource_from_path(@host_dir, "logger", interface: @logging) ==
-               {:ok, logger_info()}
-
-      assert Discovery.get_resource_from_path(@host_dir, "logger", interface: "other") ==
-               {:error, :not_found}
+      for {interface, expected} <- [
+            {"logging", {:ok, logger_info()}},
+            {@logging, {:ok, logger_info()}},
+            {"other", {:error, :not_found}}
+          ] do
+        assert Discovery.get_resource_from_path(@host_dir, "logger", interface: interface) ==
+                 expected
+      end
     end
 
     test "two imported resources of the same name need :interface" do
@@ -354,9 +283,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       path = "nope/dir"
 
       assert Discovery.get_resource_from_path(path, "logger") ==
-               {:error,
-                "Could not parse WIT `#{path}`: failed to read path for WIT [#{Path.expand(path)}]: " <>
-                  "No such file or directory (os error 2)"}
+               {:error, missing_path_error(path)}
     end
   end
 end

@@ -1,7 +1,5 @@
-defmodule Wasmex.WasiTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
+defmodule Wasmex.Features.WasiP1Test do
+  use Wasmex.Case, async: true
 
   alias Wasmex.{Instance, Memory, Module, Pipe, Store}
   alias Wasmex.Wasi.{PreopenOptions, WasiOptions}
@@ -29,6 +27,14 @@ defmodule Wasmex.WasiTest do
       (i64.load (i32.const 16))))
   """
 
+  # A command that exits with status 3.
+  @exit_wat ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") (call $exit (i32.const 3))))
+  """
+
   setup_all do
     store = store!()
     %{hello: compile!(store, File.read!(fixture_path("wasi_p1_hello.wasm")))}
@@ -49,6 +55,13 @@ defmodule Wasmex.WasiTest do
   defp contents(pipe) do
     :ok = Pipe.seek(pipe, 0)
     Pipe.read(pipe)
+  end
+
+  # What the hello fixture writes to stdout when run with default options.
+  defp default_output!(hello) do
+    %{stdout: stdout} = pipes!()
+    assert {:ok, []} = run_hello(hello, %WasiOptions{stdout: stdout})
+    contents(stdout)
   end
 
   # Runs the committed fixture's `_start` in a new WASI store.
@@ -92,23 +105,13 @@ defmodule Wasmex.WasiTest do
     end
 
     test "the guest sees no host environment by default", %{hello: hello} do
-      %{stdout: stdout} = pipes!()
-      assert {:ok, []} = run_hello(hello, %WasiOptions{stdout: stdout})
-      refute contents(stdout) =~ "env: "
+      refute default_output!(hello) =~ "env: "
     end
 
     test "reads a stdin pipe and writes stderr", %{hello: hello} do
-      %{stdin: stdin, stdout: stdout, stderr: stderr} = pipes!()
+      %{stdin: stdin, stdout: stdout, stderr: stderr} = pipes = pipes!()
       feed!(stdin, "from elixir")
-
-      options = %WasiOptions{
-        args: ["p", "a"],
-        env: %{"K" => "V"},
-        stdin: stdin,
-        stdout: stdout,
-        stderr: stderr
-      }
-
+      options = struct!(WasiOptions, Map.merge(pipes, %{args: ["p", "a"], env: %{"K" => "V"}}))
       assert {:ok, []} = run_hello(hello, options)
 
       assert contents(stdout) ==
@@ -154,9 +157,7 @@ defmodule Wasmex.WasiTest do
     end
 
     test "without the preopen the guest sees no /sandbox", %{hello: hello} do
-      %{stdout: stdout} = pipes!()
-      assert {:ok, []} = run_hello(hello, %WasiOptions{stdout: stdout})
-      refute contents(stdout) =~ "copied"
+      refute default_output!(hello) =~ "copied"
     end
 
     test "stores do not share stdio", %{hello: hello} do
@@ -270,15 +271,8 @@ defmodule Wasmex.WasiTest do
     end
 
     test "proc_exit ends the call with an error naming the exit code" do
-      wat = ~S"""
-      (module
-        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-        (memory (export "memory") 1)
-        (func (export "_start") (call $exit (i32.const 3))))
-      """
-
       assert {:ok, store} = Store.new_wasi(%WasiOptions{})
-      {store, _module, instance} = instantiate!(wat, %{}, store: store)
+      {store, _module, instance} = instantiate!(@exit_wat, %{}, store: store)
       assert {:error, reason} = call(store, instance, "_start", [])
       assert reason =~ "exit status 3"
     end

@@ -1,5 +1,5 @@
-defmodule Wasmex.Components.GuestResourceMacroTest do
-  use ExUnit.Case, async: true
+defmodule Wasmex.Components.GuestResource.CodegenTest do
+  use Wasmex.MacroCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.GuestResource
@@ -64,9 +64,6 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
   end
 
   defp dropped(pid), do: Components.call_function(pid, [@counters, "dropped"], [])
-
-  # Compiles `code` (a module using the macro) and returns the modules it defined.
-  defp compile!(code), do: code |> Code.compile_string() |> Enum.map(&elem(&1, 0))
 
   defp functions(module), do: module.__info__(:functions) |> Enum.sort()
 
@@ -135,204 +132,37 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
              ]
     end
 
-    test "wit: is evaluated at compile time" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.Concatenated do
-               use Wasmex.Components.GuestResource,
-                 wit: "package a:b; interface i { resource r { f: func(); } } " <> "world w { export i; }",
-                 resource: "r"
-             end
-             """) == [__MODULE__.Concatenated]
+    test "wit: is evaluated at compile time", %{module: module} do
+      define!(module, ~S"""
+      use Wasmex.Components.GuestResource,
+        wit: "package a:b; interface i { resource r { f: func(); } } " <> "world w { export i; }",
+        resource: "r"
+      """)
 
-      assert functions(__MODULE__.Concatenated) == [drop: 1, drop: 2, f: 1, f: 2]
+      assert functions(module) == [drop: 1, drop: 2, f: 1, f: 2]
     end
 
-    test "wit: can be a module attribute" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.FromAttribute do
-               @wit File.read!("wasm/component_resources/wit/resources.wit")
-               use Wasmex.Components.GuestResource, wit: @wit, resource: "label"
-             end
-             """) == [__MODULE__.FromAttribute]
+    test "wit: can be a module attribute", %{module: module} do
+      define!(module, ~S"""
+      @wit File.read!("wasm/component_resources/wit/resources.wit")
+      use Wasmex.Components.GuestResource, wit: @wit, resource: "label"
+      """)
 
-      assert functions(__MODULE__.FromAttribute) == [
-               drop: 1,
-               drop: 2,
-               new: 2,
-               new: 3,
-               text: 1,
-               text: 2
-             ]
+      assert functions(module) == [drop: 1, drop: 2, new: 2, new: 3, text: 1, text: 2]
     end
 
-    test "an unknown resource is a compile error" do
-      assert_raise CompileError, "nofile:2: exported resource `nope` not found", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.NotFound do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_resources/wit/resources.wit"),
-            resource: "nope"
-        end
-        """)
-      end
-    end
+    # The ambiguity error (resource_macro_options_test.exs) asks for :interface, which the macro
+    # takes besides :wit, :resource and :world.
+    test ":interface picks among resources of the same name", %{module: module} do
+      define!(module, ~S"""
+      use Wasmex.Components.GuestResource,
+        wit: "package a:b; interface i { resource r { f: func(); } } " <>
+          "interface j { resource r { g: func(); } } world w { export i; export j; }",
+        resource: "r",
+        interface: "j"
+      """)
 
-    test "an imported resource is not found" do
-      assert_raise CompileError, "nofile:2: exported resource `logger` not found", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.Imported do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_host_resources/wit/host.wit"),
-            resource: "logger"
-        end
-        """)
-      end
-    end
-
-    test "a parse error is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Could not parse WIT `nofile`: expected `world`, `interface` or `use`, found an identifier",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.ParseError do
-                       use Wasmex.Components.GuestResource, wit: "package a:b; oops", resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "several worlds without :world are a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Could not select a world in `nofile`: There are multiple worlds in `a:b`; " <>
-                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.TwoWorlds do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r; } world w { export i; } world v { }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "two exported resources of the same name are a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: Multiple resources are named `r`; pass the :interface option",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.Ambiguous do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r; } interface j { resource r; } " <>
-                           "world w { export i; export j; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    # The error above asks for :interface, but the macro only takes :wit, :resource and :world.
-    test ":interface picks among resources of the same name" do
-      assert compile!("""
-             defmodule #{inspect(__MODULE__)}.PickedInterface do
-               use Wasmex.Components.GuestResource,
-                 wit: "package a:b; interface i { resource r { f: func(); } } " <>
-                   "interface j { resource r { g: func(); } } world w { export i; export j; }",
-                 resource: "r",
-                 interface: "j"
-             end
-             """) == [__MODULE__.PickedInterface]
-
-      assert functions(__MODULE__.PickedInterface) == [drop: 1, drop: 2, g: 1, g: 2]
-    end
-
-    test "a method named drop is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: resource function `[method]r.drop` cannot be named `drop`: " <>
-                     "`drop` drops the resource",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.MethodDrop do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { drop: func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "a static function named new is a compile error" do
-      assert_raise CompileError,
-                   "nofile:2: resource function `[static]r.new` cannot be named `new`: " <>
-                     "`new` calls the constructor",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.StaticNew do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { new: static func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    # `-` -> `_` is the only renaming and WIT names have no `_`, so the only reachable clash
-    # is the constructor (`new`) with a function named `new`.
-    test "a function named like the constructor is a clash" do
-      assert_raise CompileError,
-                   "nofile:2: `[constructor]r`, `[method]r.new` all become the Elixir function `new`",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.Clash do
-                       use Wasmex.Components.GuestResource,
-                         wit: "package a:b; interface i { resource r { constructor(); new: func(); } } world w { export i; }",
-                         resource: "r"
-                     end
-                     """)
-                   end
-    end
-
-    test "an unknown option raises" do
-      assert_raise ArgumentError,
-                   "unknown keys [:bogus] in [wit: \"package a:b; world w {}\", resource: \"r\", bogus: 1], " <>
-                     "the allowed keys are: [:wit, :resource, :world, :interface]",
-                   fn ->
-                     compile!("""
-                     defmodule #{inspect(__MODULE__)}.UnknownOption do
-                       use Wasmex.Components.GuestResource, wit: "package a:b; world w {}", resource: "r", bogus: 1
-                     end
-                     """)
-                   end
-    end
-
-    test ":wit must evaluate to text" do
-      assert_raise ArgumentError, ":wit must be WIT source text, got: 1", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.WitNotText do
-          use Wasmex.Components.GuestResource, wit: 1, resource: "r"
-        end
-        """)
-      end
-
-      assert_raise ArgumentError, ":wit must be WIT source text, got: nil", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.WitMissing do
-          use Wasmex.Components.GuestResource, resource: "r"
-        end
-        """)
-      end
-    end
-
-    test ":resource must be a string" do
-      assert_raise ArgumentError, ":resource must be a string, got: :accumulator", fn ->
-        compile!("""
-        defmodule #{inspect(__MODULE__)}.ResourceAtom do
-          use Wasmex.Components.GuestResource,
-            wit: File.read!("wasm/component_resources/wit/resources.wit"),
-            resource: :accumulator
-        end
-        """)
-      end
+      assert functions(module) == [drop: 1, drop: 2, g: 1, g: 2]
     end
   end
 

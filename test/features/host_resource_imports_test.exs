@@ -1,7 +1,5 @@
-defmodule Wasmex.Components.HostResourceImportsTest do
-  use ExUnit.Case, async: true
-
-  import Wasmex.ComponentTestHelpers
+defmodule Wasmex.Features.HostResourceImportsTest do
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.Components
   alias Wasmex.Components.{Component, Instance, Store}
@@ -11,6 +9,12 @@ defmodule Wasmex.Components.HostResourceImportsTest do
 
   # test/fixtures/components/component_host_resources.wasm (wasm/component_host_resources)
   @logging "wasmex:host-resources/logging@0.1.0"
+
+  # The guest dropped `logger` and no other logger.
+  defp assert_dropped_only(logger) do
+    assert_receive {:dropped, ^logger}
+    refute_receive {:dropped, _}
+  end
 
   # The imports of the fixture, implementing the `logger` resource with raw import entries. A
   # logger is a map holding its prefix, a unique id and a :counters reference counting its `log`
@@ -75,8 +79,7 @@ defmodule Wasmex.Components.HostResourceImportsTest do
 
       assert_receive {:created, %{prefix: "a: "} = logger}
       assert_receive {:log, ^logger, "hello"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "methods get the constructor's term on every call" do
@@ -86,8 +89,7 @@ defmodule Wasmex.Components.HostResourceImportsTest do
       assert_receive {:created, logger}
       assert_receive {:log, ^logger, "m"}
       assert_receive {:log, ^logger, "m"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "each guest handle has its own term" do
@@ -112,8 +114,7 @@ defmodule Wasmex.Components.HostResourceImportsTest do
       # keeping another one drops the first
       assert {:ok, []} = call(pid, "keep-logger", ["k2: "])
       assert_receive {:created, second}
-      assert_receive {:dropped, ^first}
-      refute_receive {:dropped, _}
+      assert_dropped_only(first)
 
       assert {:ok, []} = call(pid, "drop-kept", [])
       assert_receive {:dropped, ^second}
@@ -138,8 +139,7 @@ defmodule Wasmex.Components.HostResourceImportsTest do
       assert_receive {:created, logger}
       assert_receive {:peeked, ^logger}
       assert_receive {:log, ^logger, "x"}
-      assert_receive {:dropped, ^logger}
-      refute_receive {:dropped, _}
+      assert_dropped_only(logger)
     end
 
     test "a static function returning a logger" do
@@ -196,8 +196,7 @@ defmodule Wasmex.Components.HostResourceImportsTest do
       assert_receive {:created, two}
 
       assert {:ok, []} = call(second, "drop-kept", [])
-      assert_receive {:dropped, ^two}
-      refute_receive {:dropped, _}
+      assert_dropped_only(two)
 
       assert {:ok, []} = call(first, "drop-kept", [])
       assert_receive {:dropped, ^one}

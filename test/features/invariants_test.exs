@@ -1,8 +1,6 @@
-defmodule Wasmex.InvariantsTest do
+defmodule Wasmex.Features.InvariantsTest do
   # Timing- and memory-sensitive: run alone.
-  use ExUnit.Case, async: false
-
-  import Wasmex.TestHelpers
+  use Wasmex.Case, async: false
 
   alias Wasmex.{Engine, EngineConfig, Memory, Store, StoreLimits, StoreOrCaller}
 

@@ -1,8 +1,5 @@
-defmodule Wasmex.Components.WasiP2Test do
-  use ExUnit.Case, async: true
-
-  import Wasmex.TestHelpers
-  import Wasmex.ComponentTestHelpers
+defmodule Wasmex.Features.WasiP2Test do
+  use Wasmex.ComponentCase, async: true
 
   alias Wasmex.{Components, Pipe}
   alias Wasmex.Components.{Component, Instance, Store}
@@ -111,24 +108,20 @@ defmodule Wasmex.Components.WasiP2Test do
   end
 
   describe "preopened directories" do
-    test "input.txt is reversed into output.txt under the /sandbox alias" do
-      tmp = tmp_dir!()
-      File.write!(Path.join(tmp, "input.txt"), "hello, sandbox")
+    for {name, input, reversed} <- [
+          {"input.txt is reversed into output.txt under the /sandbox alias", "hello, sandbox",
+           "xobdnas ,olleh"},
+          {"reversal is by character (UTF-8)", "abcΩ≈", "≈Ωcba"}
+        ] do
+      test name do
+        tmp = tmp_dir!()
+        File.write!(Path.join(tmp, "input.txt"), unquote(input))
 
-      assert {:ok, "args=;env=;stdin=;file=hello, sandbox"} =
-               run(quiet(preopen: [%PreopenOptions{path: tmp, alias: "/sandbox"}]))
+        assert {:ok, "args=;env=;stdin=;file=" <> unquote(input)} =
+                 run(quiet(preopen: [%PreopenOptions{path: tmp, alias: "/sandbox"}]))
 
-      assert File.read!(Path.join(tmp, "output.txt")) == "xobdnas ,olleh"
-    end
-
-    test "reversal is by character (UTF-8)" do
-      tmp = tmp_dir!()
-      File.write!(Path.join(tmp, "input.txt"), "abcΩ≈")
-
-      assert {:ok, "args=;env=;stdin=;file=abcΩ≈"} =
-               run(quiet(preopen: [%PreopenOptions{path: tmp, alias: "/sandbox"}]))
-
-      assert File.read!(Path.join(tmp, "output.txt")) == "≈Ωcba"
+        assert File.read!(Path.join(tmp, "output.txt")) == unquote(reversed)
+      end
     end
 
     test "an existing output.txt is overwritten" do
@@ -197,18 +190,19 @@ defmodule Wasmex.Components.WasiP2Test do
     end
   end
 
+  # A component that fetches URLs over wasi:http, allowed to make requests.
+  defp http_component!, do: start_component!("component_http", wasi: quiet(allow_http: true))
+
+  # The guest's `fetch` of `url`, with a 10 s timeout.
+  defp fetch(pid, url), do: Components.call_function(pid, "fetch", [url], 10_000)
+
   describe "outgoing HTTP" do
     test "with allow_http: true a GET to a local server returns the body" do
       port = start_http_server!(200, "hello from the test server")
-      pid = start_component!("component_http", wasi: quiet(allow_http: true))
+      pid = http_component!()
 
       assert {:ok, {:ok, "hello from the test server"}} =
-               Components.call_function(
-                 pid,
-                 "fetch",
-                 ["http://127.0.0.1:#{port}/path?q=1"],
-                 10_000
-               )
+               fetch(pid, "http://127.0.0.1:#{port}/path?q=1")
 
       assert_receive {:http_request, request}, 1_000
       assert request =~ ~r{\AGET /path\?q=1 HTTP/1\.1\r\n}
@@ -217,11 +211,10 @@ defmodule Wasmex.Components.WasiP2Test do
 
     test "several requests on one instance" do
       port = start_http_server!(200, "again")
-      pid = start_component!("component_http", wasi: quiet(allow_http: true))
+      pid = http_component!()
 
       for i <- 1..3 do
-        assert {:ok, {:ok, "again"}} =
-                 Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/#{i}"], 10_000)
+        assert {:ok, {:ok, "again"}} = fetch(pid, "http://127.0.0.1:#{port}/#{i}")
 
         assert_receive {:http_request, "GET /" <> rest}, 1_000
         assert String.starts_with?(rest, "#{i} HTTP/1.1")
@@ -230,23 +223,18 @@ defmodule Wasmex.Components.WasiP2Test do
 
     test "a non-2xx status is an error from the guest" do
       port = start_http_server!(404, "no such page")
-      pid = start_component!("component_http", wasi: quiet(allow_http: true))
+      pid = http_component!()
 
       assert {:ok, {:error, "HTTP 404: no such page"}} =
-               Components.call_function(
-                 pid,
-                 "fetch",
-                 ["http://127.0.0.1:#{port}/missing"],
-                 10_000
-               )
+               fetch(pid, "http://127.0.0.1:#{port}/missing")
     end
 
     test "a refused connection is a wasi:http error code" do
       port = closed_port!()
-      pid = start_component!("component_http", wasi: quiet(allow_http: true))
+      pid = http_component!()
 
       assert {:ok, {:error, "ErrorCode::ConnectionRefused"}} =
-               Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/"], 10_000)
+               fetch(pid, "http://127.0.0.1:#{port}/")
 
       # The instance keeps working.
       assert {:ok, {:error, "invalid url (no scheme): nonsense"}} =
@@ -257,7 +245,7 @@ defmodule Wasmex.Components.WasiP2Test do
       {:ok, listen} = :gen_tcp.listen(0, [:binary, ip: {127, 0, 0, 1}, active: false])
       on_exit(fn -> :gen_tcp.close(listen) end)
       {:ok, port} = :inet.port(listen)
-      pid = start_component!("component_http", wasi: quiet(allow_http: true))
+      pid = http_component!()
 
       {ms, result} =
         timed_ms(fn ->
@@ -276,7 +264,7 @@ defmodule Wasmex.Components.WasiP2Test do
       pid = start_component!("component_http", wasi: quiet())
 
       assert {:ok, {:error, "ErrorCode::HttpProtocolError"}} =
-               Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/"], 10_000)
+               fetch(pid, "http://127.0.0.1:#{port}/")
 
       refute_receive {:http_request, _}, 200
     end
@@ -287,7 +275,7 @@ defmodule Wasmex.Components.WasiP2Test do
       assert {:ok, pid} = Components.start_link(bytes: component_bytes("component_http"))
 
       assert {:ok, {:error, "ErrorCode::HttpProtocolError"}} =
-               Components.call_function(pid, "fetch", ["http://127.0.0.1:#{port}/"], 10_000)
+               fetch(pid, "http://127.0.0.1:#{port}/")
 
       refute_receive {:http_request, _}, 200
     end
