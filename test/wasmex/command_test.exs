@@ -12,23 +12,8 @@ defmodule Wasmex.CommandTest do
   @p1 File.read!("test/fixtures/json_command.wasm")
   @p2 File.read!("test/fixtures/components/json_command.wasm")
 
-  # Copies stdin to stdout, 64 KiB at a time.
-  @cat ~S"""
-  (module
-    (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
-    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-    (memory (export "memory") 2)
-    (func (export "_start")
-      (loop $more
-        (i32.store (i32.const 0) (i32.const 1024))
-        (i32.store (i32.const 4) (i32.const 65536))
-        (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
-        (if (i32.load (i32.const 8))
-          (then
-            (i32.store (i32.const 4) (i32.load (i32.const 8)))
-            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
-            (br $more))))))
-  """
+  # Copies stdin to stdout.
+  @cat File.read!("test/fixtures/cat_command.wat")
 
   # Exits with 3 after writing "bye" to stderr.
   @exit3 ~S"""
