@@ -25,5 +25,6 @@ mod store;
 mod wasi;
 mod wat_text;
 mod wit;
+mod wit_print;
 
 rustler::init!("Elixir.Wasmex.Native");
