@@ -67,8 +67,17 @@ defmodule Wasmex.Command.Invoke do
       params = Enum.map(args, &component_value/1)
 
       case Components.Instance.call(instance, path, params, Wasmex.Command.left(deadline)) do
-        {:ok, value} -> {:ok, [inspect(value, limit: :infinity, printable_limit: :infinity)]}
-        error -> step(error, store, :trap)
+        {:ok, value} ->
+          {:ok, [inspect(value, limit: :infinity, printable_limit: :infinity)]}
+
+        # A call that did not break the instance never entered the guest.
+        {:error, text} when is_binary(text) ->
+          if Components.Instance.poisoned?(instance),
+            do: step({:error, text}, store, :trap),
+            else: {:error, {:call, text}}
+
+        error ->
+          step(error, store, :trap)
       end
     end
   end

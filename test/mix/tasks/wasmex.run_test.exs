@@ -132,7 +132,15 @@ defmodule Mix.Tasks.Wasmex.RunTest do
       assert run(["--invoke", "echo-bool", types, "true"]) == "true\n"
       assert run(["--invoke", "wasmex:test/math@0.1.0#add", types, "2", "3"]) == "5\n"
 
-      assert_raise Mix.Error, ~r/not found/, fn -> run(["--invoke", "nope", types]) end
+      assert_raise Mix.Error, ~r/call: exported function `nope` not found/, fn ->
+        run(["--invoke", "nope", types])
+      end
+
+      assert_raise Mix.Error, ~r/call: number of params does not match/, fn ->
+        run(["--invoke", "add", types, "1"])
+      end
+
+      assert_raise Mix.Error, ~r/trap: .*unreachable/s, fn -> run(["--invoke", "trap", types]) end
     end
   end
 end
