@@ -218,6 +218,11 @@ defmodule Wasmex.CommandTest do
       end
     end
 
+    test "code prepared for another engine does not instantiate" do
+      assert {:ok, module} = Command.prepare(@spin)
+      assert {:error, {:instantiate, "cross-`Engine`" <> _}} = Command.run(module, fuel: 100)
+    end
+
     test "a given engine is used, with its fuel" do
       assert {:ok, engine} = Wasmex.Engine.new(%Wasmex.EngineConfig{consume_fuel: true})
       assert {:ok, module} = Command.prepare(@spin, engine: engine)
