@@ -92,6 +92,15 @@ defmodule Mix.Tasks.Wasmex.RunTest do
       assert {:shutdown, 9} = catch_exit(run([wat]))
     end
 
+    # One real `mix` process: the exit code reaches the shell and stdout carries only the guest's.
+    test "the OS process exits with the guest's exit code" do
+      script = "printf '{}' | mix wasmex.run #{@p1} exit 3"
+      env = [{"MIX_ENV", "test"}, {"WASMEX_SKIP_NATIVE", "1"}]
+
+      assert {stdout, 3} = System.cmd("sh", ["-c", script], env: env, stderr_to_stdout: true)
+      assert stdout == ~s({"ok":true,"bytes":2,"args":["exit","3"],"request":{}})
+    end
+
     test "usage and unreadable files" do
       assert_raise Mix.Error, ~r/usage: mix wasmex.run/, fn -> run([]) end
       assert_raise Mix.Error, ~r/cannot read nope.wasm/, fn -> run(["nope.wasm"]) end
