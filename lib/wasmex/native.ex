@@ -63,6 +63,7 @@ defmodule Wasmex.Native do
   def wit_exported_functions(_path, _wit, _world), do: err()
   def component_exported_functions(_bytes, _engine), do: err()
   def wit_resources(_label, _wit, _path, _world, _imports), do: err()
+  def component_wit(_bytes), do: err()
 
   def exec_continue(_store_or_caller), do: err()
   def exec_continue_dirty(_store_or_caller), do: err()

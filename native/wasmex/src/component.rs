@@ -6,7 +6,7 @@
 //! * `imports`: imports written in Elixir, and the requests they make of the driving process;
 //! * `resources`: how resource positions are filled and read (the conversion hooks);
 //! * `guest_resource` / `host_resource`: resources the guest exports / Elixir implements;
-//! * `wit`: WIT introspection.
+//! * `wit`: WIT introspection; `wit_print`: a component's world as WIT text.
 //!
 //! A `ComponentResource` is immutable and shared (its cache of prepared instantiations is behind a
 //! mutex held only to look up or insert). A `ComponentInstanceResource` is a handle into one store.
@@ -17,6 +17,7 @@ pub mod imports;
 pub mod instance;
 pub mod resources;
 pub mod wit;
+pub mod wit_print;
 
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
