@@ -23,15 +23,20 @@ defmodule Wasmex.Components do
   unusable (and with it every component instance of its store). The server then replaces it
   before the next call: it instantiates the compiled component again in a fresh store (made like
   the one you passed with `:store`, if any), so the guest's state is reset. `instance/1` returns
-  the new instance.
+  the new instance. A call that never entered the guest (it timed out while it waited behind
+  another call, or found the store busy) leaves the instance and its state as they were.
+
+  Like a timeout, a server that is not running (a name nobody holds, or a server its supervisor
+  is restarting) makes `call_function/4` return `{:error, :noproc}`, and a server that dies
+  before it answers `{:error, {:exit, reason}}`, instead of exiting the caller (unless the caller
+  is linked to the server, as `start_link/1`'s caller is). The reason never holds the call's
+  arguments.
   """
 
   use GenServer
 
   alias Wasmex.Components.{Component, Instance, Store}
   alias Wasmex.Wasi.WasiP2Options
-
-  @gen_server_keys [:name, :timeout, :debug, :spawn_opt, :hibernate_after]
 
   @type server :: GenServer.server()
 
@@ -58,15 +63,8 @@ defmodule Wasmex.Components do
       end
 
     with {:ok, store} <- new_store(opts),
-         {:ok, component} <- compile(store, bytes),
-         {:ok, pid} <-
-           GenServer.start(
-             __MODULE__,
-             {store, component, opts},
-             Keyword.take(opts, @gen_server_keys)
-           ) do
-      Process.link(pid)
-      {:ok, pid}
+         {:ok, component} <- compile(store, bytes) do
+      Wasmex.Server.start(__MODULE__, {store, component, opts}, opts)
     end
   end
 
@@ -82,9 +80,7 @@ defmodule Wasmex.Components do
   end
 
   @doc false
-  def child_spec(opts) do
-    %{id: opts[:name] || __MODULE__, start: {__MODULE__, :start_link, [opts]}}
-  end
+  def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
   defp new_store(opts) do
     case opts[:store] do
@@ -112,7 +108,8 @@ defmodule Wasmex.Components do
   @doc """
   Calls the export at `name_or_path` with `params`: `{:ok, value}` for one result, `{:ok, []}`
   for none, `{:error, reason}` otherwise. A guest still running at `timeout` is stopped and the
-  call returns `{:error, :timeout}`.
+  call returns `{:error, :timeout}`; a server that is not running or dies during the call gives
+  `{:error, :noproc}` or `{:error, {:exit, reason}}` (see "Failures and recovery").
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> Wasmex.Components.call_function(pid, "missing", [])

@@ -83,12 +83,7 @@ defmodule Wasmex.Components.ComponentServer do
       end
 
       @doc false
-      def child_spec(opts) do
-        %{
-          id: Keyword.get(Keyword.new(opts), :name, __MODULE__),
-          start: {__MODULE__, :start_link, [opts]}
-        }
-      end
+      def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
       unquote_splicing(wrappers)
     end
