@@ -36,6 +36,7 @@ defmodule Wasmex.Components do
   use GenServer
 
   alias Wasmex.Components.{Component, Instance, Store}
+  alias Wasmex.Driver
   alias Wasmex.Wasi.WasiP2Options
 
   @type server :: GenServer.server()
@@ -62,7 +63,7 @@ defmodule Wasmex.Components do
         true -> raise ArgumentError, "Either :bytes or :path must be provided"
       end
 
-    with {:ok, store} <- new_store(opts),
+    with {:ok, store} <- store(opts),
          {:ok, component} <- compile(store, bytes) do
       Wasmex.Server.start(__MODULE__, {store, component, opts}, opts)
     end
@@ -82,24 +83,20 @@ defmodule Wasmex.Components do
   @doc false
   def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
-  defp new_store(opts) do
-    case opts[:store] do
-      %Store{} = store -> {:ok, store}
-      nil -> fresh_store(opts)
-    end
-  end
+  # The store given with `:store`, or one made from `:wasi` and `:store_limits`. After a trap,
+  # the server's next instance lives in a store made like this one (`Instance.renew/4`).
+  defp store(opts) do
+    case {opts[:store], opts[:wasi]} do
+      {%Store{} = store, _} ->
+        {:ok, store}
 
-  defp fresh_store(opts) do
-    limits = opts[:store_limits] || %Wasmex.StoreLimits{}
+      {nil, nil} ->
+        Store.new(opts[:store_limits] || %Wasmex.StoreLimits{})
 
-    case opts[:wasi] do
-      %WasiP2Options{} = wasi ->
-        Store.new_wasi(wasi, limits)
+      {nil, %WasiP2Options{} = wasi} ->
+        Store.new_wasi(wasi, opts[:store_limits] || %Wasmex.StoreLimits{})
 
-      nil ->
-        Store.new(limits)
-
-      other ->
+      {nil, other} ->
         raise ArgumentError,
               "option :wasi must be a %Wasmex.Wasi.WasiP2Options{}, got: #{inspect(other)}"
     end
@@ -134,17 +131,11 @@ defmodule Wasmex.Components do
   @impl true
   def init({store, component, opts}) do
     imports = opts[:imports] || %{}
+    timeout = opts[:timeout] || 5000
 
-    case Instance.new(store, component, imports, opts[:timeout] || 5000) do
+    case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        {:ok,
-         %{
-           store: store,
-           component: component,
-           opts: opts,
-           imports: imports,
-           instance: instance
-         }}
+        {:ok, %{instance: instance, component: component, imports: imports, timeout: timeout}}
 
       {:error, reason} ->
         {:stop, reason}
@@ -157,35 +148,34 @@ defmodule Wasmex.Components do
   def unusable_error,
     do: "Error executing function: the component instance is unusable after a trap or a timeout"
 
+  # A call refused because a trap or a stopped call (this server's, or a guest resource call's
+  # on its instance) broke the instance never entered the guest: replace the instance and call
+  # once more. A call that never started (timed out while waiting) leaves it as it was.
   @impl true
   def handle_call({:call, path, params, deadline}, _from, state) do
-    {reply, state} = call_instance(state, path, params, deadline)
-    {:reply, reply, state}
+    case attempt(state, path, params, deadline) do
+      {:unusable, error} ->
+        case renew(state) do
+          {:ok, state} ->
+            {:reply, state |> attempt(path, params, deadline) |> Driver.settle(), state}
+
+          :error ->
+            {:reply, error, state}
+        end
+
+      reply ->
+        {:reply, reply, state}
+    end
   end
 
   # The instance handed out is usable: replaced first if a trap or a stopped call broke it (if
   # that fails, the old one).
   def handle_call(:instance, _from, state) do
-    state = if Instance.poisoned?(state.instance), do: renewed(state), else: state
-    {:reply, state.instance, state}
-  end
-
-  # A call refused because a trap or a stopped call (this server's, or a guest resource call's
-  # on its instance) broke the instance never entered the guest: replace the instance and call
-  # once more. A call that never started (timed out while waiting) leaves it as it was.
-  defp call_instance(state, path, params, deadline) do
-    case attempt(state, path, params, deadline) do
-      {:unusable, error} ->
-        case renew_instance(state) do
-          {:ok, state} ->
-            {attempt(state, path, params, deadline) |> Wasmex.Driver.settle(), state}
-
-          {:error, _} ->
-            {error, state}
-        end
-
-      reply ->
-        {reply, state}
+    with true <- Instance.poisoned?(state.instance),
+         {:ok, renewed} <- renew(state) do
+      {:reply, renewed.instance, renewed}
+    else
+      _ -> {:reply, state.instance, state}
     end
   end
 
@@ -196,26 +186,10 @@ defmodule Wasmex.Components do
     end
   end
 
-  defp renewed(state) do
-    case renew_instance(state) do
-      {:ok, state} -> state
-      {:error, _} -> state
-    end
-  end
-
-  defp renew_instance(state) do
-    # A trap poisons every component instance of the store, so the new instance gets a fresh
-    # store: built like the one given with `:store`, or from the options.
-    store =
-      case state.opts[:store] do
-        %Store{} = store -> Store.renew(store)
-        nil -> fresh_store(state.opts)
-      end
-
-    with {:ok, store} <- store,
-         {:ok, instance} <-
-           Instance.new(store, state.component, state.imports, state.opts[:timeout] || 5000) do
-      {:ok, %{state | store: store, instance: instance}}
+  defp renew(state) do
+    case Instance.renew(state.instance, state.component, state.imports, state.timeout) do
+      {:ok, instance} -> {:ok, %{state | instance: instance}}
+      {:error, _} -> :error
     end
   end
 end
