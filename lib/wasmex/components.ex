@@ -31,6 +31,29 @@ defmodule Wasmex.Components do
   before it answers `{:error, {:exit, reason}}`, instead of exiting the caller (unless the caller
   is linked to the server, as `start_link/1`'s caller is). The reason never holds the call's
   arguments.
+
+  ## The `use` macros
+  Three macros generate modules from WIT at compile time. Their options, side by side (`:wit`
+  means different things in each, as in Wasmex 0.15.1):
+
+  | option | `ComponentServer` | `GuestResource` | `HostResource` |
+  |---|---|---|---|
+  | `:wit` | path of a WIT file (tracked) | WIT source text | WIT source text |
+  | `:wit_path` | - | - | WIT file or directory (tracked) |
+  | `:component` | path of a `.wasm`, used without `:wit` | - | - |
+  | `:resource` | - | exported resource (needed) | imported resource (needed) |
+  | `:world` | picks one of several worlds | the same | the same |
+  | `:interface` | - | picks among resources of one name | the same |
+  | `:imports` | import map (default `%{}`), merged under `start_link/1`'s | - | - |
+  | `:convert_field_names` | snake_case <-> kebab-case keys (default `true`) | - | - |
+  | generates | `start_link/1`, `child_spec/1`, a function per export | `new`, methods, statics, `drop/2` | `imports/0`, overridable `drop/1` |
+
+  GuestResource's and HostResource's options are evaluated in the module body (so `wit: @wit`
+  works); ComponentServer's are read when the macro expands. In all three, an unknown option
+  raises `ArgumentError`, and WIT that cannot be read or does not fit (a parse error, a missing
+  world or resource, clashing names) is a `CompileError` at the `use` line. See
+  `Wasmex.Components.ComponentServer`, `Wasmex.Components.GuestResource` and
+  `Wasmex.Components.HostResource`.
   """
 
   use GenServer
