@@ -11,9 +11,7 @@ defmodule Wasmex.Features.WaitingCallsTest do
   alias Wasmex.Components
   alias Wasmex.Components.{Component, GuestResource, Instance, Store}
 
-  @moduletag timeout: 60_000
   @moduletag :capture_log
-
   @counters "wasmex:resources/counters@1.2.3"
   @accumulator [@counters, "accumulator"]
   @busy "the store is busy with a running call"

@@ -7,19 +7,18 @@ defmodule Wasmex.Components.ComponentServerOptionsTest do
   @types_wit Wasmex.TestHelpers.fixture_path("components/types.wit")
   @two_worlds Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
 
-  defp compile(source), do: Code.compile_string(source, "generated.ex")
-
-  defp module_name,
-    do: "Wasmex.Components.ComponentServerOptionsTest.Gen#{System.unique_integer([:positive])}"
+  # Compiles a module that uses ComponentServer with `options` (source text) on its line 3.
+  defp use_server(options) do
+    name = "Wasmex.Components.ComponentServerOptionsTest.Gen#{System.unique_integer([:positive])}"
+    source = "defmodule #{name} do\n\n  use Wasmex.Components.ComponentServer, #{options}\nend\n"
+    [{module, _}] = Code.compile_string(source, "generated.ex")
+    module
+  end
 
   test "an unknown option raises ArgumentError naming it" do
     error =
       assert_raise ArgumentError, fn ->
-        compile("""
-        defmodule #{module_name()} do
-          use Wasmex.Components.ComponentServer, wit: #{inspect(@types_wit)}, wrold: "types"
-        end
-        """)
+        use_server(~s(wit: #{inspect(@types_wit)}, wrold: "types"))
       end
 
     assert Exception.message(error) =~ "unknown keys [:wrold]"
@@ -28,12 +27,7 @@ defmodule Wasmex.Components.ComponentServerOptionsTest do
   test "a WIT failure is a CompileError with the file and line of the use" do
     error =
       assert_raise CompileError, fn ->
-        compile("""
-        defmodule #{module_name()} do
-
-          use Wasmex.Components.ComponentServer, wit: #{inspect(@two_worlds)}, world: "third"
-        end
-        """)
+        use_server(~s(wit: #{inspect(@two_worlds)}, world: "third"))
       end
 
     assert error.file =~ "generated.ex"
@@ -43,24 +37,10 @@ defmodule Wasmex.Components.ComponentServerOptionsTest do
   end
 
   test "the defaults: imports %{} and convert_field_names true" do
-    name = module_name()
-
-    [{module, _}] =
-      compile("""
-      defmodule #{name} do
-        use Wasmex.Components.ComponentServer, wit: #{inspect(@types_wit)}, world: "types"
-      end
-      """)
-
-    {:ok, pid} =
-      module.start_link(path: Wasmex.TestHelpers.fixture_path("components/component_types.wasm"))
-
-    assert {:ok, %{first_name: "Ada"}} =
-             module.echo_kebab_record(pid, %{
-               first_name: "Ada",
-               age_years: 1,
-               tags: [],
-               maybe_points: :none
-             })
+    module = use_server(~s(wit: #{inspect(@types_wit)}, world: "types"))
+    path = Wasmex.TestHelpers.fixture_path("components/component_types.wasm")
+    {:ok, pid} = module.start_link(path: path)
+    record = %{first_name: "Ada", age_years: 1, tags: [], maybe_points: :none}
+    assert {:ok, %{first_name: "Ada"}} = module.echo_kebab_record(pid, record)
   end
 end
