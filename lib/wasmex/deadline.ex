@@ -13,13 +13,19 @@ defmodule Wasmex.Deadline do
 
   @doc false
   @spec call(GenServer.server(), (integer() | nil -> term()), timeout()) :: term()
-  def call(server, request, timeout) do
-    try do
-      GenServer.call(server, request.(deadline(timeout)), timeout)
-    catch
-      :exit, {:timeout, {GenServer, :call, _}} -> {:error, :timeout}
-      :exit, {reason, {GenServer, :call, _}} -> {:error, exit_reason(reason)}
-    end
+  def call(server, request, timeout),
+    do: guarded(fn -> GenServer.call(server, request.(deadline(timeout)), timeout) end)
+
+  @doc false
+  # Runs `fun`, which calls a server: a call that timed out, or whose server is gone, answers
+  # `{:error, :timeout}`, `{:error, :noproc}` or `{:error, {:exit, reason}}` instead of exiting.
+  @spec guarded((() -> result)) :: result | {:error, :timeout | :noproc | {:exit, term()}}
+        when result: term()
+  def guarded(fun) do
+    fun.()
+  catch
+    :exit, {:timeout, {GenServer, :call, _}} -> {:error, :timeout}
+    :exit, {reason, {GenServer, :call, _}} -> {:error, exit_reason(reason)}
   end
 
   @doc false

@@ -115,6 +115,26 @@ defmodule Wasmex.Features.ServerExitsTest do
     end
   end
 
+  describe "GuestResource calls given a server" do
+    test "on a registered name nobody holds return {:error, :noproc}" do
+      path = ["wasmex:resources/counters@1.2.3", "accumulator"]
+      name = unique_name()
+      assert {:error, :noproc} = Wasmex.Components.GuestResource.new(name, path, [1])
+
+      assert {:error, :noproc} =
+               Wasmex.Components.GuestResource.call_static(name, path, :static, :from_sum, [1, 2])
+    end
+
+    test "on a stopped server return {:error, :noproc}" do
+      pid = start_component!("component_resources")
+      Process.unlink(pid)
+      path = ["wasmex:resources/counters@1.2.3", "accumulator"]
+      assert {:ok, _acc} = Wasmex.Components.GuestResource.new(pid, path, [1])
+      stopped_pid(pid)
+      assert {:error, :noproc} = Wasmex.Components.GuestResource.new(pid, path, [1])
+    end
+  end
+
   describe "a supervised server" do
     defp supervisor(children, opts) do
       %{id: :sup, type: :supervisor, start: {Supervisor, :start_link, [children, opts]}}
