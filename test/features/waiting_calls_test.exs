@@ -147,23 +147,26 @@ defmodule Wasmex.Features.WaitingCallsTest do
       assert {:ok, other} = GuestResource.new(pid, @accumulator, [0])
       instance = Components.instance(pid)
 
-      # Lifting 20k handles holds the store's lock for milliseconds, in one poll.
+      # Lifting 30k handles holds the store's lock for about 20 ms, in one poll. A probe that
+      # waits for the lock longer than its 5 ms ends as a timeout and must not start; one that
+      # gets the lock in time has (nearly always) time enough to finish.
       test = self()
 
       task =
         Task.async(fn ->
           send(test, :go)
-          GuestResource.call(other, :method, :many, [20_000], 30_000)
+          GuestResource.call(other, :method, :many, [30_000], 30_000)
         end)
 
       assert_receive :go
-      probes = probe_until_done(task, fn -> GuestResource.call(acc, :method, :value, [], 1) end)
+      probes = probe_until_done(task, fn -> GuestResource.call(acc, :method, :value, [], 5) end)
 
       assert {:ok, many} = Task.await(task, 30_000)
       assert probes -- [{:ok, 4}, {:error, :timeout}, {:error, @busy}] == []
+      assert {:error, :timeout} in probes
       refute Instance.poisoned?(instance)
       assert {:ok, 4} = GuestResource.call(acc, :method, :value, [])
-      assert length(many) == 20_000
+      assert length(many) == 30_000
     end
   end
 
