@@ -26,11 +26,16 @@ defmodule Wasmex do
   A call runs on the scheduler of this process. It finishes in one step when it is short; a guest
   that runs longer gives its scheduler back every quarter millisecond, so it never holds a scheduler. At
   its timeout the guest is stopped (not left running) and the call returns `{:error, :timeout}`;
-  the instance serves the next call.
+  the instance serves the next call. In the same way, a call to a server that is not running (a
+  name nobody holds, or a server its supervisor is restarting) returns `{:error, :noproc}`, and
+  one whose server dies before it answers returns `{:error, {:exit, reason}}`; the caller does
+  not exit (unless it is linked to the server, as `start_link/1`'s caller is). The reason never
+  holds the call's arguments.
 
   ## Errors
   `call_function/4` returns `{:error, reason}` with `reason` a message (traps read
-  `"Error during function excecution (<trap>): ..."`), or `:timeout`.
+  `"Error during function excecution (<trap>): ..."`), `:timeout`, `:noproc` or
+  `{:exit, reason}`.
   """
 
   use GenServer
@@ -38,7 +43,6 @@ defmodule Wasmex do
   alias Wasmex.{Instance, Memory, Module, Store, StoreOrCaller}
   alias Wasmex.Wasi.WasiOptions
 
-  @gen_server_keys [:name, :timeout, :debug, :spawn_opt, :hibernate_after]
   @state_key :"$wasmex_handles"
 
   @type server :: GenServer.server()
@@ -67,24 +71,17 @@ defmodule Wasmex do
   """
   @spec start_link(start_options()) :: GenServer.on_start()
   def start_link(%{} = opts) do
-    gen_opts = opts |> Map.take(@gen_server_keys) |> Map.to_list()
-
     with {:ok, store} <- build_store(opts),
          {:ok, module} <- build_module(opts, store),
-         {:ok, links} <- Wasmex.Links.flatten(Map.get(opts, :links, %{}), store),
-         {:ok, pid} <- GenServer.start(__MODULE__, {store, module, opts, links}, gen_opts) do
-      Process.link(pid)
-      {:ok, pid}
+         {:ok, links} <- Wasmex.Links.flatten(Map.get(opts, :links, %{}), store) do
+      Wasmex.Server.start(__MODULE__, {store, module, opts, links}, opts)
     end
   end
 
   def start_link(opts) when is_list(opts), do: start_link(Map.new(opts))
 
   @doc false
-  def child_spec(opts) do
-    id = (is_map(opts) && Map.get(opts, :name)) || __MODULE__
-    %{id: id, start: {__MODULE__, :start_link, [opts]}}
-  end
+  def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
   defp build_store(%{store: %StoreOrCaller{} = store}), do: {:ok, store}
 
@@ -130,14 +127,15 @@ defmodule Wasmex do
   @doc """
   Calls the exported function `name` with `params` and returns `{:ok, results}` (always a list)
   or `{:error, reason}`. A guest still running at `timeout` (ms or `:infinity`) is stopped and the
-  call returns `{:error, :timeout}`.
+  call returns `{:error, :timeout}`; a server that is not running or dies during the call gives
+  `{:error, :noproc}` or `{:error, {:exit, reason}}` (see "How calls run").
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f") (result i64) i64.const 7))]})
       iex> Wasmex.call_function(pid, :f, [])
       {:ok, [7]}
   """
   @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
-          {:ok, [number()]} | {:error, binary() | :timeout}
+          {:ok, [number()]} | {:error, binary() | :timeout | :noproc | {:exit, term()}}
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
     name = Wasmex.Utils.stringify(name)
     Wasmex.Deadline.call(server, &{:call_function, name, params, &1}, timeout)
@@ -196,15 +194,12 @@ defmodule Wasmex do
   @spec instance(server()) :: {:ok, Instance.t()}
   def instance(server), do: {:ok, server |> handles() |> elem(1)}
 
-  # The store and instance never change, so they are read from the server's process dictionary:
-  # this answers even while the server is busy running an import callback (no deadlock).
+  # The store and instance never change, so the server publishes them (`Wasmex.Server.published/2`):
+  # this answers even while the server runs an import of its guest (which may be the caller).
   defp handles(server) do
-    with pid when is_pid(pid) and node(pid) == node() <- GenServer.whereis(server),
-         {:dictionary, dict} <- Process.info(pid, :dictionary),
-         {_, handles} <- List.keyfind(dict, @state_key, 0) do
-      handles
-    else
-      _ -> GenServer.call(server, :handles)
+    case Wasmex.Server.published(server, @state_key) do
+      {:ok, handles} -> handles
+      :error -> GenServer.call(server, :handles)
     end
   end
 
@@ -227,7 +222,7 @@ defmodule Wasmex do
 
     case instance do
       {:ok, instance} ->
-        Process.put(@state_key, {store, instance})
+        :ok = Wasmex.Server.publish(@state_key, {store, instance})
         {:ok, %{store: store, module: module, instance: instance}}
 
       {:error, reason} ->

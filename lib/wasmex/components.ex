@@ -23,15 +23,44 @@ defmodule Wasmex.Components do
   unusable (and with it every component instance of its store). The server then replaces it
   before the next call: it instantiates the compiled component again in a fresh store (made like
   the one you passed with `:store`, if any), so the guest's state is reset. `instance/1` returns
-  the new instance.
+  the new instance. A call that never entered the guest (it timed out while it waited behind
+  another call, or found the store busy) leaves the instance and its state as they were.
+
+  Like a timeout, a server that is not running (a name nobody holds, or a server its supervisor
+  is restarting) makes `call_function/4` return `{:error, :noproc}`, and a server that dies
+  before it answers `{:error, {:exit, reason}}`, instead of exiting the caller (unless the caller
+  is linked to the server, as `start_link/1`'s caller is). The reason never holds the call's
+  arguments.
+
+  ## The `use` macros
+  Three macros generate modules from WIT at compile time. Their options, side by side (`:wit`
+  means different things in each, as in Wasmex 0.15.1):
+
+  | option | `ComponentServer` | `GuestResource` | `HostResource` |
+  |---|---|---|---|
+  | `:wit` | path of a WIT file (tracked) | WIT source text | WIT source text |
+  | `:wit_path` | - | - | WIT file or directory (tracked) |
+  | `:component` | path of a `.wasm`, used without `:wit` | - | - |
+  | `:resource` | - | exported resource (needed) | imported resource (needed) |
+  | `:world` | picks one of several worlds | the same | the same |
+  | `:interface` | - | picks among resources of one name | the same |
+  | `:imports` | import map (default `%{}`), merged under `start_link/1`'s | - | - |
+  | `:convert_field_names` | snake_case <-> kebab-case keys (default `true`) | - | - |
+  | generates | `start_link/1`, `child_spec/1`, a function per export | `new`, methods, statics, `drop/2` | `imports/0`, overridable `drop/1` |
+
+  GuestResource's and HostResource's options are evaluated in the module body (so `wit: @wit`
+  works); ComponentServer's are read when the macro expands. In all three, an unknown option
+  raises `ArgumentError`, and WIT that cannot be read or does not fit (a parse error, a missing
+  world or resource, clashing names) is a `CompileError` at the `use` line. See
+  `Wasmex.Components.ComponentServer`, `Wasmex.Components.GuestResource` and
+  `Wasmex.Components.HostResource`.
   """
 
   use GenServer
 
   alias Wasmex.Components.{Component, Instance, Store}
+  alias Wasmex.Driver
   alias Wasmex.Wasi.WasiP2Options
-
-  @gen_server_keys [:name, :timeout, :debug, :spawn_opt, :hibernate_after]
 
   @type server :: GenServer.server()
 
@@ -57,16 +86,9 @@ defmodule Wasmex.Components do
         true -> raise ArgumentError, "Either :bytes or :path must be provided"
       end
 
-    with {:ok, store} <- new_store(opts),
-         {:ok, component} <- compile(store, bytes),
-         {:ok, pid} <-
-           GenServer.start(
-             __MODULE__,
-             {store, component, opts},
-             Keyword.take(opts, @gen_server_keys)
-           ) do
-      Process.link(pid)
-      {:ok, pid}
+    with {:ok, store} <- store(opts),
+         {:ok, component} <- compile(store, bytes) do
+      Wasmex.Server.start(__MODULE__, {store, component, opts}, opts)
     end
   end
 
@@ -82,28 +104,22 @@ defmodule Wasmex.Components do
   end
 
   @doc false
-  def child_spec(opts) do
-    %{id: opts[:name] || __MODULE__, start: {__MODULE__, :start_link, [opts]}}
-  end
+  def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
-  defp new_store(opts) do
-    case opts[:store] do
-      %Store{} = store -> {:ok, store}
-      nil -> fresh_store(opts)
-    end
-  end
+  # The store given with `:store`, or one made from `:wasi` and `:store_limits`. After a trap,
+  # the server's next instance lives in a store made like this one (`Instance.renew/4`).
+  defp store(opts) do
+    case {opts[:store], opts[:wasi]} do
+      {%Store{} = store, _} ->
+        {:ok, store}
 
-  defp fresh_store(opts) do
-    limits = opts[:store_limits] || %Wasmex.StoreLimits{}
+      {nil, nil} ->
+        Store.new(opts[:store_limits] || %Wasmex.StoreLimits{})
 
-    case opts[:wasi] do
-      %WasiP2Options{} = wasi ->
-        Store.new_wasi(wasi, limits)
+      {nil, %WasiP2Options{} = wasi} ->
+        Store.new_wasi(wasi, opts[:store_limits] || %Wasmex.StoreLimits{})
 
-      nil ->
-        Store.new(limits)
-
-      other ->
+      {nil, other} ->
         raise ArgumentError,
               "option :wasi must be a %Wasmex.Wasi.WasiP2Options{}, got: #{inspect(other)}"
     end
@@ -112,7 +128,8 @@ defmodule Wasmex.Components do
   @doc """
   Calls the export at `name_or_path` with `params`: `{:ok, value}` for one result, `{:ok, []}`
   for none, `{:error, reason}` otherwise. A guest still running at `timeout` is stopped and the
-  call returns `{:error, :timeout}`.
+  call returns `{:error, :timeout}`; a server that is not running or dies during the call gives
+  `{:error, :noproc}` or `{:error, {:exit, reason}}` (see "Failures and recovery").
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> Wasmex.Components.call_function(pid, "missing", [])
@@ -137,17 +154,11 @@ defmodule Wasmex.Components do
   @impl true
   def init({store, component, opts}) do
     imports = opts[:imports] || %{}
+    timeout = opts[:timeout] || 5000
 
-    case Instance.new(store, component, imports, opts[:timeout] || 5000) do
+    case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        {:ok,
-         %{
-           store: store,
-           component: component,
-           opts: opts,
-           imports: imports,
-           instance: instance
-         }}
+        {:ok, %{instance: instance, component: component, imports: imports, timeout: timeout}}
 
       {:error, reason} ->
         {:stop, reason}
@@ -160,35 +171,34 @@ defmodule Wasmex.Components do
   def unusable_error,
     do: "Error executing function: the component instance is unusable after a trap or a timeout"
 
+  # A call refused because a trap or a stopped call (this server's, or a guest resource call's
+  # on its instance) broke the instance never entered the guest: replace the instance and call
+  # once more. A call that never started (timed out while waiting) leaves it as it was.
   @impl true
   def handle_call({:call, path, params, deadline}, _from, state) do
-    {reply, state} = call_instance(state, path, params, deadline)
-    {:reply, reply, state}
+    case attempt(state, path, params, deadline) do
+      {:unusable, error} ->
+        case renew(state) do
+          {:ok, state} ->
+            {:reply, state |> attempt(path, params, deadline) |> Driver.settle(), state}
+
+          :error ->
+            {:reply, error, state}
+        end
+
+      reply ->
+        {:reply, reply, state}
+    end
   end
 
   # The instance handed out is usable: replaced first if a trap or a stopped call broke it (if
   # that fails, the old one).
   def handle_call(:instance, _from, state) do
-    state = if Instance.poisoned?(state.instance), do: renewed(state), else: state
-    {:reply, state.instance, state}
-  end
-
-  # A call refused because a trap or a stopped call (this server's, or a guest resource call's
-  # on its instance) broke the instance never entered the guest: replace the instance and call
-  # once more. A call that never started (timed out while waiting) leaves it as it was.
-  defp call_instance(state, path, params, deadline) do
-    case attempt(state, path, params, deadline) do
-      {:unusable, error} ->
-        case renew_instance(state) do
-          {:ok, state} ->
-            {attempt(state, path, params, deadline) |> Wasmex.Driver.settle(), state}
-
-          {:error, _} ->
-            {error, state}
-        end
-
-      reply ->
-        {reply, state}
+    with true <- Instance.poisoned?(state.instance),
+         {:ok, renewed} <- renew(state) do
+      {:reply, renewed.instance, renewed}
+    else
+      _ -> {:reply, state.instance, state}
     end
   end
 
@@ -199,26 +209,10 @@ defmodule Wasmex.Components do
     end
   end
 
-  defp renewed(state) do
-    case renew_instance(state) do
-      {:ok, state} -> state
-      {:error, _} -> state
-    end
-  end
-
-  defp renew_instance(state) do
-    # A trap poisons every component instance of the store, so the new instance gets a fresh
-    # store: built like the one given with `:store`, or from the options.
-    store =
-      case state.opts[:store] do
-        %Store{} = store -> Store.renew(store)
-        nil -> fresh_store(state.opts)
-      end
-
-    with {:ok, store} <- store,
-         {:ok, instance} <-
-           Instance.new(store, state.component, state.imports, state.opts[:timeout] || 5000) do
-      {:ok, %{state | store: store, instance: instance}}
+  defp renew(state) do
+    case Instance.renew(state.instance, state.component, state.imports, state.timeout) do
+      {:ok, instance} -> {:ok, %{state | instance: instance}}
+      {:error, _} -> :error
     end
   end
 end

@@ -5,27 +5,52 @@ defmodule Wasmex.Deadline do
   # The caller turns its timeout into an absolute deadline a little before it stops waiting (the
   # guest yields within a fraction of a millisecond of its deadline), so the server's
   # `{:error, :timeout}` arrives in time; if it still does not, the caller answers it itself.
+  #
+  # A server that is not running, or that dies before it answers, is an error too, not an exit
+  # of the caller: `{:error, :noproc}` or `{:error, {:exit, reason}}`. The reason never holds the
+  # request (its arguments may be large or private): GenServer's `{GenServer, :call, args}` part
+  # is dropped, and so are the arguments in a crash's stacktrace.
 
   @doc false
   @spec call(GenServer.server(), (integer() | nil -> term()), timeout()) :: term()
-  def call(server, request, timeout) do
-    try do
-      GenServer.call(server, request.(deadline(timeout)), timeout)
-    catch
-      :exit, {:timeout, _} -> {:error, :timeout}
-    end
+  def call(server, request, timeout),
+    do: guarded(fn -> GenServer.call(server, request.(deadline(timeout)), timeout) end)
+
+  @doc false
+  # Runs `fun`, which calls a server: a call that timed out, or whose server is gone, answers
+  # `{:error, :timeout}`, `{:error, :noproc}` or `{:error, {:exit, reason}}` instead of exiting.
+  @spec guarded((() -> result)) :: result | {:error, :timeout | :noproc | {:exit, term()}}
+        when result: term()
+  def guarded(fun) do
+    fun.()
+  catch
+    :exit, {:timeout, {GenServer, :call, _}} -> {:error, :timeout}
+    :exit, {reason, {GenServer, :call, _}} -> {:error, exit_reason(reason)}
   end
 
   @doc false
+  # The error a call gets when its server is gone; see `call/3`.
+  @spec exit_reason(term()) :: :noproc | {:exit, term()}
+  def exit_reason(:noproc), do: :noproc
+
+  def exit_reason({exception, stacktrace}) when is_list(stacktrace),
+    do: {:exit, {exception, Enum.map(stacktrace, &without_arguments/1)}}
+
+  def exit_reason(reason), do: {:exit, reason}
+
+  defp without_arguments({module, fun, args, location})
+       when is_atom(module) and is_atom(fun) and is_list(args) and is_list(location),
+       do: {module, fun, length(args), location}
+
+  defp without_arguments(entry), do: entry
+
+  @doc false
   @spec deadline(timeout()) :: integer() | nil
-  def deadline(:infinity), do: nil
-
-  def deadline(ms) when is_integer(ms) and ms >= 0,
-    do: System.monotonic_time(:millisecond) + ms - margin(ms)
-
-  def deadline(other) do
-    raise ArgumentError,
-          "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
+  def deadline(timeout) do
+    case Wasmex.Driver.timeout!(timeout) do
+      nil -> nil
+      ms -> System.monotonic_time(:millisecond) + ms - margin(ms)
+    end
   end
 
   @doc false

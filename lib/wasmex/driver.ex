@@ -106,8 +106,8 @@ defmodule Wasmex.Driver do
 
   defp invoke(fun, params, memory, caller, instance) do
     context = %{
-      memory: %Memory{resource: memory, reference: make_ref()},
-      caller: %StoreOrCaller{resource: caller, reference: make_ref()},
+      memory: Memory.wrap(memory),
+      caller: StoreOrCaller.wrap(caller),
       pid: self(),
       instance: instance
     }
@@ -129,13 +129,20 @@ defmodule Wasmex.Driver do
   end
 
   @doc false
-  @spec native_timeout(timeout() | nil) :: non_neg_integer() | nil
-  def native_timeout(:infinity), do: nil
-  def native_timeout(nil), do: nil
-  def native_timeout(ms) when is_integer(ms) and ms >= 0, do: ms
+  # The one check of a timeout a user gave (ms or `:infinity`), for every API that takes one:
+  # milliseconds, or `nil` for no deadline.
+  @spec timeout!(timeout()) :: non_neg_integer() | nil
+  def timeout!(:infinity), do: nil
+  def timeout!(ms) when is_integer(ms) and ms >= 0, do: ms
 
-  def native_timeout(other) do
+  def timeout!(other) do
     raise ArgumentError,
           "timeout must be a non-negative integer or :infinity, got: #{inspect(other)}"
   end
+
+  @doc false
+  # `timeout!/1` for the NIFs, where internal callers may also pass `nil` (no deadline).
+  @spec native_timeout(timeout() | nil) :: non_neg_integer() | nil
+  def native_timeout(nil), do: nil
+  def native_timeout(timeout), do: timeout!(timeout)
 end

@@ -9,9 +9,7 @@ defmodule Wasmex.Engine do
       iex> {:ok, _store} = Wasmex.Store.new(nil, engine)
   """
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle
 
   @doc """
   Creates an engine with the given settings.
@@ -54,13 +52,11 @@ defmodule Wasmex.Engine do
   end
 
   @doc false
-  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
-end
+  # The NIF resource of an optional engine argument (`nil`: the shared default engine).
+  @spec resource!(t() | nil) :: reference() | nil
+  def resource!(nil), do: nil
+  def resource!(%__MODULE__{resource: resource}), do: resource
 
-defimpl Inspect, for: Wasmex.Engine do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.Engine<", to_doc(dict.reference, opts), ">"])
-  end
+  def resource!(other),
+    do: raise(ArgumentError, "engine must be a %Wasmex.Engine{} or nil, got: #{inspect(other)}")
 end

@@ -15,11 +15,10 @@ defmodule Wasmex.Instance do
 
   alias Wasmex.{Driver, Module, Native, StoreOrCaller}
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
   @type imports :: %{optional(binary() | atom()) => %{optional(binary() | atom()) => tuple()}}
   @type link :: %{name: binary(), module: Module.t()}
 
-  defstruct [:resource, :reference]
+  use Wasmex.Handle
 
   @doc """
   Instantiates `module` in the store, with Elixir `imports` and linked modules.
@@ -170,15 +169,4 @@ defmodule Wasmex.Instance do
   @spec memory(StoreOrCaller.t(), t()) :: {:ok, Wasmex.Memory.t()} | {:error, binary()}
   def memory(store_or_caller, instance),
     do: Wasmex.Memory.from_instance(store_or_caller, instance)
-
-  @doc false
-  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
-end
-
-defimpl Inspect, for: Wasmex.Instance do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.Instance<", to_doc(dict.reference, opts), ">"])
-  end
 end

@@ -14,9 +14,7 @@ defmodule Wasmex.Memory do
 
   alias Wasmex.{Instance, Native, StoreOrCaller}
 
-  @type t :: %__MODULE__{resource: reference() | nil, reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle, nullable: true
 
   @doc """
   The instance's first exported memory.
@@ -29,7 +27,7 @@ defmodule Wasmex.Memory do
   @spec from_instance(StoreOrCaller.t(), Instance.t()) :: {:ok, t()} | {:error, binary()}
   def from_instance(%StoreOrCaller{resource: store}, %Instance{resource: instance}) do
     with {:ok, resource} <- Native.memory_from_instance(store, instance) do
-      {:ok, %__MODULE__{resource: resource, reference: make_ref()}}
+      {:ok, wrap(resource)}
     end
   end
 
@@ -162,12 +160,4 @@ defmodule Wasmex.Memory do
 
   defp unwrap({:ok, value}), do: value
   defp unwrap({:error, _} = error), do: error
-end
-
-defimpl Inspect, for: Wasmex.Memory do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.Memory<", to_doc(dict.reference, opts), ">"])
-  end
 end

@@ -13,7 +13,6 @@ defmodule Wasmex.Module do
 
   alias Wasmex.StoreOrCaller
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
   @type value_type :: :i32 | :i64 | :f32 | :f64 | :v128 | {:reference, binary()}
   @type extern_info ::
           {:fn, [value_type()], [value_type()]}
@@ -22,7 +21,7 @@ defmodule Wasmex.Module do
           | {:table, map()}
           | {:tag, [value_type()], [value_type()]}
 
-  defstruct [:resource, :reference]
+  use Wasmex.Handle
 
   @doc """
   Compiles wasm bytes or WAT text with the engine of `store_or_caller` (inside an import, pass the
@@ -105,15 +104,4 @@ defmodule Wasmex.Module do
 
   defp ok!({:ok, value}), do: value
   defp ok!({:error, reason}), do: raise(RuntimeError, "could not describe the module: #{reason}")
-
-  @doc false
-  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
-end
-
-defimpl Inspect, for: Wasmex.Module do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.Module<", to_doc(dict.reference, opts), ">"])
-  end
 end

@@ -13,9 +13,7 @@ defmodule Wasmex.Pipe do
       "hello"
   """
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle
 
   @doc """
   Creates an empty pipe.
@@ -25,7 +23,7 @@ defmodule Wasmex.Pipe do
   @spec new() :: {:ok, t()} | {:error, binary()}
   def new do
     with {:ok, resource} <- Wasmex.Native.pipe_new() do
-      {:ok, %__MODULE__{resource: resource, reference: make_ref()}}
+      {:ok, wrap(resource)}
     end
   end
 
@@ -83,12 +81,4 @@ defmodule Wasmex.Pipe do
 
   defp ok!({:ok, value}), do: value
   defp ok!({:error, reason}), do: raise(RuntimeError, "pipe failure: #{reason}")
-end
-
-defimpl Inspect, for: Wasmex.Pipe do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.Pipe<", to_doc(dict.reference, opts), ">"])
-  end
 end

@@ -21,7 +21,7 @@ defmodule Wasmex.Store do
   @spec new(StoreLimits.t() | nil, Engine.t() | nil) ::
           {:ok, StoreOrCaller.t()} | {:error, binary()}
   def new(limits \\ nil, engine \\ nil) do
-    with {:ok, resource} <- Wasmex.Native.store_new(limits, engine_resource(engine)) do
+    with {:ok, resource} <- Wasmex.Native.store_new(limits, Engine.resource!(engine)) do
       {:ok, StoreOrCaller.wrap(resource)}
     end
   end
@@ -36,14 +36,9 @@ defmodule Wasmex.Store do
   def new_wasi(%WasiOptions{} = options, limits \\ nil, engine \\ nil) do
     options = WasiOptions.normalize(options)
 
-    with {:ok, resource} <- Wasmex.Native.store_new_wasi(options, limits, engine_resource(engine)) do
+    with {:ok, resource} <-
+           Wasmex.Native.store_new_wasi(options, limits, Engine.resource!(engine)) do
       {:ok, StoreOrCaller.wrap(resource)}
     end
   end
-
-  defp engine_resource(nil), do: nil
-  defp engine_resource(%Engine{resource: resource}), do: resource
-
-  defp engine_resource(other),
-    do: raise(ArgumentError, "engine must be a %Wasmex.Engine{} or nil, got: #{inspect(other)}")
 end

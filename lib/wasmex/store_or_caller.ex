@@ -12,9 +12,7 @@ defmodule Wasmex.StoreOrCaller do
       {:error, "Could not get fuel: fuel is not configured in this store"}
   """
 
-  @type t :: %__MODULE__{resource: reference() | nil, reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle, nullable: true
 
   @doc """
   Sets the fuel of a store (its engine must have `consume_fuel: true`).
@@ -42,15 +40,4 @@ defmodule Wasmex.StoreOrCaller do
   """
   @spec get_fuel(t()) :: {:ok, non_neg_integer()} | {:error, binary()}
   def get_fuel(%__MODULE__{resource: resource}), do: Wasmex.Native.store_get_fuel(resource)
-
-  @doc false
-  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
-end
-
-defimpl Inspect, for: Wasmex.StoreOrCaller do
-  import Inspect.Algebra
-
-  def inspect(dict, opts) do
-    concat(["#Wasmex.StoreOrCaller<", to_doc(dict.reference, opts), ">"])
-  end
 end

@@ -8,9 +8,7 @@ defmodule Wasmex.Components.Component do
 
   alias Wasmex.Components.Store
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle, inspect: false
 
   @doc """
   Compiles component bytes (or component WAT text) with the store's engine. Runs on a dirty
@@ -23,7 +21,7 @@ defmodule Wasmex.Components.Component do
   @spec new(Store.t(), binary()) :: {:ok, t()} | {:error, binary()}
   def new(%Store{resource: store}, bytes) when is_binary(bytes) do
     with {:ok, resource} <- Wasmex.Native.component_new(store, bytes) do
-      {:ok, %__MODULE__{resource: resource, reference: make_ref()}}
+      {:ok, wrap(resource)}
     end
   end
 end

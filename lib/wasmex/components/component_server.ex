@@ -27,29 +27,32 @@ defmodule Wasmex.Components.ComponentServer do
 
   @doc false
   defmacro __using__(opts) do
+    opts =
+      Keyword.validate!(opts, [
+        :wit,
+        :component,
+        :world,
+        imports: quote(do: %{}),
+        convert_field_names: true
+      ])
+
     # Relative paths are read from the current directory (the project root), like File.read!/1.
-    wit_path = opts[:wit] && Path.expand(opts[:wit])
-    component_path = opts[:component] && Path.expand(opts[:component])
-
-    world = opts[:world]
-    convert? = Keyword.get(opts, :convert_field_names, true)
-    imports = Keyword.get(opts, :imports, quote(do: %{}))
-
-    {functions, resource} =
+    source =
       cond do
-        wit_path ->
-          wit = File.read!(wit_path)
-          {ok!(Wasmex.Native.wit_exported_functions(wit_path, wit, world), wit_path), wit_path}
+        opts[:wit] ->
+          {:wit, Path.expand(opts[:wit])}
 
-        component_path ->
-          bytes = File.read!(component_path)
-
-          {ok!(Wasmex.Native.component_exported_functions(bytes, nil), component_path),
-           component_path}
+        opts[:component] ->
+          {:component, Path.expand(opts[:component])}
 
         true ->
           raise ArgumentError, "use Wasmex.Components.ComponentServer needs :wit or :component"
       end
+
+    functions = Wasmex.Components.Wit.exported_functions!(source, opts[:world], __CALLER__)
+    {_, resource} = source
+    convert? = opts[:convert_field_names]
+    imports = opts[:imports]
 
     wrappers =
       for {wit_name, arity} <- Enum.sort(functions) do
@@ -83,20 +86,9 @@ defmodule Wasmex.Components.ComponentServer do
       end
 
       @doc false
-      def child_spec(opts) do
-        %{
-          id: Keyword.get(Keyword.new(opts), :name, __MODULE__),
-          start: {__MODULE__, :start_link, [opts]}
-        }
-      end
+      def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
 
       unquote_splicing(wrappers)
     end
   end
-
-  @doc false
-  def ok!({:ok, value}, _path), do: value
-
-  def ok!({:error, reason}, path),
-    do: raise(CompileError, description: "#{path}: #{reason}")
 end

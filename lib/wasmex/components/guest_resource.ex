@@ -36,7 +36,9 @@ defmodule Wasmex.Components.GuestResource do
   their own methods and drops.
 
   A resource call made while the instance's store runs another call waits for it (up to the
-  call's timeout).
+  call's timeout). Given a `Wasmex.Components` server that is not running, `new/4` and
+  `call_static/6` return `{:error, :noproc}` (or `{:error, {:exit, reason}}` when it dies while
+  it answers) instead of exiting.
   """
 
   alias Wasmex.Components.Instance
@@ -178,11 +180,22 @@ defmodule Wasmex.Components.GuestResource do
   # Refused because an earlier call broke the server's instance (it never entered the guest):
   # the server hands out a replaced instance; call once more.
   defp call_resource(server, path, params, timeout) do
-    case attempt(Wasmex.Components.instance(server), path, params, timeout) do
-      {:unusable, _} -> call_instance(Wasmex.Components.instance(server), path, params, timeout)
-      result -> counted(result)
+    with {:ok, instance} <- server_instance(server) do
+      case attempt(instance, path, params, timeout) do
+        {:unusable, _} ->
+          with {:ok, instance} <- server_instance(server),
+               do: call_instance(instance, path, params, timeout)
+
+        result ->
+          counted(result)
+      end
     end
   end
+
+  # A server that is not running (or dies while it answers) is an error, as for
+  # `Wasmex.Components.call_function/4`.
+  defp server_instance(server),
+    do: Wasmex.Deadline.guarded(fn -> {:ok, Wasmex.Components.instance(server)} end)
 
   defp call_instance(instance, path, params, timeout),
     do: instance |> attempt(path, params, timeout) |> Driver.settle() |> counted()

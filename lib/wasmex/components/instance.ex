@@ -66,20 +66,19 @@ defmodule Wasmex.Components.Instance do
   """
   @spec call(t(), path(), list(), timeout() | nil) :: {:ok, term()} | {:error, term()}
   def call(instance, path, args, timeout \\ nil) when is_list(args),
-    do: instance |> attempt(path, args, timeout) |> Driver.settle()
+    do: instance |> attempt(normalize_path(path), args, timeout) |> Driver.settle()
 
   @doc false
-  # `call/4`, answering `{:unusable, error}` when the call was refused because a trap or a
-  # stopped call broke the instance (it never entered the guest).
-  @spec attempt(t(), path(), list(), timeout() | nil) :: term()
+  # `call/4` for a path already normalized (`normalize_path/1`), answering `{:unusable, error}`
+  # when the call was refused because a trap or a stopped call broke the instance (it never
+  # entered the guest).
+  @spec attempt(t(), [binary()], list(), timeout() | nil) :: term()
   def attempt(
         %__MODULE__{store_resource: store, instance_resource: res} = instance,
         path,
         args,
         timeout
       ) do
-    path = normalize_path(path)
-
     # Calls with large arguments run on a dirty scheduler (see `heavy?/1`).
     {start, mode} =
       if heavy?(args),
@@ -87,6 +86,18 @@ defmodule Wasmex.Components.Instance do
         else: {&Native.component_call/5, :normal}
 
     Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
+  end
+
+  @doc false
+  # A new instance of `component` with `imports` in a fresh store made like `instance`'s: the
+  # same engine, limits, WASI options and remaining fuel (the NIF keeps each store's recipe, see
+  # `Store.renew/1`). For replacing an instance a trap or a stopped call broke (`poisoned?/1`):
+  # every component instance of that store is unusable. The old instance is left as it is.
+  @spec renew(t(), Component.t(), map(), timeout()) :: {:ok, t()} | {:error, term()}
+  def renew(%__MODULE__{store_resource: store}, component, imports, timeout \\ :infinity) do
+    with {:ok, store} <- store |> Store.wrap() |> Store.renew() do
+      new(store, component, imports, timeout)
+    end
   end
 
   @doc """

@@ -8,9 +8,7 @@ defmodule Wasmex.Components.Store do
   alias Wasmex.{Engine, StoreLimits}
   alias Wasmex.Wasi.WasiP2Options
 
-  @type t :: %__MODULE__{resource: reference(), reference: reference()}
-
-  defstruct [:resource, :reference]
+  use Wasmex.Handle, inspect: false
 
   @doc """
   Creates a component store without WASI configuration. A guest that uses WASI anyway gets an empty
@@ -20,7 +18,7 @@ defmodule Wasmex.Components.Store do
   """
   @spec new(StoreLimits.t() | nil, Engine.t() | nil) :: {:ok, t()} | {:error, binary()}
   def new(limits \\ nil, engine \\ nil) do
-    with {:ok, resource} <- Wasmex.Native.store_new(limits, engine_resource(engine)) do
+    with {:ok, resource} <- Wasmex.Native.store_new(limits, Engine.resource!(engine)) do
       {:ok, wrap(resource)}
     end
   end
@@ -36,7 +34,7 @@ defmodule Wasmex.Components.Store do
     options = WasiP2Options.normalize(options)
 
     with {:ok, resource} <-
-           Wasmex.Native.store_new_wasi_p2(options, limits, engine_resource(engine)) do
+           Wasmex.Native.store_new_wasi_p2(options, limits, Engine.resource!(engine)) do
       {:ok, wrap(resource)}
     end
   end
@@ -47,13 +45,4 @@ defmodule Wasmex.Components.Store do
   def renew(%__MODULE__{resource: resource}) do
     with {:ok, fresh} <- Wasmex.Native.store_renew(resource), do: {:ok, wrap(fresh)}
   end
-
-  defp engine_resource(nil), do: nil
-  defp engine_resource(%Engine{resource: resource}), do: resource
-
-  defp engine_resource(other),
-    do: raise(ArgumentError, "engine must be a %Wasmex.Engine{} or nil, got: #{inspect(other)}")
-
-  @doc false
-  def wrap(resource), do: %__MODULE__{resource: resource, reference: make_ref()}
 end

@@ -4,7 +4,7 @@ defmodule Wasmex.Components.GuestResource.Codegen do
   # options are evaluated in the module body (so `wit: @wit` works) and the functions are defined
   # there with unquote fragments.
 
-  alias Wasmex.Components.{GuestResource, WitResources}
+  alias Wasmex.Components.{GuestResource, Wit}
 
   @doc false
   @spec build(keyword()) :: Macro.t()
@@ -81,17 +81,17 @@ defmodule Wasmex.Components.GuestResource.Codegen do
       raise ArgumentError, ":wit must be WIT source text, got: #{inspect(wit)}"
     end
 
-    resource = WitResources.resource_name!(opts[:resource])
+    resource = Wit.resource_name!(opts[:resource])
 
     found =
-      with {:ok, infos} <- WitResources.list({:wit, env.file, wit}, opts[:world], :exports) do
-        WitResources.pick(infos, resource, opts[:interface])
+      with {:ok, infos} <- Wit.list({:wit, env.file, wit}, opts[:world], :exports) do
+        GuestResource.Discovery.pick(infos, resource, opts[:interface])
       end
 
     reserved = %{drop: "`drop` drops the resource", new: "`new` calls the constructor"}
 
     found
-    |> WitResources.checked!("exported resource `#{resource}`", reserved, env)
+    |> Wit.checked!("exported resource `#{resource}`", reserved, env)
     |> GuestResource.Discovery.shape()
   end
 

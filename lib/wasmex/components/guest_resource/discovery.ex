@@ -11,22 +11,11 @@ defmodule Wasmex.Components.GuestResource.Discovery do
       [{:new, :constructor, 1}, {:get, :method, 0}]
   """
 
-  alias Wasmex.Components.WitResources
+  alias Wasmex.Components.Wit
 
-  @type function_info :: %{
-          wit_name: binary(),
-          elixir_name: atom(),
-          kind: :constructor | :method | :async_method | :static | :async_static,
-          arity: non_neg_integer(),
-          has_return: boolean()
-        }
-  @type info :: %{
-          name: binary(),
-          interface: binary(),
-          interface_path: [binary()],
-          constructor_path: [binary()],
-          functions: [function_info()]
-        }
+  # Without `canonical_name` in functions; with `constructor_path`.
+  @type info :: Wit.info()
+  @type function_info :: Wit.function_info()
 
   @doc """
   The resources of the interfaces exported by the world of `wit` (WIT source text). Options:
@@ -40,7 +29,7 @@ defmodule Wasmex.Components.GuestResource.Discovery do
   def from_wit(wit, opts \\ []) when is_binary(wit) do
     opts = Keyword.validate!(opts, path: "wit", world: nil)
 
-    with {:ok, infos} <- WitResources.list({:wit, opts[:path], wit}, opts[:world], :exports) do
+    with {:ok, infos} <- Wit.list({:wit, opts[:path], wit}, opts[:world], :exports) do
       {:ok, Enum.map(infos, &shape/1)}
     end
   end
@@ -61,12 +50,26 @@ defmodule Wasmex.Components.GuestResource.Discovery do
     {interface, opts} = Keyword.pop(opts, :interface)
 
     with {:ok, infos} <- from_wit(wit, opts) do
-      WitResources.pick(infos, name, interface)
+      pick(infos, name, interface)
     end
   end
 
   @doc false
-  @spec shape(WitResources.info()) :: info()
+  # `Wit.pick/3` with this module's wording of an ambiguous name (also for the `use` macro).
+  @spec pick([Wit.info()], binary(), binary() | nil) ::
+          {:ok, Wit.info()} | {:error, :not_found | binary()}
+  def pick(infos, name, interface) do
+    case Wit.pick(infos, name, interface) do
+      {:error, {:ambiguous, name}} ->
+        {:error, "Multiple resources are named `#{name}`; pass the :interface option"}
+
+      found ->
+        found
+    end
+  end
+
+  @doc false
+  @spec shape(Wit.info()) :: info()
   def shape(info) do
     functions = Enum.map(info.functions, &Map.delete(&1, :canonical_name))
 

@@ -11,9 +11,10 @@ defmodule Wasmex.Components.HostResource.Discovery do
       [{"[constructor]logger", :new, 1}, {"[method]logger.log", :log, 1}]
   """
 
-  alias Wasmex.Components.WitResources
+  alias Wasmex.Components.Wit
 
-  @type info :: WitResources.info()
+  @type info :: Wit.info()
+  @type function_info :: Wit.function_info()
 
   @doc """
   The resources of the interfaces imported by the world of `wit` (WIT source text). Options:
@@ -25,7 +26,7 @@ defmodule Wasmex.Components.HostResource.Discovery do
   @spec from_wit(binary(), keyword()) :: {:ok, [info()]} | {:error, binary()}
   def from_wit(wit, opts \\ []) when is_binary(wit) do
     opts = Keyword.validate!(opts, path: "wit", world: nil)
-    WitResources.list({:wit, opts[:path], wit}, opts[:world], :imports)
+    Wit.list({:wit, opts[:path], wit}, opts[:world], :imports)
   end
 
   @doc """
@@ -38,7 +39,7 @@ defmodule Wasmex.Components.HostResource.Discovery do
   @spec from_path(Path.t(), keyword()) :: {:ok, [info()]} | {:error, binary()}
   def from_path(path, opts \\ []) do
     opts = Keyword.validate!(opts, world: nil)
-    WitResources.list({:path, to_string(path)}, opts[:world], :imports)
+    Wit.list({:path, to_string(path)}, opts[:world], :imports)
   end
 
   @doc """
@@ -51,34 +52,32 @@ defmodule Wasmex.Components.HostResource.Discovery do
   """
   @spec get_resource_from_wit(binary(), binary(), keyword()) ::
           {:ok, info()} | {:error, :not_found | binary()}
-  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name) do
-    {interface, opts} = Keyword.pop(opts, :interface)
-
-    with {:ok, infos} <- from_wit(wit, opts) do
-      pick(infos, name, interface)
-    end
-  end
+  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name),
+    do: find(&from_wit(wit, &1), name, opts)
 
   @doc """
   `get_resource_from_wit/3` for a WIT file or directory.
+
+      iex> Wasmex.Components.HostResource.Discovery.get_resource_from_path("test/fixtures/components/types.wit", "logger")
+      {:error, :not_found}
   """
   @spec get_resource_from_path(Path.t(), binary(), keyword()) ::
           {:ok, info()} | {:error, :not_found | binary()}
-  def get_resource_from_path(path, name, opts \\ []) when is_binary(name) do
+  def get_resource_from_path(path, name, opts \\ []) when is_binary(name),
+    do: find(&from_path(path, &1), name, opts)
+
+  # `list` reads the resources with the options besides `:interface`.
+  defp find(list, name, opts) do
     {interface, opts} = Keyword.pop(opts, :interface)
 
-    with {:ok, infos} <- from_path(path, opts) do
-      pick(infos, name, interface)
-    end
-  end
+    with {:ok, infos} <- list.(opts) do
+      case Wit.pick(infos, name, interface) do
+        {:error, {:ambiguous, name}} ->
+          {:error, "Multiple imported resources are named `#{name}`; pass the :interface option"}
 
-  defp pick(infos, name, interface) do
-    case WitResources.pick(infos, name, interface) do
-      {:error, "Multiple" <> _} ->
-        {:error, "Multiple imported resources are named `#{name}`; pass the :interface option"}
-
-      other ->
-        other
+        found ->
+          found
+      end
     end
   end
 end

@@ -143,6 +143,12 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             if component && slot.poisoned() {
                 return Err(Error::Unusable);
             }
+            // A deadline that passed while this call waited (for the slot mutex, or in a queue)
+            // ends it here, before it starts: stopping a guest that never ran would poison the
+            // store's component instances for nothing.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout);
+            }
             lock_chan(chan)?.aborted = None;
             slot.store()?.set_epoch_deadline(1);
             let ptr = slot.store_ptr();

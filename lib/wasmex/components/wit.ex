@@ -1,24 +1,31 @@
-defmodule Wasmex.Components.WitResources do
+defmodule Wasmex.Components.Wit do
   @moduledoc false
-  # Resource descriptions read from WIT (for the two Discovery modules and the `use` macros):
-  # what the NIF reports, with Elixir names added, plus picking one resource by name and the
-  # compile-time checks the macros share.
+  # What the component macros and the two Discovery modules read from WIT, and the compile-time
+  # checks the three `use` macros share:
+  #   * `list/3` and `pick/3`: resource descriptions (the NIF's, with Elixir names added);
+  #   * `exported_functions!/3`: the world functions `use ComponentServer` wraps;
+  #   * `checked!/4`, `check_names!/3`, `compile_error!/2`: CompileErrors with file and line.
+  # Every WIT NIF call of the Elixir layer is here.
 
   alias Wasmex.Native
 
+  # One description for both Discovery modules: imported resources (HostResource) keep each
+  # function's `canonical_name`; exported ones (GuestResource) drop it and carry the
+  # `constructor_path` instead.
   @type function_info :: %{
-          wit_name: binary(),
-          canonical_name: binary(),
-          elixir_name: atom(),
-          kind: :constructor | :method | :async_method | :static | :async_static,
-          arity: non_neg_integer(),
-          has_return: boolean()
+          required(:wit_name) => binary(),
+          optional(:canonical_name) => binary(),
+          required(:elixir_name) => atom(),
+          required(:kind) => :constructor | :method | :async_method | :static | :async_static,
+          required(:arity) => non_neg_integer(),
+          required(:has_return) => boolean()
         }
   @type info :: %{
-          name: binary(),
-          interface: binary(),
-          interface_path: [binary()],
-          functions: [function_info()]
+          required(:name) => binary(),
+          required(:interface) => binary(),
+          required(:interface_path) => [binary()],
+          optional(:constructor_path) => [binary()],
+          required(:functions) => [function_info()]
         }
 
   @doc false
@@ -48,8 +55,11 @@ defmodule Wasmex.Components.WitResources do
   end
 
   @doc false
+  # The resource `name` (in `interface`, the interface's name or the name it is imported or
+  # exported under, when given). Several matches are `{:ambiguous, name}`: each Discovery module
+  # words that error for its side.
   @spec pick([info()], binary(), binary() | nil) ::
-          {:ok, info()} | {:error, :not_found | binary()}
+          {:ok, info()} | {:error, :not_found | {:ambiguous, binary()}}
   def pick(infos, name, interface) do
     infos
     |> Enum.filter(&(&1.name == name))
@@ -57,7 +67,26 @@ defmodule Wasmex.Components.WitResources do
     |> case do
       [] -> {:error, :not_found}
       [info] -> {:ok, info}
-      _ -> {:error, "Multiple resources are named `#{name}`; pass the :interface option"}
+      _ -> {:error, {:ambiguous, name}}
+    end
+  end
+
+  @doc false
+  # The exported world functions of a WIT file (`{:wit, path}`, with `world` picking one of
+  # several) or of a component binary (`{:component, path}`), as `{wit_name, arity}`, for a
+  # `use` macro: a CompileError naming the file when they cannot be read.
+  @spec exported_functions!({:wit | :component, Path.t()}, binary() | nil, Macro.Env.t()) ::
+          [{binary(), non_neg_integer()}]
+  def exported_functions!(source, world, env) do
+    {path, result} =
+      case source do
+        {:wit, path} -> {path, Native.wit_exported_functions(path, File.read!(path), world)}
+        {:component, path} -> {path, Native.component_exported_functions(File.read!(path), nil)}
+      end
+
+    case result do
+      {:ok, functions} -> functions
+      {:error, reason} -> compile_error!(env, "#{path}: #{reason}")
     end
   end
 
