@@ -214,11 +214,15 @@ fn handle_arg(resource: Term) -> Result<ResourceArc<GuestResourceHandle>> {
 fn guest_resource_call<'a>(
     env: Env<'a>,
     resource: Term<'a>,
-    name: String,
-    params: Vec<Term<'a>>,
+    name: Term<'a>,
+    params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
     let result = handle_arg(resource).and_then(|handle| {
+        let name = crate::convert::name_arg(name)
+            .or_else(|shown| shown.ok_or(()))
+            .map_err(|_| Error::msg("the method name must be a string"))?;
+        let params = crate::component::params_arg(params)?;
         let exported = handle
             .exported()
             .ok_or_else(|| Error::msg("the resource's type is not exported by its instance"))?;

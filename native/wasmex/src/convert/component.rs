@@ -1,7 +1,8 @@
 //! Elixir terms <-> component model values (the WIT type mapping).
 //!
 //! Going in (this file), a term is checked against the WIT type it must have: integers are
-//! range-checked, `bool` takes only `true`/`false`, `list<u8>` also takes a binary, records take
+//! range-checked, `bool` takes only `true`/`false`, `f32`/`f64` take floats and `:nan`,
+//! `:infinity`, `:neg_infinity`, `list<u8>` also takes a binary, records take
 //! maps with atom or string keys spelled as in WIT. Errors name the path to the bad value, e.g.
 //! `record('points').list[3]`. Coming out is `component_out`; `own<T>` / `borrow<T>` positions are
 //! filled by `resources`. Pure functions over terms of the calling NIF's environment.
@@ -12,6 +13,7 @@ use wasmtime::component::{Type, Val};
 
 use super::resources::ResourcesIn;
 use super::term_kind as kind;
+use super::{list_items, special_float};
 use crate::error::{Error, Result};
 
 rustler::atoms! { ok, error, none, some }
@@ -126,6 +128,12 @@ fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
         Type::U32 => Val::U32(int(term, ty)?),
         Type::S64 => Val::S64(int(term, ty)?),
         Type::U64 => Val::U64(int(term, ty)?),
+        Type::Float32 if special_float(term).is_some() => {
+            Val::Float32(special_float(term).unwrap_or(f64::NAN) as f32)
+        }
+        Type::Float64 if special_float(term).is_some() => {
+            Val::Float64(special_float(term).unwrap_or(f64::NAN))
+        }
         Type::Float32 => match term.decode::<f64>() {
             Ok(f) if term.get_type() == TermType::Float => {
                 let narrow = f as f32;
@@ -158,9 +166,8 @@ fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
                     bin.as_slice().iter().map(|b| Val::U8(*b)).collect(),
                 ));
             }
-            let items: Vec<Term> = match term.decode() {
-                Ok(items) => items,
-                Err(_) => return cannot(term, ty),
+            let Some(items) = list_items(term) else {
+                return cannot(term, ty);
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -298,8 +305,8 @@ fn to_char(term: Term, ty: &Type) -> Conv<char> {
                 _ => return fail("Expected a single character, got multiple characters"),
             }
         }
-        TermType::List => match term.decode::<Vec<u32>>().as_deref() {
-            Ok([c]) => Some(*c),
+        TermType::List => match list_items(term).as_deref() {
+            Some([c]) if c.decode::<u32>().is_ok() => c.decode::<u32>().ok(),
             _ => return fail("Expected a single character, got multiple characters"),
         },
         _ => return cannot(term, ty),
