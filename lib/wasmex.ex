@@ -28,6 +28,20 @@ defmodule Wasmex do
   its timeout the guest is stopped (not left running) and the call returns `{:error, :timeout}`;
   the instance serves the next call.
 
+  ## Values
+  `i32` and `i64` are integers (range-checked, never wrapped), `f32` and `f64` are floats, and
+  `v128` is an unsigned 128-bit integer. The non-finite floats are atoms, both ways (as Nx spells
+  them): NaN is `:nan`, +inf `:infinity` and -inf `:neg_infinity`, in results, arguments, the
+  parameters and results of imports, and globals. A NaN's payload and sign bits are not kept:
+  every NaN comes out as `:nan`, and `:nan` goes in as the canonical quiet NaN (use a `v128`
+  to move exact bits).
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "div") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1))))]})
+      iex> Wasmex.call_function(pid, :div, [1.0, 0.0])
+      {:ok, [:infinity]}
+      iex> Wasmex.call_function(pid, :div, [:nan, 2.0])
+      {:ok, [:nan]}
+
   ## Errors
   `call_function/4` returns `{:error, reason}` with `reason` a message (traps read
   `"Error during function excecution (<trap>): ..."`), or `:timeout`.

@@ -636,7 +636,7 @@ defmodule Wasmex.ComponentsTest do
       record = kebab_record(%{"maybe-points": nil})
 
       assert {:error,
-              "Invalid value Atom, expected ':none' or '{:some, term}' tuple at \"record('maybe-points')\" (argument 1)"} =
+              "Invalid atom: nil, expected ':none' or '{:some, term}' tuple at \"record('maybe-points')\" (argument 1)"} =
                call(pid, "echo-kebab-record", [record])
     end
 
@@ -741,8 +741,7 @@ defmodule Wasmex.ComponentsTest do
     end
 
     test "option errors", %{pid: pid} do
-      assert {:error,
-              "Invalid value Atom, expected ':none' or '{:some, term}' tuple (argument 1)"} =
+      assert {:error, "Invalid atom: nil, expected ':none' or '{:some, term}' tuple (argument 1)"} =
                call(pid, "echo-option", [nil])
 
       assert {:error,
@@ -793,8 +792,7 @@ defmodule Wasmex.ComponentsTest do
       assert {:ok, :ok} = call(pid, "echo-result-empty", [:ok])
       assert {:ok, :error} = call(pid, "echo-result-empty", [:error])
 
-      assert {:error,
-              "Invalid value Atom, expected ':ok' or ':error' as first element in result-tuple (argument 1)"} =
+      assert {:error, "Invalid atom: maybe, expected ':ok' or ':error' as result (argument 1)"} =
                call(pid, "echo-result-empty", [:maybe])
     end
   end
@@ -903,7 +901,7 @@ defmodule Wasmex.ComponentsTest do
       assert {:error, message} = call(pid, "call-host-fail", [])
 
       assert message =~
-               "invalid return value: Invalid value Atom, expected ':ok' or ':error' as first element in result-tuple"
+               "invalid return value: Invalid atom: bad, expected ':ok' or ':error' as result"
 
       assert Process.alive?(pid)
     end

@@ -26,4 +26,4 @@ mod wasi;
 mod wat_text;
 mod wit;
 
-rustler::init!("Elixir.Wasmex.Native");
+rustler::init!("Elixir.Wasmex.Native", load = wat_text::on_load);

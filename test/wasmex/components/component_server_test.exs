@@ -381,13 +381,13 @@ defmodule Wasmex.Components.ComponentServerTest do
           """)
         end
 
-      assert Exception.message(error) =~ "Could not select a world"
+      assert Exception.message(error) =~ "Failed to select world: "
     end
 
     test "an unknown :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
 
-      assert_raise CompileError, ~r/Could not select a world/, fn ->
+      assert_raise CompileError, ~r/Failed to select world: /, fn ->
         compile("""
         defmodule #{module_name()} do
           use Wasmex.Components.ComponentServer, wit: #{inspect(wit)}, world: "third"
@@ -410,7 +410,7 @@ defmodule Wasmex.Components.ComponentServerTest do
           """)
         end
 
-      assert Exception.message(error) =~ "Could not parse WIT"
+      assert Exception.message(error) =~ "Failed to parse WIT: "
       assert Exception.message(error) =~ wit
     end
 

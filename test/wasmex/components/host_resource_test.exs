@@ -361,8 +361,8 @@ defmodule Wasmex.Components.HostResourceTest do
       path = Path.expand("wasm/missing/host.wit")
 
       assert_raise CompileError,
-                   "nofile:2: Could not parse WIT `#{path}`: failed to read path for WIT [#{path}]: " <>
-                     "No such file or directory (os error 2)",
+                   "nofile:2: Failed to parse WIT: failed to read path for WIT [#{path}]: " <>
+                     "No such file or directory (os error 2) (in `#{path}`)",
                    fn ->
                      compile!("""
                      defmodule #{inspect(__MODULE__)}.MissingPath do
@@ -376,7 +376,7 @@ defmodule Wasmex.Components.HostResourceTest do
 
     test "a parse error in wit: is a compile error" do
       assert_raise CompileError,
-                   "nofile:2: Could not parse WIT `nofile`: expected `world`, `interface` or `use`, found an identifier",
+                   "nofile:2: Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `nofile`)",
                    fn ->
                      compile!("""
                      defmodule #{inspect(__MODULE__)}.ParseError do
@@ -400,8 +400,8 @@ defmodule Wasmex.Components.HostResourceTest do
 
     test "several worlds without :world are a compile error" do
       assert_raise CompileError,
-                   "nofile:2: Could not select a world in `nofile`: There are multiple worlds in `a:b`; " <>
-                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v",
+                   "nofile:2: Failed to select world: There are multiple worlds in `a:b`; " <>
+                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `nofile`)",
                    fn ->
                      compile!("""
                      defmodule #{inspect(__MODULE__)}.TwoWorlds do

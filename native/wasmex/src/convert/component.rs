@@ -277,8 +277,8 @@ fn to_val(term: Term, ty: &Type, r: &mut ResourcesIn) -> Conv<Val> {
                     }
                     _ => {
                         return fail(format!(
-                            "Invalid value {}, expected ':none' or '{{:some, term}}' tuple",
-                            kind(term)
+                            "Invalid {}, expected ':none' or '{{:some, term}}' tuple",
+                            invalid(term)
                         ))
                     }
                 }
@@ -379,8 +379,23 @@ fn result_val(
             None => fail("Result-type expected to have an :error atom, but got 'error' tuple"),
         };
     }
+    if term.is_atom() {
+        return fail(format!(
+            "Invalid {}, expected ':ok' or ':error' as result",
+            invalid(term)
+        ));
+    }
     fail(format!(
         "Invalid value {}, expected ':ok' or ':error' as first element in result-tuple",
         kind(term)
     ))
+}
+
+/// How an invalid option or result value is named: `atom: name` for an atom (as Wasmex 0.15.1
+/// words it), else `value Kind`.
+fn invalid(term: Term) -> String {
+    match term.atom_to_string() {
+        Ok(name) if term.is_atom() => format!("atom: {name}"),
+        _ => format!("value {}", kind(term)),
+    }
 }

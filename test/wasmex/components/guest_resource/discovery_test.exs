@@ -136,8 +136,8 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
 
       assert Discovery.from_wit(wit) ==
                {:error,
-                "Could not select a world in `wit`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+                "Failed to select world: There are multiple worlds in `a:b`; " <>
+                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `wit`)"}
 
       assert {:ok, [%{name: "r", interface_path: ["a:b/i"]}]} =
                Discovery.from_wit(wit, world: "w")
@@ -148,18 +148,18 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
     test "an unknown world is an error" do
       assert Discovery.from_wit(@resources_wit, world: "nope") ==
                {:error,
-                "Could not select a world in `wit`: World `nope` not found in package " <>
-                  "`wasmex:resources@1.2.3`"}
+                "Failed to select world: World `nope` not found in package " <>
+                  "`wasmex:resources@1.2.3` (in `wit`)"}
     end
 
     test "a parse error names the source given as :path" do
       assert Discovery.from_wit("package a:b; oops") ==
                {:error,
-                "Could not parse WIT `wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `wit`)"}
 
       assert Discovery.from_wit("package a:b; oops", path: "my.wit") ==
                {:error,
-                "Could not parse WIT `my.wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `my.wit`)"}
     end
 
     test "unknown options raise" do
@@ -230,8 +230,8 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
 
       assert Discovery.get_resource_from_wit(wit, "r", path: "two.wit") ==
                {:error,
-                "Could not select a world in `two.wit`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+                "Failed to select world: There are multiple worlds in `a:b`; " <>
+                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `two.wit`)"}
 
       assert Discovery.get_resource_from_wit(wit, "r", world: "v") ==
                {:ok,
@@ -249,7 +249,7 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
     test "a parse error is returned as is" do
       assert Discovery.get_resource_from_wit("package a:b; oops", "r") ==
                {:error,
-                "Could not parse WIT `wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `wit`)"}
     end
   end
 end

@@ -149,8 +149,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
 
       assert Discovery.from_wit(wit) ==
                {:error,
-                "Could not select a world in `wit`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+                "Failed to select world: There are multiple worlds in `a:b`; " <>
+                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `wit`)"}
 
       assert Discovery.from_wit(wit, world: "w") ==
                {:ok,
@@ -169,11 +169,11 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     test "a parse error names the source given as :path" do
       assert Discovery.from_wit("package a:b; oops") ==
                {:error,
-                "Could not parse WIT `wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `wit`)"}
 
       assert Discovery.from_wit("package a:b; oops", path: "my.wit") ==
                {:error,
-                "Could not parse WIT `my.wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `my.wit`)"}
     end
 
     test "unknown options raise" do
@@ -217,8 +217,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
 
       assert Discovery.from_path(path) ==
                {:error,
-                "Could not parse WIT `#{path}`: failed to read path for WIT [#{Path.expand(path)}]: " <>
-                  "No such file or directory (os error 2)"}
+                "Failed to parse WIT: failed to read path for WIT [#{Path.expand(path)}]: " <>
+                  "No such file or directory (os error 2) (in `#{path}`)"}
     end
 
     test "a parse error names the file" do
@@ -227,7 +227,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       File.write!(path, "package a:b;\ninterface i {\n  oops\n}\n")
 
       assert Discovery.from_path(path) ==
-               {:error, "Could not parse WIT `#{path}`: expected ':', found '}'"}
+               {:error, "Failed to parse WIT: expected ':', found '}' (in `#{path}`)"}
     end
 
     test "several worlds need :world" do
@@ -243,8 +243,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
 
       assert Discovery.from_path(path) ==
                {:error,
-                "Could not select a world in `#{path}`: There are multiple worlds in `a:b`; " <>
-                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v"}
+                "Failed to select world: There are multiple worlds in `a:b`; " <>
+                  "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `#{path}`)"}
 
       assert Discovery.from_path(path, world: "w") ==
                {:ok, [%{name: "r", interface: "i", interface_path: ["a:b/i"], functions: []}]}
@@ -305,7 +305,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     test "a parse error is returned as is" do
       assert Discovery.get_resource_from_wit("package a:b; oops", "r", path: "x.wit") ==
                {:error,
-                "Could not parse WIT `x.wit`: expected `world`, `interface` or `use`, found an identifier"}
+                "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `x.wit`)"}
     end
   end
 
@@ -355,8 +355,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
 
       assert Discovery.get_resource_from_path(path, "logger") ==
                {:error,
-                "Could not parse WIT `#{path}`: failed to read path for WIT [#{Path.expand(path)}]: " <>
-                  "No such file or directory (os error 2)"}
+                "Failed to parse WIT: failed to read path for WIT [#{Path.expand(path)}]: " <>
+                  "No such file or directory (os error 2) (in `#{path}`)"}
     end
   end
 end
