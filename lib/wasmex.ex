@@ -153,7 +153,7 @@ defmodule Wasmex do
   @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
           {:ok, [number()]} | {:error, binary() | :timeout}
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
-    name = Wasmex.Utils.stringify(name)
+    name = Wasmex.Utils.name!(name, "function name")
     Wasmex.Deadline.call(server, &{:call_function, name, params, &1}, timeout)
   end
 
