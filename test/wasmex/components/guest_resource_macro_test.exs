@@ -191,7 +191,7 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
 
     test "a parse error is a compile error" do
       assert_raise CompileError,
-                   "nofile:2: Could not parse WIT `nofile`: expected `world`, `interface` or `use`, found an identifier",
+                   "nofile:2: Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `nofile`)",
                    fn ->
                      compile!("""
                      defmodule #{inspect(__MODULE__)}.ParseError do
@@ -203,8 +203,8 @@ defmodule Wasmex.Components.GuestResourceMacroTest do
 
     test "several worlds without :world are a compile error" do
       assert_raise CompileError,
-                   "nofile:2: Could not select a world in `nofile`: There are multiple worlds in `a:b`; " <>
-                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v",
+                   "nofile:2: Failed to select world: There are multiple worlds in `a:b`; " <>
+                     "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `nofile`)",
                    fn ->
                      compile!("""
                      defmodule #{inspect(__MODULE__)}.TwoWorlds do
