@@ -91,4 +91,17 @@ defmodule Wasmex.Features.MalformedInputTest do
     assert Process.alive?(pid)
     assert call.("echo-u32", [5]) == {:ok, 5}
   end
+
+  test "guest resources: improper argument lists are errors, through a server and an instance" do
+    accumulator = ["wasmex:resources/counters@1.2.3", "accumulator"]
+    pid = start_component!("component_resources")
+    alias Wasmex.Components.GuestResource
+
+    assert {:error, "params must be a list"} = GuestResource.new(pid, accumulator, [1 | 2])
+    assert {:ok, acc} = GuestResource.new(pid, accumulator, [1])
+    assert {:error, "params must be a list"} = GuestResource.call(acc, :method, :add, [5 | 6])
+    assert {:error, _} = GuestResource.call(acc, :method, @bad_name, [5])
+    assert {:ok, 6} = GuestResource.call(acc, :method, :add, [5])
+    assert Process.alive?(pid)
+  end
 end
