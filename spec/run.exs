@@ -11,7 +11,7 @@
 # arguments) or share globals, memories or tables between instances (the API links modules, not
 # instances), or are commands such as threads that have no public API.
 
-for file <- ~w(json.ex values.ex linking.ex runner.ex),
+for file <- ~w(json.ex values.ex linking.ex instances.ex runner.ex),
     do: Code.require_file(Path.join([__DIR__, "support", file]))
 
 defmodule Wasmex.Spec.Main do
