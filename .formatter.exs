@@ -1,4 +1,4 @@
 # Used by "mix format"
 [
-  inputs: ["mix.exs", ".formatter.exs", "{config,lib,test,bench,examples}/**/*.{ex,exs}"]
+  inputs: ["mix.exs", ".formatter.exs", "{config,lib,test,bench,examples,spec}/**/*.{ex,exs}"]
 ]

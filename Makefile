@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo chat-room-component test bench cargo-test
+.PHONY: setup demo chat-room-component test bench cargo-test spec
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -37,6 +37,11 @@ chat-room-component:
 
 test: setup
 	mix test
+
+# The WebAssembly core spec tests through the public API (a few minutes; not part of `test`).
+# Installs wasm-tools with cargo when missing. SPEC_ARGS="--only f32,i32 --failures 20".
+spec: setup
+	mix run spec/run.exs $(SPEC_ARGS)
 
 bench: setup
 	MIX_ENV=prod mix run bench/core.exs

@@ -32,6 +32,20 @@ defmodule Wasmex do
   not exit (unless it is linked to the server, as `start_link/1`'s caller is). The reason never
   holds the call's arguments.
 
+  ## Values
+  `i32` and `i64` are integers (range-checked, never wrapped), `f32` and `f64` are floats, and
+  `v128` is an unsigned 128-bit integer. The non-finite floats are atoms, both ways (as Nx spells
+  them): NaN is `:nan`, +inf `:infinity` and -inf `:neg_infinity`, in results, arguments, the
+  parameters and results of imports, and globals. A NaN's payload and sign bits are not kept:
+  every NaN comes out as `:nan`, and `:nan` goes in as the canonical quiet NaN (use a `v128`
+  to move exact bits).
+
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "div") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1))))]})
+      iex> Wasmex.call_function(pid, :div, [1.0, 0.0])
+      {:ok, [:infinity]}
+      iex> Wasmex.call_function(pid, :div, [:nan, 2.0])
+      {:ok, [:nan]}
+
   ## Errors
   `call_function/4` returns `{:error, reason}` with `reason` a message (traps read
   `"Error during function excecution (<trap>): ..."`), `:timeout`, `:noproc` or
@@ -137,7 +151,7 @@ defmodule Wasmex do
   @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
           {:ok, [number()]} | {:error, binary() | :timeout | :noproc | {:exit, term()}}
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
-    name = Wasmex.Utils.stringify(name)
+    name = Wasmex.Utils.name!(name, "function name")
     Wasmex.Deadline.call(server, &{:call_function, name, params, &1}, timeout)
   end
 

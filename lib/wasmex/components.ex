@@ -17,6 +17,12 @@ defmodule Wasmex.Components do
   Functions of exported interfaces are called by path:
   `Wasmex.Components.call_function(pid, {"wasmex:test/math@0.1.0", "add"}, [1, 2])`.
 
+  ## Values
+  WIT values map to Elixir terms as in Wasmex 0.15.1 (records are maps, variants atoms or
+  `{case, payload}`, options `:none` / `{:some, v}`, results `{:ok, v}` / `{:error, e}`, ...).
+  `f32` and `f64` are floats, and their non-finite values are atoms both ways: NaN is `:nan`,
+  +inf `:infinity`, -inf `:neg_infinity`. A NaN's payload and sign bits are not kept.
+
   ## Failures and recovery
   A call that traps, fails in an Elixir import, or runs past its timeout (the guest is stopped
   at the deadline and the call returns `{:error, :timeout}`) leaves the wasmtime instance

@@ -67,7 +67,7 @@ defmodule Wasmex.Instance do
   """
   @spec function_export_exists(StoreOrCaller.t(), t(), binary() | atom()) :: boolean()
   def function_export_exists(%StoreOrCaller{}, %__MODULE__{resource: instance}, name) do
-    Native.instance_function_export_exists(instance, to_string(name))
+    Native.instance_function_export_exists(instance, Wasmex.Utils.name!(name, "function name"))
   end
 
   @doc """
@@ -119,7 +119,12 @@ defmodule Wasmex.Instance do
       )
       when is_list(params) do
     store
-    |> Native.instance_call(res, to_string(name), params, Driver.native_timeout(timeout))
+    |> Native.instance_call(
+      res,
+      Wasmex.Utils.name!(name, "function name"),
+      params,
+      Driver.native_timeout(timeout)
+    )
     |> Driver.run(store, instance)
   end
 
@@ -135,7 +140,7 @@ defmodule Wasmex.Instance do
   @spec get_global_value(StoreOrCaller.t(), t(), binary() | atom()) ::
           {:ok, number()} | {:error, binary()}
   def get_global_value(%StoreOrCaller{resource: store}, %__MODULE__{resource: res}, name) do
-    Native.instance_get_global(store, res, to_string(name))
+    Native.instance_get_global(store, res, Wasmex.Utils.name!(name, "global name"))
   end
 
   @doc """
@@ -151,7 +156,7 @@ defmodule Wasmex.Instance do
   @spec set_global_value(StoreOrCaller.t(), t(), binary() | atom(), number()) ::
           :ok | {:error, binary()}
   def set_global_value(%StoreOrCaller{resource: store}, %__MODULE__{resource: res}, name, value) do
-    case Native.instance_set_global(store, res, to_string(name), value) do
+    case Native.instance_set_global(store, res, Wasmex.Utils.name!(name, "global name"), value) do
       {:ok, _} -> :ok
       {:error, _} = error -> error
     end

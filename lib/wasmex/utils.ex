@@ -33,6 +33,19 @@ defmodule Wasmex.Utils do
   def stringify(value), do: value
 
   @doc false
+  # An export name given as an atom, a binary or a charlist, as a binary; anything else raises
+  # ArgumentError naming `what` (in the caller, before any server sees it).
+  @spec name!(term(), String.t()) :: binary()
+  def name!(name, _what) when is_binary(name), do: name
+  def name!(name, _what) when is_atom(name), do: Atom.to_string(name)
+
+  def name!(name, what) do
+    List.to_string(name)
+  rescue
+    _ -> reraise ArgumentError, "#{what} must be an atom or a string, got: #{inspect(name)}", []
+  end
+
+  @doc false
   @spec native_timeout(timeout()) :: non_neg_integer() | nil
   def native_timeout(timeout), do: Wasmex.Driver.native_timeout(timeout)
 end

@@ -103,7 +103,7 @@ defmodule Wasmex.Features.ComponentImportsTest do
       assert {:error, message} = call(pid, "call-host-fail", [])
 
       assert message =~
-               "invalid return value: Invalid value Atom, expected ':ok' or ':error' as first element in result-tuple"
+               "invalid return value: Invalid atom: bad, expected ':ok' or ':error' as result"
 
       assert Process.alive?(pid)
     end

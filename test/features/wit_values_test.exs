@@ -359,7 +359,7 @@ defmodule Wasmex.Features.WitValuesTest do
       record = kebab_record(%{"maybe-points": nil})
 
       assert {:error,
-              "Invalid value Atom, expected ':none' or '{:some, term}' tuple at \"record('maybe-points')\" (argument 1)"} =
+              "Invalid atom: nil, expected ':none' or '{:some, term}' tuple at \"record('maybe-points')\" (argument 1)"} =
                call(pid, "echo-kebab-record", [record])
     end
 
@@ -460,8 +460,7 @@ defmodule Wasmex.Features.WitValuesTest do
     end
 
     test "option errors", %{pid: pid} do
-      assert {:error,
-              "Invalid value Atom, expected ':none' or '{:some, term}' tuple (argument 1)"} =
+      assert {:error, "Invalid atom: nil, expected ':none' or '{:some, term}' tuple (argument 1)"} =
                call(pid, "echo-option", [nil])
 
       assert {:error,
@@ -512,8 +511,7 @@ defmodule Wasmex.Features.WitValuesTest do
       assert {:ok, :ok} = call(pid, "echo-result-empty", [:ok])
       assert {:ok, :error} = call(pid, "echo-result-empty", [:error])
 
-      assert {:error,
-              "Invalid value Atom, expected ':ok' or ':error' as first element in result-tuple (argument 1)"} =
+      assert {:error, "Invalid atom: maybe, expected ':ok' or ':error' as result (argument 1)"} =
                call(pid, "echo-result-empty", [:maybe])
     end
   end

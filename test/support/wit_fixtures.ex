@@ -105,18 +105,18 @@ defmodule Wasmex.WitFixtures do
 
   @doc "The error for `package a:b; oops` read from `source`."
   def parse_error(source) do
-    "Could not parse WIT `#{source}`: expected `world`, `interface` or `use`, found an identifier"
+    "Failed to parse WIT: expected `world`, `interface` or `use`, found an identifier (in `#{source}`)"
   end
 
   @doc "The error for a package with worlds `w` and `v` read from `source` without `:world`."
   def two_worlds_error(source) do
-    "Could not select a world in `#{source}`: There are multiple worlds in `a:b`; " <>
-      "one must be explicitly chosen:\n  a:b/w\n  a:b/v"
+    "Failed to select world: There are multiple worlds in `a:b`; " <>
+      "one must be explicitly chosen:\n  a:b/w\n  a:b/v (in `#{source}`)"
   end
 
   @doc "The error for a WIT `path` that does not exist."
   def missing_path_error(path) do
-    "Could not parse WIT `#{path}`: failed to read path for WIT [#{Path.expand(path)}]: " <>
-      "No such file or directory (os error 2)"
+    "Failed to parse WIT: failed to read path for WIT [#{Path.expand(path)}]: " <>
+      "No such file or directory (os error 2) (in `#{path}`)"
   end
 end

@@ -121,7 +121,9 @@ defmodule Wasmex.Components.Instance do
   @heavy_bytes 512 * 1024
   @heavy_length 64 * 1024
 
-  defp heavy?(args), do: Enum.any?(args, &heavy_arg?/1)
+  # Walks the list by hand: an improper argument list goes on to the NIF, which refuses it.
+  defp heavy?([arg | rest]), do: heavy_arg?(arg) or heavy?(rest)
+  defp heavy?(_end), do: false
 
   defp heavy_arg?(arg) when is_binary(arg), do: byte_size(arg) >= @heavy_bytes
   defp heavy_arg?(arg) when is_list(arg), do: longer_than?(arg, @heavy_length - 1)

@@ -35,11 +35,20 @@ defmodule Wasmex.Wasi.WasiOptions do
   def normalize_common(%{args: args, env: env, preopen: preopen} = options) do
     %{
       options
-      | args: Enum.map(args, &to_string/1),
+      | args: Enum.map(list!(args, :args), &to_string/1),
         env: Map.new(env, fn {k, v} -> {to_string(k), to_string(v)} end),
-        preopen: Enum.map(preopen, &preopen!/1)
+        preopen: Enum.map(list!(preopen, :preopen), &preopen!/1)
     }
   end
+
+  defp list!(value, field) do
+    if proper_list?(value),
+      do: value,
+      else: raise(ArgumentError, "#{field} must be a list, got: #{inspect(value)}")
+  end
+
+  defp proper_list?([_ | rest]), do: proper_list?(rest)
+  defp proper_list?(rest), do: rest == []
 
   defp preopen!(%PreopenOptions{} = p), do: p
 

@@ -55,7 +55,7 @@ fn decode_type(term: Term, ns: &str, name: &str) -> Result<ValType> {
 }
 
 fn decode_types(term: Term, ns: &str, name: &str) -> Result<Vec<ValType>> {
-    let items: Vec<Term> = term.decode().map_err(|_| {
+    let items = crate::convert::list_items(term).ok_or_else(|| {
         Error::msg(format!(
             "not_an_atom: the types of import `{ns}::{name}` must be a list of atoms"
         ))

@@ -16,6 +16,7 @@ use wasmtime::{
 };
 
 use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
+use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
 use crate::imports;
 use crate::memory::MemoryResource;
@@ -205,10 +206,14 @@ fn instance_new<'a>(
     store_or_caller: Term<'a>,
     module: ResourceArc<ModuleResource>,
     imports: Term<'a>,
-    links: Vec<LinkEx>,
+    links: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
-    let result = instantiate(env, store_or_caller, module, imports, links, timeout_ms);
+    let links = list_items(links)
+        .and_then(|items| items.iter().map(|l| l.decode::<LinkEx>().ok()).collect())
+        .ok_or_else(|| Error::msg("links must be a list of %{name: string, module: module}"));
+    let result = links
+        .and_then(|links| instantiate(env, store_or_caller, module, imports, links, timeout_ms));
     step_or_error(env, result)
 }
 
@@ -240,11 +245,14 @@ fn instance_call<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
-    name: &str,
+    name: Term<'a>,
     params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
-    let result = call(env, store_or_caller, instance, name, params, timeout_ms);
+    let result = match name_arg(name) {
+        Ok(name) => call(env, store_or_caller, instance, &name, params, timeout_ms),
+        Err(shown) => Err(function_not_found(&shown.unwrap_or_default())),
+    };
     step_or_error(env, result)
 }
 
@@ -259,7 +267,7 @@ fn call<'a>(
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
-    let not_found = || Error::msg(format!("exported function `{name}` not found"));
+    let not_found = || function_not_found(name);
     let export = instance.export(name).ok_or_else(not_found)?;
     let (Some(func), Some(sig)) = (export.item.clone().into_func(), export.func.as_ref()) else {
         return Err(not_found());
@@ -293,9 +301,23 @@ fn call<'a>(
     Ok(start_op(env, &handle, op, timeout_ms, started))
 }
 
+fn function_not_found(name: &str) -> Error {
+    Error::msg(format!("exported function `{name}` not found"))
+}
+
 #[rustler::nif]
-fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: &str) -> bool {
-    instance.export(name).is_some_and(|e| e.func.is_some())
+fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: Term) -> bool {
+    name_arg(name).is_ok_and(|name| instance.export(&name).is_some_and(|e| e.func.is_some()))
+}
+
+/// A global's name argument; a name that is not UTF-8 (or not a binary) names no global.
+fn global_name(name: Term) -> Result<String> {
+    name_arg(name).map_err(|shown| {
+        Error::msg(format!(
+            "exported global `{}` not found",
+            shown.unwrap_or_default()
+        ))
+    })
 }
 
 fn global(instance: &InstanceResource, name: &str) -> Result<wasmtime::Global> {
@@ -310,8 +332,9 @@ fn instance_get_global<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     instance: ResourceArc<InstanceResource>,
-    name: String,
+    name: Term<'a>,
 ) -> Result<Term<'a>> {
+    let name = global_name(name)?;
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
     let g = global(&instance, &name)?;
@@ -323,9 +346,10 @@ fn instance_get_global<'a>(
 fn instance_set_global(
     store_or_caller: Term,
     instance: ResourceArc<InstanceResource>,
-    name: String,
+    name: Term,
     value: Term,
 ) -> Result<()> {
+    let name = global_name(name)?;
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
     let g = global(&instance, &name)?;

@@ -85,4 +85,4 @@ mod module;
 
 mod component;
 
-rustler::init!("Elixir.Wasmex.Native");
+rustler::init!("Elixir.Wasmex.Native", load = wat_text::on_load);

@@ -177,19 +177,21 @@ fn store_new(
 
 #[rustler::nif(schedule = "DirtyIo")]
 fn store_new_wasi(
-    options: WasiOptionsEx,
+    options: Term,
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
+    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
     make_store(engine_or_default(engine)?, limits, Recipe::P1(options))
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
 fn store_new_wasi_p2(
-    options: WasiP2OptionsEx,
+    options: Term,
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
+    let options: WasiP2OptionsEx = crate::convert::decode_checked(options, "WASI options")?;
     make_store(engine_or_default(engine)?, limits, Recipe::P2(options))
 }
 

@@ -33,7 +33,7 @@ defmodule Wasmex.Components.ComponentServerOptionsTest do
     assert error.file =~ "generated.ex"
     assert error.line == 3
     assert Exception.message(error) =~ "#{@two_worlds}: "
-    assert Exception.message(error) =~ "Could not select a world"
+    assert Exception.message(error) =~ "Failed to select world: "
   end
 
   test "the defaults: imports %{} and convert_field_names true" do

@@ -368,12 +368,12 @@ defmodule Wasmex.Components.ComponentServerTest do
 
     test "several worlds without :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}")
+      assert_compile_error(~r/Failed to select world: /, "wit: #{inspect(wit)}")
     end
 
     test "an unknown :world is a compile error" do
       wit = Wasmex.TestHelpers.fixture_path("components/two_worlds.wit")
-      assert_compile_error(~r/Could not select a world/, "wit: #{inspect(wit)}, world: \"third\"")
+      assert_compile_error(~r/Failed to select world: /, "wit: #{inspect(wit)}, world: \"third\"")
     end
 
     test "invalid WIT is a compile error naming the file" do
@@ -381,7 +381,7 @@ defmodule Wasmex.Components.ComponentServerTest do
       wit = Path.join(dir, "broken.wit")
       File.write!(wit, "package a:b; world w { export f: func(; }")
 
-      error = assert_compile_error(~r/Could not parse WIT/, "wit: #{inspect(wit)}")
+      error = assert_compile_error(~r/Failed to parse WIT: /, "wit: #{inspect(wit)}")
       assert Exception.message(error) =~ wit
     end
 

@@ -24,6 +24,7 @@ use super::{
 };
 use crate::convert::component::term_to_val;
 use crate::convert::component_out::val_to_term;
+use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, start_op_with, step_or_error};
@@ -145,6 +146,24 @@ enum CallMode<'a> {
     Resource(Option<Term<'a>>),
 }
 
+/// A function path argument: a list of names. A name that is not UTF-8 names no export, so it
+/// is kept lossily and the lookup fails with the usual "not found".
+fn path_arg(path: Term) -> Result<Vec<String>> {
+    list_items(path)
+        .and_then(|names| {
+            names
+                .iter()
+                .map(|n| name_arg(*n).or_else(|shown| shown.ok_or(())).ok())
+                .collect()
+        })
+        .ok_or_else(|| Error::msg("the function path must be a list of strings"))
+}
+
+/// The arguments of a call: a proper list.
+fn params_arg(params: Term) -> Result<Vec<Term>> {
+    list_items(params).ok_or_else(|| Error::msg("params must be a list"))
+}
+
 /// Defines a NIF that decodes the store, starts a call in `$mode` and answers the first step.
 macro_rules! call_nif {
     ($(#[$attr:meta])* $name:ident, $mode:expr) => {
@@ -153,11 +172,12 @@ macro_rules! call_nif {
             env: Env<'a>,
             store_or_caller: Term<'a>,
             instance: ResourceArc<ComponentInstanceResource>,
-            path: Vec<String>,
-            params: Vec<Term<'a>>,
+            path: Term<'a>,
+            params: Term<'a>,
             timeout_ms: Option<u64>,
         ) -> Term<'a> {
             let result = Handle::decode(store_or_caller).and_then(|handle| {
+                let (path, params) = (path_arg(path)?, params_arg(params)?);
                 call(env, handle, &instance, &path, &params, timeout_ms, $mode)
             });
             step_or_error(env, result)
@@ -357,11 +377,15 @@ impl Op for ComponentCall {
 fn guest_resource_call<'a>(
     env: Env<'a>,
     resource: Term<'a>,
-    name: String,
-    params: Vec<Term<'a>>,
+    name: Term<'a>,
+    params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
     let result = guest_resource::handle_arg(resource).and_then(|handle| {
+        let name = name_arg(name)
+            .or_else(|shown| shown.ok_or(()))
+            .map_err(|_| Error::msg("the method name must be a string"))?;
+        let params = params_arg(params)?;
         let exported = handle
             .exported()
             .ok_or_else(|| Error::msg("the resource's type is not exported by its instance"))?;

@@ -32,10 +32,10 @@ fn load(
             .map_err(|e| format!("{e:#}")),
         (None, None) => Err("no WIT given".to_string()),
     }
-    .map_err(|e| Error::msg(format!("Could not parse WIT `{label}`: {e}")))?;
+    .map_err(|e| Error::msg(format!("Failed to parse WIT: {e} (in `{label}`)")))?;
     let world = resolve
         .select_world(&[pkg], world)
-        .map_err(|e| Error::msg(format!("Could not select a world in `{label}`: {e:#}")))?;
+        .map_err(|e| Error::msg(format!("Failed to select world: {e:#} (in `{label}`)")))?;
     Ok((resolve, world))
 }
 

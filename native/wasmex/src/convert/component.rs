@@ -1,7 +1,8 @@
 //! Elixir terms <-> component model values (the WIT type mapping).
 //!
 //! Going in (this file), a term is checked against the WIT type it must have: integers are
-//! range-checked, `bool` takes only `true`/`false`, `list<u8>` also takes a binary, records take
+//! range-checked, `bool` takes only `true`/`false`, `f32`/`f64` take floats and `:nan`,
+//! `:infinity`, `:neg_infinity`, `list<u8>` also takes a binary, records take
 //! maps with atom or string keys spelled as in WIT. Errors name the path to the bad value, e.g.
 //! `record('points').list[3]`. Coming out is `component_out`; `own<T>` / `borrow<T>` positions are
 //! filled through the `LowerResource` hook (see `convert`). Pure functions over terms of the calling NIF's environment.
@@ -12,6 +13,7 @@ use wasmtime::component::{Type, Val};
 
 use super::term_kind as kind;
 use super::LowerResource;
+use super::{list_items, special_float};
 use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
 
@@ -125,6 +127,12 @@ fn to_val(term: Term, ty: &Type, r: &mut dyn LowerResource) -> Conv<Val> {
         Type::U32 => Val::U32(int(term, ty)?),
         Type::S64 => Val::S64(int(term, ty)?),
         Type::U64 => Val::U64(int(term, ty)?),
+        Type::Float32 if special_float(term).is_some() => {
+            Val::Float32(special_float(term).unwrap_or(f64::NAN) as f32)
+        }
+        Type::Float64 if special_float(term).is_some() => {
+            Val::Float64(special_float(term).unwrap_or(f64::NAN))
+        }
         Type::Float32 => match term.decode::<f64>() {
             Ok(f) if term.get_type() == TermType::Float => {
                 let narrow = f as f32;
@@ -157,9 +165,8 @@ fn to_val(term: Term, ty: &Type, r: &mut dyn LowerResource) -> Conv<Val> {
                     bin.as_slice().iter().map(|b| Val::U8(*b)).collect(),
                 ));
             }
-            let items: Vec<Term> = match term.decode() {
-                Ok(items) => items,
-                Err(_) => return cannot(term, ty),
+            let Some(items) = list_items(term) else {
+                return cannot(term, ty);
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -269,8 +276,8 @@ fn to_val(term: Term, ty: &Type, r: &mut dyn LowerResource) -> Conv<Val> {
                     }
                     _ => {
                         return fail(format!(
-                            "Invalid value {}, expected ':none' or '{{:some, term}}' tuple",
-                            kind(term)
+                            "Invalid {}, expected ':none' or '{{:some, term}}' tuple",
+                            invalid(term)
                         ))
                     }
                 }
@@ -297,8 +304,8 @@ fn to_char(term: Term, ty: &Type) -> Conv<char> {
                 _ => return fail("Expected a single character, got multiple characters"),
             }
         }
-        TermType::List => match term.decode::<Vec<u32>>().as_deref() {
-            Ok([c]) => Some(*c),
+        TermType::List => match list_items(term).as_deref() {
+            Some([c]) if c.decode::<u32>().is_ok() => c.decode::<u32>().ok(),
             _ => return fail("Expected a single character, got multiple characters"),
         },
         _ => return cannot(term, ty),
@@ -372,8 +379,23 @@ fn result_val(
             None => fail("Result-type expected to have an :error atom, but got 'error' tuple"),
         };
     }
+    if term.is_atom() {
+        return fail(format!(
+            "Invalid {}, expected ':ok' or ':error' as result",
+            invalid(term)
+        ));
+    }
     fail(format!(
         "Invalid value {}, expected ':ok' or ':error' as first element in result-tuple",
         kind(term)
     ))
+}
+
+/// How an invalid option or result value is named: `atom: name` for an atom (as Wasmex 0.15.1
+/// words it), else `value Kind`.
+fn invalid(term: Term) -> String {
+    match term.atom_to_string() {
+        Ok(name) if term.is_atom() => format!("atom: {name}"),
+        _ => format!("value {}", kind(term)),
+    }
 }

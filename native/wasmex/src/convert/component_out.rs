@@ -1,6 +1,7 @@
 //! Component model values -> Elixir terms.
 //!
-//! Resources become terms through the `LiftResource` hook (see `convert`). Names from the component's type
+//! Resources become terms through the `LiftResource` hook (see `convert`). Non-finite floats
+//! become `:nan`, `:infinity` or `:neg_infinity`. Names from the component's type
 //! definitions (record fields, enum and variant cases, flags) become atoms, up to a global cap after which they stay strings, so hostile components cannot
 //! fill the atom table. Pure functions over terms of the calling NIF's environment; the cap is a
 //! process-wide atomic counter.
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rustler::{Atom, Encoder, Env, Term};
 use wasmtime::component::Val;
 
+use super::float_term;
 use super::LiftResource;
 use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
@@ -68,8 +70,8 @@ pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &dyn LiftResource) -> Resul
         Val::U32(i) => i.encode(env),
         Val::S64(i) => i.encode(env),
         Val::U64(i) => i.encode(env),
-        Val::Float32(f) => (*f as f64).encode(env),
-        Val::Float64(f) => f.encode(env),
+        Val::Float32(f) => float_term(env, *f as f64),
+        Val::Float64(f) => float_term(env, *f),
         Val::Char(c) => c.to_string().encode(env),
         Val::String(s) => s.encode(env),
         Val::List(items) | Val::FixedLengthList(items) => match bytes(env, items) {

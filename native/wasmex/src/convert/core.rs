@@ -1,13 +1,14 @@
 //! Elixir numbers <-> core wasm values.
 //!
 //! Integers are range-checked against their wasm type; floats are accepted for `f32`/`f64` only, and
-//! an `f32` must stay finite after narrowing. Reference types cannot cross the boundary. Pure
+//! an `f32` must stay finite after narrowing. `:nan`, `:infinity` and `:neg_infinity` stand for the
+//! non-finite floats both ways (a NaN comes out as `:nan` whatever its payload; `v128` keeps bits). Reference types cannot cross the boundary. Pure
 //! functions; callers pass the term and the expected type.
 
 use rustler::{Encoder, Env, Term, TermType};
 use wasmtime::{Val, ValType};
 
-use super::term_kind;
+use super::{float_term, list_items, special_float, term_kind};
 use crate::error::{Error, Result};
 
 /// The name of a value type as the error messages and type lists spell it.
@@ -25,6 +26,11 @@ pub fn type_name(ty: &ValType) -> String {
 /// Converts `term` to a value of type `ty`; `None` when it does not fit. `Err` carries the kind of
 /// term given when it is not a number at all.
 fn convert(term: Term, ty: &ValType) -> std::result::Result<Option<Val>, &'static str> {
+    match (special_float(term), ty) {
+        (Some(f), ValType::F32) => return Ok(Some(Val::F32((f as f32).to_bits()))),
+        (Some(f), ValType::F64) => return Ok(Some(Val::F64(f.to_bits()))),
+        _ => {}
+    }
     let kind = term.get_type();
     let is_int = matches!(kind, TermType::Integer);
     let is_float = matches!(kind, TermType::Float);
@@ -90,8 +96,8 @@ pub fn val_to_term<'a>(env: Env<'a>, val: &Val) -> Result<Term<'a>> {
     Ok(match val {
         Val::I32(i) => i.encode(env),
         Val::I64(i) => i.encode(env),
-        Val::F32(bits) => (f32::from_bits(*bits) as f64).encode(env),
-        Val::F64(bits) => f64::from_bits(*bits).encode(env),
+        Val::F32(bits) => float_term(env, f32::from_bits(*bits) as f64),
+        Val::F64(bits) => float_term(env, f64::from_bits(*bits)),
         Val::V128(v) => v.as_u128().encode(env),
         Val::FuncRef(_) => return Err(Error::msg("unable_to_return_func_ref_type")),
         Val::ExternRef(_) => return Err(Error::msg("unable_to_return_extern_ref_type")),
@@ -122,9 +128,8 @@ pub fn callback_results(term: Term, tys: &[ValType]) -> Result<Vec<Val>> {
         0 => Ok(vec![]),
         1 => Ok(vec![term_to_val(term, &tys[0])?]),
         n => {
-            let items: Vec<Term> = term
-                .decode()
-                .map_err(|_| Error::msg(format!("expected a list of {n} results")))?;
+            let items = list_items(term)
+                .ok_or_else(|| Error::msg(format!("expected a list of {n} results")))?;
             if items.len() != n {
                 return Err(Error::msg(format!(
                     "expected {n} results, got {}",

@@ -49,7 +49,15 @@ pub enum Step {
 }
 
 /// Polls the parked future until it finishes, asks for Elixir, or its time slice is over.
+///
+/// Polls run inside wasmtime-wasi's Tokio runtime context: its clocks (a guest that sleeps with
+/// `poll_oneoff` or `wasi:clocks`) arm Tokio timers, which panic outside a runtime. The timers
+/// fire on that runtime's threads; the poll itself stays on the calling thread.
 pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
+    wasmtime_wasi::runtime::with_ambient_tokio_runtime(|| poll_slice(slot, chan))
+}
+
+fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
     let start = Instant::now();
     let mut cx = Context::from_waker(Waker::noop());
     loop {

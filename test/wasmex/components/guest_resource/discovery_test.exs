@@ -89,8 +89,8 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
     test "an unknown world is an error" do
       assert Discovery.from_wit(@resources_wit, world: "nope") ==
                {:error,
-                "Could not select a world in `wit`: World `nope` not found in package " <>
-                  "`wasmex:resources@1.2.3`"}
+                "Failed to select world: World `nope` not found in package " <>
+                  "`wasmex:resources@1.2.3` (in `wit`)"}
     end
   end
 

@@ -163,7 +163,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       File.write!(path, "package a:b;\ninterface i {\n  oops\n}\n")
 
       assert Discovery.from_path(path) ==
-               {:error, "Could not parse WIT `#{path}`: expected ':', found '}'"}
+               {:error, "Failed to parse WIT: expected ':', found '}' (in `#{path}`)"}
     end
 
     test "several worlds need :world" do
