@@ -29,27 +29,27 @@ defmodule Wasmex.Driver do
         ) ::
           term()
   def start(start, timeout, handle, instance, mode \\ :normal) do
-    deadline =
-      case native_timeout(timeout) do
-        nil -> nil
-        ms -> System.monotonic_time(:millisecond) + ms
-      end
+    ms = native_timeout(timeout)
 
-    attempt(start, deadline, handle, instance, mode)
-  end
-
-  defp attempt(start, deadline, handle, instance, mode) do
-    case start.(left(deadline)) do
+    case start.(ms) do
       :busy ->
-        if left(deadline) == 0 do
-          {:error, @busy}
-        else
-          Process.sleep(1)
-          attempt(start, deadline, handle, instance, mode)
-        end
+        retry(start, ms && System.monotonic_time(:millisecond) + ms, handle, instance, mode)
 
       step ->
         run(step, handle, instance, mode)
+    end
+  end
+
+  defp retry(start, deadline, handle, instance, mode) do
+    if left(deadline) == 0 do
+      {:error, @busy}
+    else
+      Process.sleep(1)
+
+      case start.(left(deadline)) do
+        :busy -> retry(start, deadline, handle, instance, mode)
+        step -> run(step, handle, instance, mode)
+      end
     end
   end
 
@@ -65,7 +65,7 @@ defmodule Wasmex.Driver do
   # `mode` is `:dirty` for calls started on a dirty scheduler (large arguments): they are polled
   # there to the end, since lifting large results also runs in one poll.
   @doc false
-  @spec run(term(), reference(), term(), :normal | :dirty) :: term()
+  @spec run(term(), reference() | {:store_of, reference()}, term(), :normal | :dirty) :: term()
   def run(step, handle, instance, mode \\ :normal)
 
   def run({:done, result}, _handle, _instance, _mode), do: result
@@ -76,12 +76,16 @@ defmodule Wasmex.Driver do
   # instance and call again (the call never entered the guest); `settle/1` makes it the error.
   def run({:unusable, text}, _handle, _instance, _mode), do: {:unusable, {:error, text}}
 
-  def run(:yield, handle, instance, mode),
-    do: run(continue(handle, mode), handle, instance, mode)
+  def run(:yield, handle, instance, mode) do
+    handle = resolve(handle)
+    run(continue(handle, mode), handle, instance, mode)
+  end
 
   # The guest waits on I/O: give the scheduler away for a millisecond, then poll again. The
   # call's deadline still applies natively.
   def run(:wait, handle, instance, mode) do
+    handle = resolve(handle)
+
     receive do
     after
       1 -> run(continue(handle, mode), handle, instance, mode)
@@ -90,13 +94,20 @@ defmodule Wasmex.Driver do
 
   def run({:callback, fun, params, memory, caller}, handle, instance, mode) do
     reply = invoke(fun, params, memory, caller, instance)
+    handle = resolve(handle)
     run(resume(handle, reply, mode), handle, instance, mode)
   end
 
   def run({:component_callback, fun, params}, handle, instance, mode) do
     reply = safely(fun, params)
+    handle = resolve(handle)
     run(resume(handle, reply, mode), handle, instance, mode)
   end
+
+  # A call on a guest resource is driven with the resource's store, looked up only when the call
+  # does not finish in its first step (a NIF call saved on the fast path).
+  defp resolve({:store_of, resource}), do: Native.guest_resource_store(resource)
+  defp resolve(handle), do: handle
 
   defp continue(handle, :normal), do: Native.exec_continue(handle)
   defp continue(handle, :dirty), do: Native.exec_continue_dirty(handle)

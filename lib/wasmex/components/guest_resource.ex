@@ -119,8 +119,7 @@ defmodule Wasmex.Components.GuestResource do
     name = wit_name(fn_name)
 
     start = &Native.guest_resource_call(ref, name, params, &1)
-    store = Native.guest_resource_store(ref)
-    start |> Driver.start(timeout, store, nil) |> Driver.settle() |> counted()
+    start |> Driver.start(timeout, {:store_of, ref}, nil) |> Driver.settle() |> counted()
   end
 
   def call(_resource, kind, _fn_name, params, _timeout) do
@@ -165,9 +164,8 @@ defmodule Wasmex.Components.GuestResource do
   @spec drop(t(), timeout()) :: :ok | {:error, term()}
   def drop(%{resource: ref}, timeout \\ 5000) do
     start = &Native.guest_resource_drop(ref, &1)
-    store = Native.guest_resource_store(ref)
 
-    case start |> Driver.start(timeout, store, nil) |> Driver.settle() do
+    case start |> Driver.start(timeout, {:store_of, ref}, nil) |> Driver.settle() do
       {:ok, _} -> :ok
       {:error, _} = error -> error
     end
