@@ -15,8 +15,8 @@ defmodule Wasmex.Pool do
   ## Options
   Everything `Wasmex.start_link/1` takes (a keyword list or a map): `:bytes` (or `:path`, or
   `:module` compiled with the default engine or with `:store`), `:imports`, `:links`, `:wasi`,
-  `:timeout` (start function), `:store` (a template: each member gets a fresh store made like it,
-  with `Wasmex.Components.Store`'s renew). `:instance` is refused: an instance lives in one store.
+  `:timeout` (start function), `:store` (a template: each member gets a new store with the same
+  engine, limits and WASI options). `:instance` is refused: an instance lives in one store.
   Then the pool's own:
 
     * `:name` (required) - an atom; the pool is called by it;

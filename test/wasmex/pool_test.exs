@@ -164,6 +164,13 @@ defmodule Wasmex.PoolTest do
       end
     end
 
+    test "a second pool of the same name is refused" do
+      pool = start_pool!([])
+      pid = Process.whereis(pool)
+      assert Pool.start_link(name: pool, bytes: "(module)") == {:error, {:already_started, pid}}
+      assert Pool.call_function(pool, "sum", [1, 2]) == {:ok, [3]}
+    end
+
     test "takes a map, a compiled module and a template store" do
       {:ok, store} = Wasmex.Store.new()
       {:ok, module} = Wasmex.Module.compile(store, @wat)

@@ -53,6 +53,14 @@ defmodule Wasmex.Pool.Info do
   def recipe!(pool), do: :persistent_term.get({Wasmex.Pool.Recipe, pool})
 
   @doc false
+  # Puts the pool's info and recipe (a new pool).
+  def put(%__MODULE__{name: name} = info, recipe) do
+    :persistent_term.put({Wasmex.Pool, name}, info)
+    :persistent_term.put({Wasmex.Pool.Recipe, name}, recipe)
+    info
+  end
+
+  @doc false
   # Puts the pool's info unless it is there (a restarted keeper keeps the reloaded recipe).
   def put_new(%__MODULE__{name: name} = info, recipe) do
     if get(name) == nil, do: :persistent_term.put({Wasmex.Pool, name}, info)

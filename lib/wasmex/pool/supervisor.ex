@@ -15,9 +15,11 @@ defmodule Wasmex.Pool.Supervisor do
 
     # One instance is built here to check that the code instantiates, so that a start that
     # cannot work returns the reason as `Wasmex.start_link/1` would.
-    with {:ok, recipe} <- kind.prepare(member_opts),
+    with :ok <- not_running(pool.name),
+         {:ok, recipe} <- kind.prepare(member_opts),
          {:ok, _member} <- kind.build(recipe) do
-      info = Info.new(kind, pool)
+      # What a pool of this name left behind if it was killed is replaced.
+      info = Info.put(Info.new(kind, pool), recipe)
       keeper = %{id: Keeper, start: {Keeper, :start_link, [{info, recipe}]}}
 
       members =
@@ -29,6 +31,13 @@ defmodule Wasmex.Pool.Supervisor do
         max_restarts: 100,
         max_seconds: 5
       )
+    end
+  end
+
+  defp not_running(name) do
+    case Process.whereis(name) do
+      nil -> :ok
+      pid -> {:error, {:already_started, pid}}
     end
   end
 
