@@ -30,7 +30,9 @@ defmodule Wasmex.Pool do
     * `:distributed` - `true` joins the `:pg` group named after the pool, so that other nodes
       can call it (see "Across nodes");
     * `:spill` - `true`: when every local member is busy, a call goes to a pool of the same name
-      on another node, if there is one.
+      on another node, if there is one;
+    * `:watch` - `true` (with `:path`): reload the pool when the file changes (its modification
+      time or size, checked every 250 ms), a development mode. A failed reload is logged.
 
   A bad option value raises `ArgumentError` naming the option and the value. Stop a pool
   with `Supervisor.stop/1` on the pid `start_link/1` returned.

@@ -153,6 +153,8 @@ defmodule Wasmex.PoolTest do
             {[name: "x", bytes: @wat], ~s(option :name must be an atom, got: "x")},
             {[name: :p, size: 0, bytes: @wat], "option :size must be a positive integer, got: 0"},
             {[name: :p, fresh: 1, bytes: @wat], "option :fresh must be a boolean, got: 1"},
+            {[name: :p, watch: true, bytes: @wat],
+             "option :watch must be used with a :path (none given), got: true"},
             {[name: :p, max_waiting: -1, bytes: @wat],
              "option :max_waiting must be a non-negative integer, got: -1"},
             {[name: :p, wasi: 3, bytes: @wat],
@@ -339,6 +341,18 @@ defmodule Wasmex.PoolTest do
       assert length(results) == 1600
       assert Enum.all?(results, &(&1 in [{:ok, [1]}, {:ok, [2]}]))
       assert %{size: 2, idle: 2, busy: 0} = Pool.stats(pool)
+    end
+
+    test "watch: true reloads when the :path file changes" do
+      path = Path.join(System.tmp_dir!(), "pool_watch_#{System.unique_integer([:positive])}.wat")
+      File.write!(path, @v1)
+      on_exit(fn -> File.rm(path) end)
+      pool = start_pool!(bytes: nil, path: path, imports: %{}, watch: true)
+      assert Pool.call_function(pool, "v", []) == {:ok, [1]}
+
+      # A different size, so that a change within the same second is seen too.
+      File.write!(path, @v2 <> "\n")
+      eventually(fn -> Pool.call_function(pool, "v", []) == {:ok, [2]} end)
     end
 
     test "fresh pools reload too" do

@@ -13,7 +13,7 @@ defmodule Wasmex.Components.Pool do
   those of `Wasmex.Components.start_link/1` (`:bytes` or `:path`, `:imports`, `:wasi`,
   `:store_limits`, `:store` as a template for the members' stores, `:timeout` for
   instantiation) plus the pool's own, as in `Wasmex.Pool`: `:name` (required), `:size`,
-  `:fresh`, `:max_waiting`, `:distributed`, `:spill`.
+  `:fresh`, `:max_waiting`, `:distributed`, `:spill`, `:watch`.
 
   Each member is a process owning its store and instance; calls run there, and so do the
   component's Elixir imports (as in a `Wasmex.Components` server). See `Wasmex.Pool` for how

@@ -14,6 +14,7 @@ defmodule Wasmex.Pool.Info do
     :fresh,
     :spill,
     :distributed,
+    :watch,
     :max_queue,
     :members,
     :counters
@@ -32,6 +33,7 @@ defmodule Wasmex.Pool.Info do
       fresh: pool.fresh,
       spill: pool.spill,
       distributed: pool.distributed,
+      watch: pool.watch,
       # Waiting callers are counted per member.
       max_queue: div(pool.max_waiting + pool.size - 1, pool.size),
       members: List.to_tuple(for i <- 1..pool.size, do: member_name(pool.name, i)),

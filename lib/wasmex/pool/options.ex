@@ -4,7 +4,7 @@ defmodule Wasmex.Pool.Options do
   # `Wasmex.Components.Pool.start_link/1`: the pool's own keys (checked here) and the member
   # options (everything the single server takes, checked by the pool kind).
 
-  @pool_keys [:name, :size, :fresh, :max_waiting, :distributed, :spill]
+  @pool_keys [:name, :size, :fresh, :max_waiting, :distributed, :spill, :watch]
   @gen_server_keys [:debug, :spawn_opt, :hibernate_after]
 
   @type pool :: %{
@@ -13,7 +13,8 @@ defmodule Wasmex.Pool.Options do
           fresh: boolean(),
           max_waiting: non_neg_integer(),
           distributed: boolean(),
-          spill: boolean()
+          spill: boolean(),
+          watch: binary() | nil
         }
 
   @doc false
@@ -37,19 +38,28 @@ defmodule Wasmex.Pool.Options do
         fresh: false,
         max_waiting: 10 * size,
         distributed: false,
-        spill: false
+        spill: false,
+        watch: false
       )
 
     name = own[:name]
     check!(:name, name, is_atom(name) and name not in [nil, true, false], "an atom")
 
-    for key <- [:fresh, :distributed, :spill],
+    for key <- [:fresh, :distributed, :spill, :watch],
         do: check!(key, own[key], is_boolean(own[key]), "a boolean")
 
     waiting = own[:max_waiting]
     check!(:max_waiting, waiting, is_integer(waiting) and waiting >= 0, "a non-negative integer")
 
-    {Map.new(own), Keyword.drop(member, @gen_server_keys)}
+    # `watch: true` keeps the path to watch.
+    watch =
+      if own[:watch] do
+        path = member[:path]
+        check!(:watch, own[:watch], is_binary(path), "used with a :path (none given)")
+        path
+      end
+
+    {own |> Map.new() |> Map.put(:watch, watch), Keyword.drop(member, @gen_server_keys)}
   end
 
   @doc false
