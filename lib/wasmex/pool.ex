@@ -24,7 +24,8 @@ defmodule Wasmex.Pool do
     * `:fresh` - `false` (default): members are warm, each keeps its state between calls like one
       `Wasmex` server. `true`: every call runs in a new instance of the compiled module, so
       nothing one call leaves in memory, globals or tables is seen by the next (per-request,
-      untrusted code); `:size` then bounds how many calls run at once;
+      untrusted code); `:size` then bounds how many calls run at once. Each member builds the
+      instance for its next call right after answering one (a start function runs then);
     * `:max_waiting` - callers that may wait for a member, default `10 * size`; one more gets
       `{:error, :overloaded}` at once;
     * `:distributed` - `true` joins the `:pg` group named after the pool, so that other nodes

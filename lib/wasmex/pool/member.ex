@@ -10,6 +10,8 @@ defmodule Wasmex.Pool.Member do
   # A call that comes in after its deadline is answered `{:error, :timeout}` without running: a
   # caller that gave up never has its call run later. A call that leaves the instance unusable
   # (`:replace` from the pool kind) is answered first, then the member builds a new instance.
+  # With `fresh: true` every instance serves one call; the member builds the next one right
+  # after answering (it counts as busy meanwhile, so callers go to members that are ready).
   # Reload: the pool's current recipe is read on every call (a `:persistent_term` lookup); a
   # member whose instance is of an older recipe builds one of the new recipe before the call.
 
@@ -31,15 +33,9 @@ defmodule Wasmex.Pool.Member do
     recipe = Info.recipe!(pool)
     state = %{pool: pool, index: index, info: info, recipe: recipe, member: nil}
 
-    cond do
-      info.fresh ->
-        {:ok, state}
-
-      true ->
-        case info.kind.build(recipe) do
-          {:ok, member} -> {:ok, %{state | member: member}}
-          {:error, reason} -> {:stop, reason}
-        end
+    case info.kind.build(recipe) do
+      {:ok, member} -> {:ok, %{state | member: member}}
+      {:error, reason} -> {:stop, reason}
     end
   end
 
@@ -54,16 +50,26 @@ defmodule Wasmex.Pool.Member do
         state = current(state)
         {result, status} = run(state, fun, params, ms)
         Info.served(state.info, state.index)
-        Info.leave(state.info, state.index)
 
-        case status do
-          :keep ->
-            {:reply, result, state}
+        cond do
+          state.info.fresh ->
+            # The instance served its one call: the next one is built now, before this member
+            # counts as idle again, so that calls meet a ready instance.
+            GenServer.reply(from, result)
+            state = rebuilt(%{state | member: nil}, state.recipe)
+            Info.leave(state.info, state.index)
+            {:noreply, state}
 
-          :replace ->
+          status == :replace ->
             GenServer.reply(from, result)
             Info.replaced(state.info, state.index)
-            {:noreply, rebuilt(state, state.recipe)}
+            state = rebuilt(state, state.recipe)
+            Info.leave(state.info, state.index)
+            {:noreply, state}
+
+          true ->
+            Info.leave(state.info, state.index)
+            {:reply, result, state}
         end
     end
   end
@@ -72,11 +78,10 @@ defmodule Wasmex.Pool.Member do
   # Sent after a reload: an idle member builds its new instance before calls need it.
   def handle_cast(:refresh, state), do: {:noreply, current(state)}
 
+  # With `fresh: true` a failed build leaves no instance; the next call builds its own.
   defp run(%{member: nil} = state, fun, params, ms) do
-    kind = state.info.kind
-
-    case kind.build(state.recipe) do
-      {:ok, member} -> {kind.run(member, fun, params, ms) |> elem(0), :keep}
+    case state.info.kind.build(state.recipe) do
+      {:ok, member} -> state.info.kind.run(member, fun, params, ms)
       {:error, _} = error -> {error, :keep}
     end
   end
@@ -91,15 +96,13 @@ defmodule Wasmex.Pool.Member do
     end
   end
 
-  defp rebuilt(%{info: %{fresh: true}} = state, recipe), do: %{state | recipe: recipe}
-
   defp rebuilt(state, recipe) do
     case state.info.kind.build(recipe) do
       {:ok, member} ->
         %{state | recipe: recipe, member: member}
 
       {:error, reason} ->
-        # The old instance serves meanwhile; the next call tries again.
+        # The old instance (none with `fresh: true`) serves meanwhile; the next call tries again.
         Logger.warning(
           "Wasmex pool #{inspect(state.pool)}: a new instance failed: #{inspect(reason)}"
         )
