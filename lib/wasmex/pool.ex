@@ -48,16 +48,23 @@ defmodule Wasmex.Pool do
 
   Lending members to callers, who run the call themselves (imports in the caller, no message
   hop for the call but two for the loan, through a broker process), was built first and
-  measured against this design with `sum` on this 2-core machine under load from other jobs:
-  1 caller, median 2.8-3.0 µs lending vs 2.1-2.3 µs for `Wasmex.call_function/4` on one server
-  (1.3-1.4x), where routing measured 2.7 µs (1.14x); 64 callers on 2 members, 106k-198k calls/s
-  lending vs 335k routing, with 64 own `Wasmex` servers at 330k-670k. The broker serializes two
-  messages per call and becomes the bottleneck; members that run the calls scale like servers.
+  measured against this design with `sum` on this 2-core machine, under load from other jobs
+  (short runs, so rough figures): 1 caller, median 2.8-3.0 µs lending (1.3-1.4x
+  `Wasmex.call_function/4` on one server, 2.1-2.3 µs) vs 2.6-2.7 µs routing (1.14x);
+  64 callers on 2 members, 106k-198k calls/s lending vs 335k-642k routing, with 64 callers on
+  64 own `Wasmex` servers at 330k-670k in the same runs. The broker serializes two messages
+  per call and becomes the bottleneck; members that run the calls scale like servers.
 
   ## Calls and failures
-  `call_function/4` returns what `Wasmex.call_function/4` returns, plus `{:error, :overloaded}`
-  and `{:error, :noproc}` (no such pool here or on a connected node). Its timeout covers
-  waiting for a member and running; a call that reaches its member after its deadline is
+  `call_function/4` returns what `Wasmex.call_function/4` returns, plus these errors:
+
+    * `:overloaded` - too many callers wait (see below);
+    * `:noproc` - no pool of that name here or on a connected node;
+    * `{:member_down, reason}` - the member process running or holding the call died;
+    * `{:nodedown, node}` - the node running the call went away (it may have run);
+    * `{:remote_exit, node, reason}` - the call on another node exited.
+
+  Its timeout covers waiting for a member and running; a call that reaches its member after its deadline is
   answered `{:error, :timeout}` without running, so a caller that gave up never has its call
   run later. Waiting callers are counted per member: a member with `max_waiting / size`
   (rounded up) callers queued takes no more, and when the least loaded member is that full the

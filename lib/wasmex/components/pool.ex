@@ -47,8 +47,9 @@ defmodule Wasmex.Components.Pool do
 
   @doc """
   Calls the export at `name_or_path` (a name, or `{"pkg:ns/iface@ver", "fun"}`) on a member:
-  the returns of `Wasmex.Components.call_function/4`, plus `{:error, :overloaded}` and
-  `{:error, :noproc}`. `timeout` covers waiting for a member and running.
+  the returns of `Wasmex.Components.call_function/4`, plus the pool's errors listed in
+  `Wasmex.Pool` (`:overloaded`, `:noproc`, `{:member_down, reason}`, ...). `timeout` covers
+  waiting for a member and running.
 
       iex> {:ok, _} = Wasmex.Components.Pool.start_link(name: DocMissingPool, bytes: "(component)")
       iex> Wasmex.Components.Pool.call_function(DocMissingPool, "missing", [])
