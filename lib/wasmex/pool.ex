@@ -71,8 +71,8 @@ defmodule Wasmex.Pool do
   call returns `{:error, :overloaded}` at once.
 
   A call that returns an error (a trap, a timeout, a bad argument: errors are not told apart
-  by their text) is answered, then its member builds a new instance, so a warm member's state
-  is reset then. A member process that dies (a crash, a kill) is restarted by the pool's
+  by their text; only a call of a function that is not exported is spared) is answered, then
+  its member builds a new instance, so a warm member's state is reset then. A member process that dies (a crash, a kill) is restarted by the pool's
   supervisor; the caller of the call it was running gets `{:error, {:member_down, reason}}`,
   never an exit, and so do callers queued on it; other members and their callers do not
   notice. `stats/1` reads the figures without a message.

@@ -101,6 +101,10 @@ defmodule Wasmex.PoolTest do
                ok: [2],
                ok: [3]
              ]
+
+      assert {:error, _} = Pool.call_function(pool, "nope", [])
+      assert Pool.call_function(pool, "inc", []) == {:ok, [4]}
+      assert Pool.stats(pool).replaced == 0
     end
 
     test "fresh: true runs every call in a new instance" do

@@ -3,8 +3,9 @@ defmodule Wasmex.Pool.Core do
   # The pool kind for core modules (`Wasmex.Pool`). Members are made like `Wasmex.start_link/1`
   # makes its instance: a store per member (fresh from `:wasi`, or renewed from `:store`), the
   # module compiled once, `:imports` and `:links`, `:timeout` for the start function.
-  # Any failed call replaces its member: the guest may have stopped half-way through changing
-  # its state (a trap, a timeout), and errors are told apart by nothing but their text.
+  # A failed call replaces its member: the guest may have stopped half-way through changing
+  # its state (a trap, a timeout), and errors are told apart by nothing but their text. Only a
+  # call of a function the instance does not export keeps it.
 
   @behaviour Wasmex.Pool.Kind
 
@@ -44,8 +45,14 @@ defmodule Wasmex.Pool.Core do
   @impl true
   def run(%{store: store, instance: instance}, name, params, timeout) do
     case Instance.call(store, instance, name, params, timeout) do
-      {:ok, _} = ok -> {ok, :keep}
-      error -> {error, :replace}
+      {:ok, _} = ok ->
+        {ok, :keep}
+
+      error ->
+        # A call of a function that is not exported never entered the guest.
+        if Instance.function_export_exists(store, instance, name),
+          do: {error, :replace},
+          else: {error, :keep}
     end
   end
 
