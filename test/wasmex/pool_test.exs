@@ -5,85 +5,12 @@ defmodule Wasmex.PoolTest do
 
   doctest Wasmex.Pool
 
-  # `ping` hands its argument to the Elixir import `env.ping`; `inc` counts calls in a global.
-  @wat ~S"""
-  (module
-    (import "env" "ping" (func $ping (param i32) (result i32)))
-    (global $n (mut i32) (i32.const 0))
-    (func (export "sum") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
-    (func (export "inc") (result i32)
-      global.get $n i32.const 1 i32.add global.set $n global.get $n)
-    (func (export "boom") unreachable)
-    (func (export "spin") (loop br 0))
-    (func (export "ping") (param i32) (result i32) local.get 0 call $ping))
-  """
-
-  # The import reports to the test which process runs it, then waits for `:go` when asked to
-  # (argument 0), else answers at once.
-  defp imports(test) do
-    %{
-      env: %{
-        ping:
-          {:fn, [:i32], [:i32],
-           fn _context, x ->
-             send(test, {:ping, self(), x})
-
-             if x == 0 do
-               receive do
-                 :go -> 0
-               after
-                 5000 -> -1
-               end
-             else
-               x * 10
-             end
-           end}
-      }
-    }
-  end
-
-  defp start_pool!(opts) do
-    name = :"pool_#{System.unique_integer([:positive])}"
-    opts = Keyword.merge([name: name, bytes: @wat, imports: imports(self()), size: 1], opts)
-    start_supervised!({Pool, opts}, id: name)
-    name
-  end
-
-  # A call that holds the pool's only member until the test sends `:go` to the caller.
-  defp hold_member!(pool) do
-    task = Task.async(fn -> Pool.call_function(pool, "ping", [0], 10_000) end)
-    assert_receive {:ping, runner, 0}, 2000
-    {task, runner}
-  end
-
-  # The pids of the pool's member processes that are running.
-  defp members(pool) do
-    supervisor = pool |> Process.whereis() |> Process.info(:links) |> elem(1) |> hd()
-
-    for {_, pid, _, [Wasmex.Pool.Member]} <- Supervisor.which_children(supervisor),
-        is_pid(pid),
-        do: pid
-  end
-
-  # Kills the process registered under the pool's name and waits for its successor.
-  defp kill_keeper(pool) do
-    old = Process.whereis(pool)
-    Process.exit(old, :kill)
-    eventually(fn -> Process.whereis(pool) not in [nil, old] end)
-  end
-
-  defp eventually(fun, tries \\ 100) do
-    cond do
-      fun.() -> true
-      tries == 0 -> flunk("condition not reached")
-      true -> Process.sleep(20) && eventually(fun, tries - 1)
-    end
-  end
+  import Wasmex.PoolTestHelpers
 
   describe "calls" do
     test "return what Wasmex.call_function/4 returns" do
       pool = start_pool!(size: 2)
-      {:ok, server} = Wasmex.start_link(%{bytes: @wat, imports: imports(self())})
+      {:ok, server} = Wasmex.start_link(%{bytes: wat(), imports: imports(self())})
       assert Pool.call_function(pool, "sum", [40, 2]) == {:ok, [42]}
       assert Pool.call_function(pool, :sum, [1, 2]) == {:ok, [3]}
 
@@ -148,22 +75,23 @@ defmodule Wasmex.PoolTest do
                Pool.start_link(name: :bad_bytes_pool, bytes: "(module")
 
       assert {:error, "unknown import: `env::ping` has not been defined"} =
-               Pool.start_link(name: :bad_import_pool, bytes: @wat)
+               Pool.start_link(name: :bad_import_pool, bytes: wat())
     end
 
     test "options are checked" do
       for {opts, message} <- [
-            {[bytes: @wat], "option :name must be an atom, got: nil"},
-            {[name: "x", bytes: @wat], ~s(option :name must be an atom, got: "x")},
-            {[name: :p, size: 0, bytes: @wat], "option :size must be a positive integer, got: 0"},
-            {[name: :p, fresh: 1, bytes: @wat], "option :fresh must be a boolean, got: 1"},
-            {[name: :p, watch: true, bytes: @wat],
+            {[bytes: wat()], "option :name must be an atom, got: nil"},
+            {[name: "x", bytes: wat()], ~s(option :name must be an atom, got: "x")},
+            {[name: :p, size: 0, bytes: wat()],
+             "option :size must be a positive integer, got: 0"},
+            {[name: :p, fresh: 1, bytes: wat()], "option :fresh must be a boolean, got: 1"},
+            {[name: :p, watch: true, bytes: wat()],
              "option :watch must be used with a :path (none given), got: true"},
-            {[name: :p, max_waiting: -1, bytes: @wat],
+            {[name: :p, max_waiting: -1, bytes: wat()],
              "option :max_waiting must be a non-negative integer, got: -1"},
-            {[name: :p, wasi: 3, bytes: @wat],
+            {[name: :p, wasi: 3, bytes: wat()],
              "option :wasi must be a boolean or %Wasmex.Wasi.WasiOptions{}, got: 3"},
-            {[name: :p, instance: :x, bytes: @wat],
+            {[name: :p, instance: :x, bytes: wat()],
              "option :instance is not supported by pools (each member has its own instance), got: :x"}
           ] do
         assert_raise ArgumentError, message, fn -> Pool.start_link(opts) end
@@ -179,7 +107,7 @@ defmodule Wasmex.PoolTest do
 
     test "takes a map, a compiled module and a template store" do
       {:ok, store} = Wasmex.Store.new()
-      {:ok, module} = Wasmex.Module.compile(store, @wat)
+      {:ok, module} = Wasmex.Module.compile(store, wat())
       name = :"pool_#{System.unique_integer([:positive])}"
 
       opts = %{name: name, module: module, store: store, imports: imports(self()), size: 2}
@@ -271,7 +199,7 @@ defmodule Wasmex.PoolTest do
     test "an import that raises fails only its call" do
       name = :"pool_#{System.unique_integer([:positive])}"
       raising = %{env: %{ping: {:fn, [:i32], [:i32], fn _, _ -> raise "import failed" end}}}
-      start_supervised!({Pool, name: name, bytes: @wat, imports: raising, size: 1})
+      start_supervised!({Pool, name: name, bytes: wat(), imports: raising, size: 1})
 
       ExUnit.CaptureLog.capture_log(fn ->
         assert {:error, _} = Pool.call_function(name, "ping", [1])
@@ -288,110 +216,6 @@ defmodule Wasmex.PoolTest do
       assert Task.await(holder) == {:ok, [0]}
       assert Pool.call_function(pool, "sum", [1, 2]) == {:ok, [3]}
       assert %{size: 1, calls: 2} = Pool.stats(pool)
-    end
-  end
-
-  describe "reload" do
-    @v1 ~S[(module (func (export "v") (result i32) i32.const 1))]
-    @v2 ~S[(module (func (export "v") (result i32) i32.const 2))]
-
-    test "calls after reload run the new code; a failed reload keeps the old" do
-      pool = start_pool!(bytes: @v1, imports: %{}, size: 2)
-      assert Pool.call_function(pool, "v", []) == {:ok, [1]}
-      assert Pool.reload(pool, bytes: @v2) == :ok
-      assert Pool.call_function(pool, "v", []) == {:ok, [2]}
-
-      assert {:error, "Error while parsing bytes: " <> _} = Pool.reload(pool, bytes: "(module")
-
-      assert {:error, "unknown import: `env::ping` has not been defined"} =
-               Pool.reload(pool, bytes: @wat)
-
-      assert Pool.reload(pool, path: "/nonexistent/code.wasm") == {:error, :enoent}
-      assert Pool.call_function(pool, "v", []) == {:ok, [2]}
-    end
-
-    test "from a path, with new imports" do
-      pool = start_pool!(bytes: @v1, imports: %{}, size: 2)
-      path = Path.join(System.tmp_dir!(), "pool_reload_#{System.unique_integer([:positive])}.wat")
-      File.write!(path, @wat)
-      on_exit(fn -> File.rm(path) end)
-
-      assert Pool.reload(pool, path: path, imports: imports(self())) == :ok
-      assert Pool.call_function(pool, "ping", [3]) == {:ok, [30]}
-    end
-
-    test "a running call finishes on the old code; the reload waits for nothing" do
-      pool = start_pool!([])
-      {holder, runner} = hold_member!(pool)
-      assert Pool.reload(pool, bytes: @v2) == :ok
-      send(runner, :go)
-      assert Task.await(holder) == {:ok, [0]}
-      assert Pool.call_function(pool, "v", []) == {:ok, [2]}
-      eventually(fn -> Pool.stats(pool) |> Map.take([:idle, :busy]) == %{idle: 1, busy: 0} end)
-    end
-
-    test "no call fails or is lost while reloads go on" do
-      pool = start_pool!(bytes: @v1, imports: %{}, size: 2, max_waiting: 100)
-
-      callers =
-        for _ <- 1..8 do
-          Task.async(fn ->
-            for _ <- 1..200, do: Pool.call_function(pool, "v", [], 5000)
-          end)
-        end
-
-      for i <- 1..10, do: :ok = Pool.reload(pool, bytes: if(rem(i, 2) == 0, do: @v1, else: @v2))
-      results = callers |> Enum.map(&Task.await(&1, 30_000)) |> List.flatten()
-      assert length(results) == 1600
-      assert Enum.all?(results, &(&1 in [{:ok, [1]}, {:ok, [2]}]))
-      assert %{size: 2, idle: 2, busy: 0} = Pool.stats(pool)
-    end
-
-    test "watch: true reloads when the :path file changes" do
-      path = Path.join(System.tmp_dir!(), "pool_watch_#{System.unique_integer([:positive])}.wat")
-      File.write!(path, @v1)
-      on_exit(fn -> File.rm(path) end)
-      pool = start_pool!(bytes: nil, path: path, imports: %{}, watch: true)
-      assert Pool.call_function(pool, "v", []) == {:ok, [1]}
-
-      # A different size, so that a change within the same second is seen too.
-      File.write!(path, @v2 <> "\n")
-      eventually(fn -> Pool.call_function(pool, "v", []) == {:ok, [2]} end)
-    end
-
-    test "fresh pools reload too" do
-      pool = start_pool!(bytes: @v1, imports: %{}, fresh: true)
-      assert Pool.reload(pool, bytes: @v2) == :ok
-      assert Pool.call_function(pool, "v", []) == {:ok, [2]}
-    end
-
-    test "restarted members and keeper serve the reloaded code" do
-      pool = start_pool!(bytes: @v1, imports: %{}, size: 2)
-      :ok = Pool.reload(pool, bytes: @v2)
-      kill_keeper(pool)
-
-      killed = members(pool)
-      Enum.each(killed, &Process.exit(&1, :kill))
-
-      eventually(fn ->
-        members = members(pool) -- killed
-        length(members) == 2
-      end)
-
-      assert for(_ <- 1..4, do: Pool.call_function(pool, "v", [])) ==
-               List.duplicate({:ok, [2]}, 4)
-    end
-
-    test "options are checked" do
-      pool = start_pool!([])
-
-      assert_raise ArgumentError, ~r/exactly one of :bytes or :path/, fn ->
-        Pool.reload(pool, imports: %{})
-      end
-
-      assert_raise ArgumentError, ~r/unknown keys \[:size\]/, fn ->
-        Pool.reload(pool, bytes: @v1, size: 2)
-      end
     end
   end
 end
