@@ -61,8 +61,8 @@ defmodule Wasmex.Pool.Member do
             {:noreply, state}
 
           status == :replace ->
-            GenServer.reply(from, result)
             Info.replaced(state.info, state.index)
+            GenServer.reply(from, result)
             state = rebuilt(state, state.recipe)
             Info.leave(state.info, state.index)
             {:noreply, state}

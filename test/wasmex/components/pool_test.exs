@@ -2,6 +2,7 @@ defmodule Wasmex.Components.PoolTest do
   use ExUnit.Case, async: true
 
   import Wasmex.ComponentTestHelpers
+  import Wasmex.PoolTestHelpers, only: [eventually: 1]
 
   alias Wasmex.Components.Pool
 
@@ -84,6 +85,8 @@ defmodule Wasmex.Components.PoolTest do
     assert Pool.call_function(pool, "add", [1, 2]) == {:error, :overloaded}
     assert Task.await(waiter) == {:error, :timeout}
     assert Task.await(spinner, 5000) == {:error, :timeout}
+    # The member builds its new instance, then drops the call that was given up.
+    eventually(fn -> Pool.stats(pool).idle == 1 end)
     assert Pool.call_function(pool, "add", [1, 2]) == {:ok, 3}
   end
 
