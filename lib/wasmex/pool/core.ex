@@ -1,0 +1,93 @@
+defmodule Wasmex.Pool.Core do
+  @moduledoc false
+  # The pool kind for core modules (`Wasmex.Pool`). Members are made like `Wasmex.start_link/1`
+  # makes its instance: a store per member (fresh from `:wasi`, or renewed from `:store`), the
+  # module compiled once, `:imports` and `:links`, `:timeout` for the start function.
+  # A failed call replaces its member: the guest may have stopped half-way through changing
+  # its state (a trap, a timeout), and errors are told apart by nothing but their text. Only a
+  # call of a function the instance does not export keeps it.
+
+  @behaviour Wasmex.Pool.Kind
+
+  alias Wasmex.{Instance, Module, Native, Store, StoreOrCaller}
+  alias Wasmex.Pool.Kind
+  alias Wasmex.Wasi.WasiOptions
+
+  @impl true
+  def prepare(opts) do
+    if Keyword.has_key?(opts, :instance) do
+      raise ArgumentError,
+            "option :instance is not supported by pools (each member has its own instance), " <>
+              "got: #{inspect(opts[:instance])}"
+    end
+
+    new_store = store_maker(opts)
+
+    with {:ok, store} <- new_store.(),
+         {:ok, module} <- module(opts, store),
+         {:ok, links} <- Wasmex.Links.flatten(Keyword.get(opts, :links, %{}), store) do
+      {:ok, Kind.recipe(new_store, module, opts, %{links: links})}
+    end
+  end
+
+  @impl true
+  def compile(store, bytes), do: Module.compile(store, bytes)
+
+  @impl true
+  def build(recipe) do
+    with {:ok, store} <- recipe.new_store.(),
+         {:ok, instance} <-
+           Instance.new(store, recipe.code, recipe.imports, recipe.links, recipe.timeout) do
+      {:ok, %{recipe_id: recipe.id, store: store, instance: instance}}
+    end
+  end
+
+  @impl true
+  def run(%{store: store, instance: instance}, name, params, timeout) do
+    case Instance.call(store, instance, name, params, timeout) do
+      {:ok, _} = ok ->
+        {ok, :keep}
+
+      error ->
+        # A call of a function that is not exported never entered the guest.
+        if Instance.function_export_exists(store, instance, name),
+          do: {error, :replace},
+          else: {error, :keep}
+    end
+  end
+
+  defp module(opts, store) do
+    case {Kind.bytes(opts), opts[:module]} do
+      {{:ok, bytes}, _} -> Module.compile(store, bytes)
+      {:none, %Module{} = module} -> {:ok, module}
+      _ -> raise ArgumentError, "pools need one of :bytes, :path or :module"
+    end
+  end
+
+  # Member stores: renewed from `:store` (same engine, limits and WASI), or made from `:wasi`.
+  defp store_maker(opts) do
+    case {opts[:store], Keyword.get(opts, :wasi, false)} do
+      {%StoreOrCaller{resource: resource}, _} ->
+        fn ->
+          with {:ok, fresh} <- Native.store_renew(resource), do: {:ok, StoreOrCaller.wrap(fresh)}
+        end
+
+      {nil, wasi} when wasi in [false, nil] ->
+        &Store.new/0
+
+      {nil, true} ->
+        fn -> Store.new_wasi(%WasiOptions{}) end
+
+      {nil, %WasiOptions{} = wasi} ->
+        fn -> Store.new_wasi(wasi) end
+
+      {nil, other} ->
+        raise ArgumentError,
+              "option :wasi must be a boolean or %Wasmex.Wasi.WasiOptions{}, got: #{inspect(other)}"
+
+      {other, _} ->
+        raise ArgumentError,
+              "option :store must be a %Wasmex.StoreOrCaller{}, got: #{inspect(other)}"
+    end
+  end
+end

@@ -1,0 +1,113 @@
+defmodule Wasmex.Pool.Member do
+  @moduledoc false
+  # One member of a pool: a process that owns a store with its instance and runs the calls sent
+  # to it, one at a time, like a `Wasmex` server; the Elixir imports of its calls run here.
+  #
+  # Its figures live in the pool's atomics (`Wasmex.Pool.Info`): callers in flight (callers
+  # add themselves, the member takes each call off once answered), calls served, members
+  # replaced.
+  #
+  # A call that comes in after its deadline is answered `{:error, :timeout}` without running: a
+  # caller that gave up never has its call run later. A call that leaves the instance unusable
+  # (`:replace` from the pool kind) is answered first, then the member builds a new instance.
+  # With `fresh: true` every instance serves one call; the member builds the next one right
+  # after answering (it counts as busy meanwhile, so callers go to members that are ready).
+  # Reload: the pool's current recipe is read on every call (a `:persistent_term` lookup); a
+  # member whose instance is of an older recipe builds one of the new recipe before the call.
+
+  use GenServer
+
+  require Logger
+
+  alias Wasmex.Pool.Info
+
+  @doc false
+  def start_link({pool, index}) do
+    GenServer.start_link(__MODULE__, {pool, index}, name: Info.member_name(pool, index))
+  end
+
+  @impl true
+  def init({pool, index}) do
+    info = Info.get!(pool)
+    Info.reset(info, index)
+    recipe = Info.recipe!(pool)
+    state = %{pool: pool, index: index, info: info, recipe: recipe, member: nil}
+
+    case info.kind.build(recipe) do
+      {:ok, member} -> {:ok, %{state | member: member}}
+      {:error, reason} -> {:stop, reason}
+    end
+  end
+
+  @impl true
+  def handle_call({:call, fun, params, deadline}, from, state) do
+    case Wasmex.Deadline.remaining(deadline) do
+      :expired ->
+        Info.leave(state.info, state.index)
+        {:reply, {:error, :timeout}, state}
+
+      ms ->
+        state = current(state)
+        {result, status} = run(state, fun, params, ms)
+        Info.served(state.info, state.index)
+
+        cond do
+          state.info.fresh ->
+            # The instance served its one call: the next one is built now, before this member
+            # counts as idle again, so that calls meet a ready instance.
+            GenServer.reply(from, result)
+            state = rebuilt(%{state | member: nil}, state.recipe)
+            Info.leave(state.info, state.index)
+            {:noreply, state}
+
+          status == :replace ->
+            Info.replaced(state.info, state.index)
+            GenServer.reply(from, result)
+            state = rebuilt(state, state.recipe)
+            Info.leave(state.info, state.index)
+            {:noreply, state}
+
+          true ->
+            Info.leave(state.info, state.index)
+            {:reply, result, state}
+        end
+    end
+  end
+
+  @impl true
+  # Sent after a reload: an idle member builds its new instance before calls need it.
+  def handle_cast(:refresh, state), do: {:noreply, current(state)}
+
+  # With `fresh: true` a failed build leaves no instance; the next call builds its own.
+  defp run(%{member: nil} = state, fun, params, ms) do
+    case state.info.kind.build(state.recipe) do
+      {:ok, member} -> state.info.kind.run(member, fun, params, ms)
+      {:error, _} = error -> {error, :keep}
+    end
+  end
+
+  defp run(state, fun, params, ms), do: state.info.kind.run(state.member, fun, params, ms)
+
+  # The state for the pool's current recipe.
+  defp current(state) do
+    case Info.recipe!(state.pool) do
+      %{id: id} when id == state.recipe.id -> state
+      recipe -> rebuilt(state, recipe)
+    end
+  end
+
+  defp rebuilt(state, recipe) do
+    case state.info.kind.build(recipe) do
+      {:ok, member} ->
+        %{state | recipe: recipe, member: member}
+
+      {:error, reason} ->
+        # The old instance (none with `fresh: true`) serves meanwhile; the next call tries again.
+        Logger.warning(
+          "Wasmex pool #{inspect(state.pool)}: a new instance failed: #{inspect(reason)}"
+        )
+
+        state
+    end
+  end
+end
