@@ -2,8 +2,9 @@ defmodule Wasmex.Command.Setup do
   @moduledoc false
   # The stores and code of a command run, for both kinds of wasm: `:core` (a module, WASI
   # Preview 1, `Wasmex.Store`) and `:component` (WASI Preview 2, `Wasmex.Components.Store`).
-  # `Wasmex.Command.Core`, `Wasmex.Command.Component` and `Wasmex.Command.Invoke` set up their
-  # runs here; what happens after instantiation is theirs.
+  # The runners (`Wasmex.Command.Core`, `Wasmex.Command.Component`) take a live instance from
+  # `instance/5`; `Wasmex.Command.Invoke`, which checks its arguments against the compiled code
+  # before instantiating, takes `store/3` and `load/3`. What happens after that is theirs.
 
   alias Wasmex.Command.{Failure, Options, Stdio}
   alias Wasmex.{Components, Module, StoreOrCaller}
@@ -38,6 +39,25 @@ defmodule Wasmex.Command.Setup do
   end
 
   @doc false
+  # A run's fresh store (`store/3`), `wasm` compiled for it and instantiated without imports,
+  # within `deadline`: `{:ok, store, instance}`, or the outcome of a failed instantiation.
+  @spec instance(kind(), binary() | code(), Options.t(), Stdio.t(), integer() | nil) ::
+          {:ok, struct(), struct()} | {:exit, non_neg_integer()} | {:error, term()}
+  def instance(kind, wasm, opts, io, deadline) do
+    with {:ok, store} <- store(kind, opts, io),
+         {:ok, code} <- load(kind, store, wasm) do
+      case instantiate(kind, store, code, Wasmex.Command.left(deadline)) do
+        {:ok, instance} ->
+          {:ok, store, instance}
+
+        # A start function may exit, trap or run out of fuel before the run's entry point.
+        {:error, reason} ->
+          Failure.classify(reason, store.resource, :instantiate)
+      end
+    end
+  end
+
+  @doc false
   # `wasm` compiled for `store`'s engine; code compiled already is used as it is.
   @spec load(kind(), struct(), binary() | code()) ::
           {:ok, code()} | {:error, {:compile, binary()}}
@@ -45,6 +65,12 @@ defmodule Wasmex.Command.Setup do
   def load(:core, store, bytes), do: Failure.compiled(Module.compile(store, bytes))
   def load(:component, _store, %Component{} = component), do: {:ok, component}
   def load(:component, store, bytes), do: Failure.compiled(Component.new(store, bytes))
+
+  defp instantiate(:core, store, module, timeout),
+    do: Wasmex.Instance.new(store, module, %{}, [], timeout)
+
+  defp instantiate(:component, store, component, timeout),
+    do: Components.Instance.new(store, component, %{}, timeout)
 
   defp store_module(:core), do: Wasmex.Store
   defp store_module(:component), do: Components.Store
