@@ -216,11 +216,8 @@ defmodule Wasmex.Features.CoreImportsTest do
       (module (import "env" "f" (func $f)) (func $s call $f) (start $s))
       """
 
-      store = store!()
-      module = compile!(store, wat)
       imports = %{env: %{f: {:fn, [], [], fn _ctx -> raise "no start" end}}}
-      assert {:error, reason} = Instance.new(store, module, imports)
-      assert reason =~ "the elixir callback threw an exception"
+      assert instantiate_error!(wat, imports) =~ "the elixir callback threw an exception"
     end
 
     test "the caller reads and writes memory" do

@@ -39,6 +39,14 @@ defmodule Wasmex.TestHelpers do
     {store, module, instance}
   end
 
+  @doc "Compiles `source` in a new store and returns the error text `Instance.new/3` answers."
+  def instantiate_error!(source, imports \\ %{}) do
+    store = store!()
+    module = compile!(store, source)
+    assert {:error, reason} = Instance.new(store, module, imports)
+    reason
+  end
+
   @doc "The instance's exported memory."
   def memory!(store, instance), do: ok!(Memory.from_instance(store, instance), Memory)
 

@@ -29,6 +29,31 @@ defmodule Wasmex.WitFixtures do
     """
   end
 
+  @doc """
+  An interface `i` whose resource `r` has an async method `m` and an async static `s`, exported
+  (`:export`) or imported (`:import`) by the world.
+  """
+  def async_resource(direction) when direction in [:export, :import] do
+    """
+    package a:b;
+    interface i { resource r { m: async func(x: u32) -> u32; s: static async func(); } }
+    world w { #{direction} i; }
+    """
+  end
+
+  @doc """
+  Two worlds: `w` exports (`:export`) or imports (`:import`) an interface `i` whose resource `r`
+  has a method `f: func()`; `v` is empty.
+  """
+  def two_worlds(direction) when direction in [:export, :import] do
+    """
+    package a:b;
+    interface i { resource r { f: func(); } }
+    world w { #{direction} i; }
+    world v { }
+    """
+  end
+
   @doc "The info map GuestResource.Discovery gives for an exported resource."
   def guest_info(name, interface, interface_name, functions \\ []) do
     %{

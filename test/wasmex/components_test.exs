@@ -11,6 +11,13 @@ defmodule Wasmex.ComponentsTest do
 
   defp call(pid, name, args), do: Components.call_function(pid, name, args)
 
+  # A trap replaces the instance: the counter starts again at 1.
+  defp assert_trap_resets_counter(pid) do
+    assert {:ok, 1} = call(pid, "counter-inc", [])
+    assert {:error, _} = call(pid, "trap", [])
+    assert {:ok, 1} = call(pid, "counter-inc", [])
+  end
+
   describe "start_link/1" do
     test "starts from :bytes (a keyword list)" do
       assert {:ok, pid} = Components.start_link(bytes: component_bytes("component_types"))
@@ -278,18 +285,18 @@ defmodule Wasmex.ComponentsTest do
   describe "timeouts and recovery" do
     setup :types_server
 
-    test "spin with timeout 100 returns {:error, :timeout} within ~150 ms", %{pid: pid} do
-      {ms, result} = timed_ms(fn -> Components.call_function(pid, "spin", [], 100) end)
-      assert result == {:error, :timeout}
-      assert ms < 150
-      assert {:ok, 3} = call(pid, "add", [1, 2])
-    end
+    for {name, timeout, bound} <- [
+          {"spin with timeout 100 returns {:error, :timeout} within ~150 ms", 100, 150},
+          {"timeout 0 gives {:error, :timeout} at once", 0, 100}
+        ] do
+      test name, %{pid: pid} do
+        {ms, result} =
+          timed_ms(fn -> Components.call_function(pid, "spin", [], unquote(timeout)) end)
 
-    test "timeout 0 gives {:error, :timeout} at once", %{pid: pid} do
-      {ms, result} = timed_ms(fn -> Components.call_function(pid, "spin", [], 0) end)
-      assert result == {:error, :timeout}
-      assert ms < 100
-      assert {:ok, 3} = call(pid, "add", [1, 2])
+        assert result == {:error, :timeout}
+        assert ms < unquote(bound)
+        assert {:ok, 3} = call(pid, "add", [1, 2])
+      end
     end
 
     test "a spinning call does not block other processes", %{pid: pid} do
@@ -338,12 +345,9 @@ defmodule Wasmex.ComponentsTest do
     test "with a given :store the server recovers after a trap" do
       assert {:ok, store} = Store.new()
 
-      assert {:ok, pid} =
-               Components.start_link(bytes: component_bytes("component_types"), store: store)
+      pid = start_component!("component_types", store: store)
 
-      assert {:ok, 1} = call(pid, "counter-inc", [])
-      assert {:error, _} = call(pid, "trap", [])
-      assert {:ok, 1} = call(pid, "counter-inc", [])
+      assert_trap_resets_counter(pid)
     end
 
     test "with a given :store (limits and WASI) the replacement lives in a new store" do
@@ -353,8 +357,7 @@ defmodule Wasmex.ComponentsTest do
                  %Wasmex.StoreLimits{memory_size: 200 * 65_536}
                )
 
-      assert {:ok, pid} =
-               Components.start_link(bytes: component_bytes("component_types"), store: store)
+      pid = start_component!("component_types", store: store)
 
       assert Components.instance(pid).store_resource == store.resource
       assert {:error, :timeout} = Components.call_function(pid, "spin", [], 20)
@@ -374,12 +377,9 @@ defmodule Wasmex.ComponentsTest do
                  10_000_000
                )
 
-      assert {:ok, pid} =
-               Components.start_link(bytes: component_bytes("component_types"), store: store)
+      pid = start_component!("component_types", store: store)
 
-      assert {:ok, 1} = call(pid, "counter-inc", [])
-      assert {:error, _} = call(pid, "trap", [])
-      assert {:ok, 1} = call(pid, "counter-inc", [])
+      assert_trap_resets_counter(pid)
     end
   end
 

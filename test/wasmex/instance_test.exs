@@ -11,6 +11,9 @@ defmodule Wasmex.InstanceTest do
   @max_i64 9_223_372_036_854_775_807
   @max_v128 340_282_366_920_938_463_463_374_607_431_768_211_455
 
+  # A module importing `env.f`, a function taking an i32.
+  @f_i32 ~S[(module (import "env" "f" (func (param i32))))]
+
   @globals ~S"""
   (module
     (global $i32 (export "i32") (mut i32) (i32.const -7))
@@ -58,44 +61,30 @@ defmodule Wasmex.InstanceTest do
     end
 
     test "a missing import is an error" do
-      store = store!()
-      module = compile!(store, ~S[(module (import "env" "f" (func)))])
-
-      assert {:error, "unknown import: `env::f` has not been defined"} =
-               Instance.new(store, module, %{})
+      assert instantiate_error!(~S[(module (import "env" "f" (func)))]) ==
+               "unknown import: `env::f` has not been defined"
     end
 
     test "an import with the wrong signature is an error" do
-      store = store!()
-      module = compile!(store, ~S[(module (import "env" "f" (func (param i32))))])
       imports = %{"env" => %{"f" => {:fn, [:i64], [], fn _ctx, _x -> nil end}}}
 
-      assert {:error, "incompatible import type for `env::f`" <> _} =
-               Instance.new(store, module, imports)
+      assert "incompatible import type for `env::f`" <> _ = instantiate_error!(@f_i32, imports)
     end
 
     test "an unknown value type in an import is an error" do
-      store = store!()
-      module = compile!(store, ~S[(module (import "env" "f" (func (param i32))))])
       imports = %{env: %{f: {:fn, [:i31], [], fn _ctx, _x -> nil end}}}
-      assert {:error, reason} = Instance.new(store, module, imports)
-      assert reason =~ "unknown"
+      assert instantiate_error!(@f_i32, imports) =~ "unknown"
     end
 
     test "a value type that is not an atom is an error" do
-      store = store!()
-      module = compile!(store, ~S[(module (import "env" "f" (func (param i32))))])
       imports = %{env: %{f: {:fn, ["i32"], [], fn _ctx, _x -> nil end}}}
-      assert {:error, reason} = Instance.new(store, module, imports)
-      assert reason =~ "not_an_atom"
+      assert instantiate_error!(@f_i32, imports) =~ "not_an_atom"
     end
 
     test "an import that is not {:fn, ...} is an error" do
-      store = store!()
-      module = compile!(store, ~S[(module (import "env" "g" (global i32)))])
       imports = %{env: %{g: {:global, :i32, 1}}}
-      assert {:error, reason} = Instance.new(store, module, imports)
-      assert reason =~ "unknown import type"
+      wat = ~S[(module (import "env" "g" (global i32)))]
+      assert instantiate_error!(wat, imports) =~ "unknown import type"
     end
 
     test "import namespaces and names may be atoms or strings" do
@@ -133,10 +122,7 @@ defmodule Wasmex.InstanceTest do
     end
 
     test "a trapping start function is an error, not a crash" do
-      store = store!()
-      module = compile!(store, ~S[(module (func $s unreachable) (start $s))])
-      assert {:error, reason} = Instance.new(store, module, %{})
-      assert reason =~ "unreachable"
+      assert instantiate_error!(~S[(module (func $s unreachable) (start $s))]) =~ "unreachable"
     end
 
     test "links a module registered under a name" do

@@ -132,14 +132,6 @@ defmodule Wasmex.MemoryTest do
     test "the last byte is readable", %{store: store, memory: memory} do
       assert Memory.get_byte(store, memory, @page - 1) == 0
     end
-
-    test "out of bounds is an error", %{store: store, memory: memory} do
-      assert {:error, "out of bounds memory access"} = Memory.get_byte(store, memory, @page)
-    end
-
-    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
-      assert_raise ArgumentError, fn -> Memory.get_byte(store, memory, -1) end
-    end
   end
 
   describe "set_byte/4" do
@@ -164,14 +156,6 @@ defmodule Wasmex.MemoryTest do
     test "a negative value is an error", %{store: store, memory: memory} do
       assert {:error, _} = Memory.set_byte(store, memory, 0, -1)
       assert Memory.get_byte(store, memory, 0) == ?H
-    end
-
-    test "out of bounds is an error", %{store: store, memory: memory} do
-      assert {:error, "out of bounds memory access"} = Memory.set_byte(store, memory, @page, 1)
-    end
-
-    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
-      assert_raise ArgumentError, fn -> Memory.set_byte(store, memory, -1, 1) end
     end
   end
 
@@ -227,10 +211,6 @@ defmodule Wasmex.MemoryTest do
     test "returns the bytes as they are", %{store: store, memory: memory} do
       assert Memory.read_string(store, memory, 16, 3) == <<0, 255, 128>>
     end
-
-    test "out of bounds is an error", %{store: store, memory: memory} do
-      assert {:error, "out of bounds memory access"} = Memory.read_string(store, memory, @page, 1)
-    end
   end
 
   describe "write_binary/4" do
@@ -267,12 +247,26 @@ defmodule Wasmex.MemoryTest do
       assert Memory.read_binary(store, memory, @page - 2, 2) == <<0, 0>>
     end
 
-    test "a negative index raises ArgumentError", %{store: store, memory: memory} do
-      assert_raise ArgumentError, fn -> Memory.write_binary(store, memory, -1, "x") end
-    end
-
     test "rejects a non-binary", %{store: store, memory: memory} do
       assert_raise FunctionClauseError, fn -> Memory.write_binary(store, memory, 0, [1, 2]) end
+    end
+  end
+
+  # The accessors share their index checks: the same error past the end, ArgumentError below 0.
+  describe "index checks" do
+    for {fun, rest} <- [get_byte: [], set_byte: [1], read_string: [1]] do
+      test "#{fun}: out of bounds is an error", %{store: store, memory: memory} do
+        assert {:error, "out of bounds memory access"} =
+                 apply(Memory, unquote(fun), [store, memory, @page | unquote(rest)])
+      end
+    end
+
+    for {fun, rest} <- [get_byte: [], set_byte: [1], write_binary: ["x"]] do
+      test "#{fun}: a negative index raises ArgumentError", %{store: store, memory: memory} do
+        assert_raise ArgumentError, fn ->
+          apply(Memory, unquote(fun), [store, memory, -1 | unquote(rest)])
+        end
+      end
     end
   end
 

@@ -7,10 +7,8 @@ defmodule Wasmex.Command.Invoke do
   # with each argument read as an integer, a float, `true`/`false`, a double-quoted string (its
   # contents), or else the text itself as a string.
 
-  alias Wasmex.Command.{Core, Failure, Options, Stdio}
-  alias Wasmex.{Instance, Module, Store}
-  alias Wasmex.Components
-  alias Wasmex.Wasi.{WasiOptions, WasiP2Options}
+  alias Wasmex.Command.{Failure, Options, Setup, Stdio}
+  alias Wasmex.{Components, Instance, Module}
 
   @doc false
   # `{:ok, results, stdout, stderr}`: `results` is a list of printable lines.
@@ -30,12 +28,8 @@ defmodule Wasmex.Command.Invoke do
   end
 
   defp invoke(false, bytes, name, args, opts, io, deadline) do
-    with {:ok, store} <-
-           Failure.setup(
-             Store.new_wasi(Stdio.wasi(WasiOptions, opts, io), opts.store_limits, opts.engine)
-           ),
-         :ok <- Core.set_fuel!(store, opts.fuel),
-         {:ok, module} <- Failure.compiled(Module.compile(store, bytes)),
+    with {:ok, store} <- Setup.store(:core, opts, io),
+         {:ok, module} <- Setup.load(:core, store, bytes),
          {:ok, params} <- core_params(module, name, args),
          {:ok, instance} <-
            Instance.new(store, module, %{}, [], Wasmex.Command.left(deadline))
@@ -49,17 +43,8 @@ defmodule Wasmex.Command.Invoke do
   end
 
   defp invoke(true, bytes, name, args, opts, io, deadline) do
-    no_inherit = [inherit_stdin: false, inherit_stdout: false, inherit_stderr: false]
-    wasi = Stdio.wasi(WasiP2Options, opts, io, no_inherit)
-
-    with {:ok, store} <-
-           Failure.setup(Components.Store.new_wasi(wasi, opts.store_limits, opts.engine)),
-         :ok <-
-           Core.set_fuel!(
-             %Wasmex.StoreOrCaller{resource: store.resource, reference: nil},
-             opts.fuel
-           ),
-         {:ok, component} <- Failure.compiled(Components.Component.new(store, bytes)),
+    with {:ok, store} <- Setup.store(:component, opts, io),
+         {:ok, component} <- Setup.load(:component, store, bytes),
          {:ok, instance} <-
            Components.Instance.new(store, component, %{}, Wasmex.Command.left(deadline))
            |> step(store, :instantiate) do
@@ -115,28 +100,17 @@ defmodule Wasmex.Command.Invoke do
 
   defp parse_core({type, text}, {:ok, acc}) do
     case core_value(type, text) do
-      {:ok, value} -> {:cont, {:ok, [value | acc]}}
       :error -> {:halt, {:error, {:arguments, "cannot read #{inspect(text)} as #{type}"}}}
+      value -> {:cont, {:ok, [value | acc]}}
     end
   end
 
   defp reverse({:ok, list}), do: {:ok, Enum.reverse(list)}
   defp reverse(error), do: error
 
-  defp core_value(type, text) when type in [:i32, :i64] do
-    case Integer.parse(text) do
-      {n, ""} -> {:ok, n}
-      _ -> :error
-    end
-  end
-
-  defp core_value(type, text) when type in [:f32, :f64] do
-    case Float.parse(text) do
-      {x, ""} -> {:ok, x}
-      _ -> :error
-    end
-  end
-
+  # A number of the parameter's type, or `:error`.
+  defp core_value(type, text) when type in [:i32, :i64], do: number(Integer.parse(text))
+  defp core_value(type, text) when type in [:f32, :f64], do: number(Float.parse(text))
   defp core_value(_type, _text), do: :error
 
   defp component_value("true"), do: true
@@ -152,6 +126,7 @@ defmodule Wasmex.Command.Invoke do
     with :error <- number(Integer.parse(text)), :error <- number(Float.parse(text)), do: text
   end
 
+  # The number a whole text parses to, or `:error`.
   defp number({n, ""}), do: n
   defp number(_), do: :error
 

@@ -15,20 +15,17 @@ defmodule Wasmex.Components.ComponentServerOptionsTest do
     module
   end
 
+  # Asserts that `use_server(options)` raises `exception`; returns the exception.
+  defp use_error(exception, options), do: assert_raise(exception, fn -> use_server(options) end)
+
   test "an unknown option raises ArgumentError naming it" do
-    error =
-      assert_raise ArgumentError, fn ->
-        use_server(~s(wit: #{inspect(@types_wit)}, wrold: "types"))
-      end
+    error = use_error(ArgumentError, ~s(wit: #{inspect(@types_wit)}, wrold: "types"))
 
     assert Exception.message(error) =~ "unknown keys [:wrold]"
   end
 
   test "a WIT failure is a CompileError with the file and line of the use" do
-    error =
-      assert_raise CompileError, fn ->
-        use_server(~s(wit: #{inspect(@two_worlds)}, world: "third"))
-      end
+    error = use_error(CompileError, ~s(wit: #{inspect(@two_worlds)}, world: "third"))
 
     assert error.file =~ "generated.ex"
     assert error.line == 3

@@ -40,18 +40,10 @@ defmodule Wasmex.Components.FieldConverterTest do
                %{"maybe-points" => {:some, [%{"x-pos" => 1}]}}
     end
 
-    test "leaves values (including atoms) alone" do
-      assert FieldConverter.to_wit(%{color: :light_blue}) == %{"color" => :light_blue}
-      assert FieldConverter.to_wit(:none) == :none
-      assert FieldConverter.to_wit("some_string") == "some_string"
-      assert FieldConverter.to_wit(42) == 42
-    end
-
-    test "leaves structs intact, at the top and nested" do
+    test "converts keys, not the atoms and structs under them" do
       person = %Person{first_name: "Ada", age_years: 36}
-      assert FieldConverter.to_wit(person) == person
+      assert FieldConverter.to_wit(%{color: :light_blue}) == %{"color" => :light_blue}
       assert FieldConverter.to_wit(%{the_person: person}) == %{"the-person" => person}
-      assert FieldConverter.to_wit([{:some, person}]) == [{:some, person}]
     end
 
     test "a plain list of maps" do
@@ -83,22 +75,33 @@ defmodule Wasmex.Components.FieldConverterTest do
       assert FieldConverter.to_elixir([{"a-b", 1}]) == [{"a-b", 1}]
     end
 
-    test "leaves values (including atoms) alone" do
-      assert FieldConverter.to_elixir(%{color: :"light-blue"}) == %{color: :"light-blue"}
-      assert FieldConverter.to_elixir(:"light-blue") == :"light-blue"
-      assert FieldConverter.to_elixir("a-b") == "a-b"
-      assert FieldConverter.to_elixir(1.5) == 1.5
-    end
-
-    test "leaves structs intact" do
+    test "converts keys, not the atoms and structs under them" do
       person = %Person{first_name: "Ada", age_years: 36}
-      assert FieldConverter.to_elixir(person) == person
+      assert FieldConverter.to_elixir(%{color: :"light-blue"}) == %{color: :"light-blue"}
       assert FieldConverter.to_elixir(%{"the-person" => person}) == %{the_person: person}
     end
 
     test "is the inverse of to_wit for snake_case keys" do
       value = %{first_name: "Ada", tags: [%{is_set: true}], maybe: {:some, %{x_y: [1, 2]}}}
       assert value |> FieldConverter.to_wit() |> FieldConverter.to_elixir() == value
+    end
+  end
+
+  # Both directions leave values (atoms, strings, numbers) and structs alone, at the top and
+  # inside lists and tags.
+  describe "to_wit/1 and to_elixir/1" do
+    for fun <- [:to_wit, :to_elixir] do
+      test "#{fun} leaves values (including atoms) alone" do
+        for value <- [:none, :light_blue, :"light-blue", "some_string", "a-b", 42, 1.5] do
+          assert FieldConverter.unquote(fun)(value) == value
+        end
+      end
+
+      test "#{fun} leaves structs intact, at the top and nested" do
+        person = %Person{first_name: "Ada", age_years: 36}
+        assert FieldConverter.unquote(fun)(person) == person
+        assert FieldConverter.unquote(fun)([{:some, person}]) == [{:some, person}]
+      end
     end
   end
 

@@ -184,17 +184,17 @@ defmodule Wasmex.Instance.CallExportedFunctionTest do
       assert {:ok, [3]} = call(store, instance, "sum", [1, 2])
     end
 
-    test "integer division by zero traps", %{store: store, instance: instance} do
-      assert_trap(call(store, instance, "div", [1, 0]), "integer divide by zero")
-      assert {:ok, [3]} = call(store, instance, "div", [7, 2])
-    end
-
-    test "stack overflow from infinite recursion is an error, not a crash", %{
-      store: store,
-      instance: instance
-    } do
-      assert_trap(call(store, instance, "recurse", []), "call stack exhausted")
-      assert {:ok, [3]} = call(store, instance, "sum", [1, 2])
+    # {test, the trapping call, its trap, a call that answers 3 afterwards}
+    for {name, {fun, args}, trap, {next, next_args}} <- [
+          {"integer division by zero traps", {"div", [1, 0]}, "integer divide by zero",
+           {"div", [7, 2]}},
+          {"stack overflow from infinite recursion is an error, not a crash", {"recurse", []},
+           "call stack exhausted", {"sum", [1, 2]}}
+        ] do
+      test name, %{store: store, instance: instance} do
+        assert_trap(call(store, instance, unquote(fun), unquote(args)), unquote(trap))
+        assert {:ok, [3]} = call(store, instance, unquote(next), unquote(next_args))
+      end
     end
 
     test "an infinite loop with a timeout stops with {:error, :timeout}; the instance still answers",

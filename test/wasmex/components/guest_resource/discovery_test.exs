@@ -22,18 +22,6 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
   @two_interfaces WitFixtures.two_interfaces(:export)
 
   describe "from_wit/2" do
-    test "lists the resources of the exported interfaces, in WIT order" do
-      assert Discovery.from_wit(@resources_wit) == {:ok, [accumulator_info(), label_info()]}
-    end
-
-    test "leaves out imported interfaces" do
-      assert Discovery.from_wit(@host_wit) == {:ok, []}
-    end
-
-    test "a world without exports has no resources" do
-      assert Discovery.from_wit("package my:pkg; world w {}") == {:ok, []}
-    end
-
     test "a resource without functions has an empty function list" do
       wit = "package a:b; interface i { resource r; } world w { export i; }"
 
@@ -55,13 +43,8 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
     end
 
     test "async methods and statics get the async kinds" do
-      wit = """
-      package a:b;
-      interface i { resource r { m: async func(x: u32) -> u32; s: static async func(); } }
-      world w { export i; }
-      """
-
-      assert {:ok, [%{name: "r", functions: functions}]} = Discovery.from_wit(wit)
+      assert {:ok, [%{name: "r", functions: functions}]} =
+               Discovery.from_wit(WitFixtures.async_resource(:export))
 
       assert functions == [
                guest_fn("m", :m, :async_method, 1, true),
@@ -70,12 +53,7 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
     end
 
     test "several worlds need :world" do
-      wit = """
-      package a:b;
-      interface i { resource r { f: func(); } }
-      world w { export i; }
-      world v { }
-      """
+      wit = WitFixtures.two_worlds(:export)
 
       assert Discovery.from_wit(wit) ==
                {:error, two_worlds_error("wit")}

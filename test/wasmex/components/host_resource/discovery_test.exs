@@ -29,8 +29,14 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
         host_fn("[constructor]r", "constructor", :new, :constructor, 0, true)
       ])
 
-  defp j_info,
-    do: host_info("r", "j", "a:b/j", [host_fn("[method]r.f", "f", :f, :method, 0, false)])
+  defp j_info, do: r_with_f("j", "a:b/j")
+
+  # A resource `r` with one method `f: func()`, in `interface` (imported as `interface_name`).
+  defp r_with_f(interface, interface_name),
+    do:
+      host_info("r", interface, interface_name, [
+        host_fn("[method]r.f", "f", :f, :method, 0, false)
+      ])
 
   defp write_deps_package!(dir) do
     File.mkdir_p!(Path.join(dir, "deps"))
@@ -47,18 +53,6 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
   end
 
   describe "from_wit/2" do
-    test "lists the resources of the imported interfaces" do
-      assert Discovery.from_wit(@host_wit) == {:ok, [logger_info()]}
-    end
-
-    test "leaves out exported interfaces" do
-      assert Discovery.from_wit(@resources_wit) == {:ok, []}
-    end
-
-    test "a world without imports has no resources" do
-      assert Discovery.from_wit("package my:pkg; world w {}") == {:ok, []}
-    end
-
     test "resources in WIT order, one without functions included" do
       wit = """
       package a:b;
@@ -77,23 +71,12 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     test "an inline imported interface is named by its import name" do
       wit = "package a:b; world w { import foo: interface { resource r { f: func(); } } }"
 
-      assert Discovery.from_wit(wit) ==
-               {:ok,
-                [
-                  host_info("r", "foo", "foo", [
-                    host_fn("[method]r.f", "f", :f, :method, 0, false)
-                  ])
-                ]}
+      assert Discovery.from_wit(wit) == {:ok, [r_with_f("foo", "foo")]}
     end
 
     test "async methods and statics get the async kinds" do
-      wit = """
-      package a:b;
-      interface i { resource r { m: async func(x: u32) -> u32; s: static async func(); } }
-      world w { import i; }
-      """
-
-      assert {:ok, [%{name: "r", functions: functions}]} = Discovery.from_wit(wit)
+      assert {:ok, [%{name: "r", functions: functions}]} =
+               Discovery.from_wit(WitFixtures.async_resource(:import))
 
       assert functions == [
                host_fn("[method]r.m", "m", :m, :async_method, 1, true),
@@ -102,23 +85,12 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
     end
 
     test "several worlds need :world" do
-      wit = """
-      package a:b;
-      interface i { resource r { f: func(); } }
-      world w { import i; }
-      world v { }
-      """
+      wit = WitFixtures.two_worlds(:import)
 
       assert Discovery.from_wit(wit) ==
                {:error, two_worlds_error("wit")}
 
-      assert Discovery.from_wit(wit, world: "w") ==
-               {:ok,
-                [
-                  host_info("r", "i", "a:b/i", [
-                    host_fn("[method]r.f", "f", :f, :method, 0, false)
-                  ])
-                ]}
+      assert Discovery.from_wit(wit, world: "w") == {:ok, [r_with_f("i", "a:b/i")]}
 
       assert Discovery.from_wit(wit, world: "v") == {:ok, []}
     end
