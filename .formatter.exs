@@ -3,7 +3,7 @@
   inputs: [
     "mix.exs",
     ".formatter.exs",
-    "{config,lib,test,bench,spec}/**/*.{ex,exs}",
+    "{config,lib,test,bench,spec,tools}/**/*.{ex,exs}",
     "examples/*.exs"
   ],
   # The Phoenix example has its own formatter options (Phoenix's macros).

@@ -43,10 +43,12 @@ test: setup
 # Empty when none exists: then `mix deps.get` fetches them from Hex.
 DEPS_DIR := $(abspath $(or $(WASMEX_DEPS_DIR),$(firstword $(wildcard $(CURDIR)/../shared/hex /work/shared/hex))))
 
-# The HTML docs in doc/ (ExDoc, MIX_ENV=docs); warnings fail the build.
+# The HTML docs in doc/ (ExDoc, MIX_ENV=docs); warnings fail the build, and so
+# does a public module or function without docs and an example (tools/doc_gaps.exs).
 docs: setup
 	@if [ -z "$(DEPS_DIR)" ]; then MIX_ENV=docs mix deps.get; fi
 	WASMEX_DEPS_DIR=$(DEPS_DIR) mix docs --warnings-as-errors
+	WASMEX_DEPS_DIR=$(DEPS_DIR) MIX_ENV=docs mix run tools/doc_gaps.exs --strict
 
 # The LiveView chat example in a real browser (examples/phoenix_chat/test/browser):
 # Debian's chromium driven by puppeteer-core; builds the chat-room component first.

@@ -40,8 +40,11 @@ defmodule Wasmex.MixProject do
   # The HTML docs (`mix docs`, which runs in the :docs environment). ExDoc
   # comes from Hex, or from the package sources in WASMEX_DEPS_DIR when set
   # (see examples/phoenix_chat/README.md).
+  # Declared in the :docs environment only: Mix resolves every declared
+  # dependency's source, even one that is `only:` another environment, and
+  # that would need Hex (or WASMEX_DEPS_DIR) for `mix test` too.
   defp deps do
-    [docs_dep(:ex_doc, "~> 0.36.1")]
+    if Mix.env() == :docs, do: [docs_dep(:ex_doc, "~> 0.36.1")], else: []
   end
 
   defp docs_dep(name, requirement) do
