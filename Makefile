@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo chat-room-component test bench cargo-test spec
+.PHONY: setup demo chat-room-component test bench cargo-test spec docs phoenix-test
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -37,6 +37,28 @@ chat-room-component:
 
 test: setup
 	mix test
+
+# Hex packages as source folders (for machines without Hex access): the first
+# of $WASMEX_DEPS_DIR, ../shared/hex beside the repository, /work/shared/hex.
+# Empty when none exists: then `mix deps.get` fetches them from Hex.
+DEPS_DIR := $(abspath $(or $(WASMEX_DEPS_DIR),$(firstword $(wildcard $(CURDIR)/../shared/hex /work/shared/hex))))
+
+# The HTML docs in doc/ (ExDoc, MIX_ENV=docs); warnings fail the build, and so
+# does a public module or function without docs and an example (tools/doc_gaps.exs).
+docs: setup
+	@if [ -z "$(DEPS_DIR)" ]; then MIX_ENV=docs mix deps.get; fi
+	WASMEX_DEPS_DIR=$(DEPS_DIR) mix docs --warnings-as-errors
+	WASMEX_DEPS_DIR=$(DEPS_DIR) MIX_ENV=docs mix run tools/doc_gaps.exs --strict
+
+# The LiveView chat example in a real browser (examples/phoenix_chat/test/browser):
+# Debian's chromium driven by puppeteer-core; builds the chat-room component first.
+phoenix-test: setup chat-room-component
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$CHROMIUM" ]; then \
+		echo "==> chromium not found: installing it from apt"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+	WASMEX_DEPS_DIR=$(DEPS_DIR) bash examples/phoenix_chat/test/browser/run.sh
 
 # The WebAssembly core spec tests through the public API (a few minutes; not part of `test`).
 # Installs wasm-tools with cargo when missing. SPEC_ARGS="--only f32,i32 --failures 20".

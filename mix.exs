@@ -18,10 +18,17 @@ defmodule Wasmex.MixProject do
       start_permanent: Mix.env() == :prod,
       compilers: [:wasmex_native] ++ Mix.compilers(),
       elixirc_paths: elixirc_paths(Mix.env()),
-      deps: [],
-      description: "WebAssembly for the BEAM: run Wasm modules and components with wasmtime"
+      deps: deps(),
+      description: "WebAssembly for the BEAM: run Wasm modules and components with wasmtime",
+      name: "Wasmex",
+      docs: docs(),
+      preferred_cli_env: [docs: :docs]
     ]
   end
+
+  # Elixir 1.15+ reads the preferred environments here (1.14 reads
+  # :preferred_cli_env above).
+  def cli, do: [preferred_envs: [docs: :docs]]
 
   def application do
     [extra_applications: [:logger]]
@@ -29,4 +36,85 @@ defmodule Wasmex.MixProject do
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]
   defp elixirc_paths(_), do: ["lib"]
+
+  # The HTML docs (`mix docs`, which runs in the :docs environment). ExDoc
+  # comes from Hex, or from the package sources in WASMEX_DEPS_DIR when set
+  # (see examples/phoenix_chat/README.md).
+  # Declared in the :docs environment only: Mix resolves every declared
+  # dependency's source, even one that is `only:` another environment, and
+  # that would need Hex (or WASMEX_DEPS_DIR) for `mix test` too.
+  defp deps do
+    if Mix.env() == :docs, do: [docs_dep(:ex_doc, "~> 0.36.1")], else: []
+  end
+
+  defp docs_dep(name, requirement) do
+    opts = [only: :docs, runtime: false]
+
+    case System.get_env("WASMEX_DEPS_DIR") do
+      dir when dir in [nil, ""] -> {name, requirement, opts}
+      dir -> {name, [path: Path.join(Path.expand(dir), Atom.to_string(name))] ++ opts}
+    end
+  end
+
+  @guides [
+    "guides/getting_started.md",
+    "guides/rust_components.md",
+    "guides/javascript_components.md",
+    "guides/untrusted_code.md",
+    "guides/phoenix_chat.md"
+  ]
+
+  defp docs do
+    # Guides listed above come first, in that order; any other guide after them.
+    guides = Enum.filter(@guides, &File.exists?/1)
+    guides = guides ++ (Enum.sort(Path.wildcard("guides/*.md")) -- guides)
+
+    [
+      main: "readme",
+      extras: ["README.md"] ++ guides ++ ["CHANGELOG.md"],
+      groups_for_extras: [Guides: ~r{^guides/}],
+      # The Discovery modules' types are those of the hidden Wasmex.Components.Wit.
+      skip_undefined_reference_warnings_on: [
+        "Wasmex.Components.GuestResource.Discovery",
+        "Wasmex.Components.HostResource.Discovery"
+      ],
+      groups_for_modules: [
+        "Core modules": [
+          Wasmex,
+          Wasmex.Engine,
+          Wasmex.EngineConfig,
+          Wasmex.Store,
+          Wasmex.StoreLimits,
+          Wasmex.StoreOrCaller,
+          Wasmex.Module,
+          Wasmex.Instance,
+          Wasmex.Memory,
+          Wasmex.Wat,
+          Wasmex.Utils
+        ],
+        Components: [
+          Wasmex.Components,
+          Wasmex.Components.Store,
+          Wasmex.Components.Component,
+          Wasmex.Components.Instance,
+          Wasmex.Components.ComponentServer,
+          Wasmex.Components.FieldConverter
+        ],
+        "Component resources": [
+          Wasmex.Components.GuestResource,
+          Wasmex.Components.GuestResource.Discovery,
+          Wasmex.Components.HostResource,
+          Wasmex.Components.HostResource.Discovery
+        ],
+        WASI: [~r/^Wasmex\.Wasi\./, Wasmex.Pipe],
+        "Commands and pools": [
+          Wasmex.Command,
+          Wasmex.Command.Result,
+          Wasmex.Pool,
+          Wasmex.Components.Pool
+        ],
+        "Caching and telemetry": [~r/^Wasmex\.(Cache|Telemetry)/]
+      ]
+    ]
+  end
 end

@@ -50,7 +50,12 @@ defmodule Wasmex.Components.Instance do
 
   @doc """
   Calls the function at `path` and sends the result to `from` (as `GenServer.reply/2` does);
-  returns `:ok`. See `call/4`.
+  returns `:ok`. See `call/4`. For a GenServer that owns the instance:
+
+      def handle_call({:call, name, args}, from, %{instance: instance} = state) do
+        :ok = Wasmex.Components.Instance.call_function(instance, name, args, from)
+        {:noreply, state}
+      end
   """
   @spec call_function(t(), path(), list(), GenServer.from(), timeout() | nil) :: :ok
   def call_function(instance, path, args, from, timeout \\ nil) do
@@ -63,6 +68,12 @@ defmodule Wasmex.Components.Instance do
   `{"wasmex:test/math@0.1.0", "add"}` for a function of an exported interface. Returns
   `{:ok, value}` for one result, `{:ok, []}` for none, or `{:error, reason}`; a guest still
   running at `timeout` is stopped and `{:error, :timeout}` is returned.
+
+      {:ok, store} = Wasmex.Components.Store.new_wasi()
+      {:ok, component} = Wasmex.Components.Component.new(store, File.read!("types.wasm"))
+      {:ok, instance} = Wasmex.Components.Instance.new(store, component, %{})
+      {:ok, 3} = Wasmex.Components.Instance.call(instance, "add", [1, 2])
+      {:ok, 3} = Wasmex.Components.Instance.call(instance, {"wasmex:test/math@0.1.0", "add"}, [1, 2], 1000)
   """
   @spec call(t(), path(), list(), timeout() | nil) :: {:ok, term()} | {:error, term()}
   def call(instance, path, args, timeout \\ nil) when is_list(args),
