@@ -4,7 +4,12 @@
 //! the epoch of every live engine every quarter millisecond; stores yield at each tick, which bounds how
 //! long one poll of a guest can hold a scheduler. Engines are registered weakly, so a dropped
 //! engine stops being ticked.
+//!
+//! Compiles of large inputs take a permit (`compile_permit`): at most `big_compiles()` run at a
+//! time, one fewer than the cores (the BEAM's default dirty CPU scheduler count), so large
+//! compiles never occupy every dirty CPU scheduler. The permit count is an atomic; any thread.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,6 +23,45 @@ use crate::term::to_binary;
 
 /// How often the ticker bumps the epoch: the length of one time slice.
 pub const TICK: Duration = Duration::from_micros(250);
+
+/// Inputs up to this size compile without a permit: they take milliseconds.
+const SMALL_COMPILE: usize = 64 * 1024;
+
+static BIG_COMPILES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many large compiles may run at once: one fewer than the cores, and at least one.
+pub fn big_compiles() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Leave to compile `len` bytes, held until dropped; `None` while `big_compiles()` large
+/// compiles run (the caller answers `:busy` and Elixir tries again).
+pub fn compile_permit(len: usize) -> Option<CompilePermit> {
+    if len <= SMALL_COMPILE {
+        return Some(CompilePermit(false));
+    }
+    let cap = big_compiles();
+    BIG_COMPILES
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < cap).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| CompilePermit(true))
+}
+
+/// A compile's permit (`true` when it counts against `big_compiles()`).
+pub struct CompilePermit(bool);
+
+impl Drop for CompilePermit {
+    fn drop(&mut self) {
+        if self.0 {
+            BIG_COMPILES.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
 
 pub struct EngineResource {
     pub engine: Engine,
