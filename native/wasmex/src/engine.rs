@@ -203,3 +203,7 @@ fn engine_precompile_module<'a>(
     let out = engine.engine.precompile_module(bytes.as_slice())?;
     Ok(to_binary(env, &out))
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

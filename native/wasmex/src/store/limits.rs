@@ -101,3 +101,7 @@ impl ResourceLimiter for Limits {
         self.inner.memories()
     }
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;
