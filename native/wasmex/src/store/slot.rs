@@ -79,9 +79,12 @@ impl Slot {
 /// Stores granted more linear memory than this are dropped on the background thread.
 const BACKGROUND_DROP: usize = 16 * 1024 * 1024;
 
+/// A store on its way to the background thread.
+type Doomed = Box<Store<StoreData>>;
+
 /// The background thread's inbox: stores to drop (`None` if the thread could not start).
-static DROPPER: Lazy<Option<Mutex<Sender<Box<Store<StoreData>>>>>> = Lazy::new(|| {
-    let (tx, rx) = channel::<Box<Store<StoreData>>>();
+static DROPPER: Lazy<Option<Mutex<Sender<Doomed>>>> = Lazy::new(|| {
+    let (tx, rx) = channel::<Doomed>();
     std::thread::Builder::new()
         .name("wasmex-drop".into())
         .spawn(move || rx.into_iter().for_each(drop))
@@ -90,7 +93,7 @@ static DROPPER: Lazy<Option<Mutex<Sender<Box<Store<StoreData>>>>>> = Lazy::new(|
 });
 
 /// Drops `store` here when it is small, else hands it to the background thread.
-fn drop_store(store: Box<Store<StoreData>>) {
+fn drop_store(store: Doomed) {
     if store.data().limits.memory_bytes <= BACKGROUND_DROP {
         return drop(store);
     }
