@@ -1,7 +1,8 @@
 defmodule Wasmex.Features.SchedulerBoundsTest do
   # Host-side work proportional to its input runs on dirty schedulers, chosen by size: a ticker
   # on the one normal scheduler left online stays on time. Before, each of these held the
-  # scheduler for 70-250 ms. Bounds are generous (a noisy 2-core machine).
+  # scheduler for 70-600 ms. Bounds are generous (a noisy 2-core machine), and each figure is
+  # the best of two tries, so that a pause of the machine's other load does not count.
   use Wasmex.Case, async: false
 
   import Wasmex.SchedulerProbe
@@ -26,10 +27,10 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
     {store, memory} = memory!(128 * 16)
     bytes = :binary.copy(<<7>>, 128 * @mib)
 
-    {late, :ok} = lateness(fn -> Memory.write_binary(store, memory, 0, bytes) end)
+    {late, :ok} = best_lateness(2, fn -> Memory.write_binary(store, memory, 0, bytes) end)
     assert late < @late_ms
 
-    {late, read} = lateness(fn -> Memory.read_binary(store, memory, 0, 128 * @mib) end)
+    {late, read} = best_lateness(2, fn -> Memory.read_binary(store, memory, 0, 128 * @mib) end)
     assert late < @late_ms
     assert read == bytes
 
@@ -42,12 +43,12 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
     {:ok, pipe} = Pipe.new()
     bytes = :binary.copy(<<1, 2>>, 64 * @mib)
 
-    {late, {:ok, n}} = lateness(fn -> Pipe.write(pipe, bytes) end)
+    rewind = fn -> Pipe.seek(pipe, 0) end
+    {late, {:ok, n}} = best_lateness(2, rewind, fn :ok -> Pipe.write(pipe, bytes) end)
     assert late < @late_ms
     assert n == byte_size(bytes)
 
-    :ok = Pipe.seek(pipe, 0)
-    {late, read} = lateness(fn -> Pipe.read(pipe) end)
+    {late, read} = best_lateness(2, rewind, fn :ok -> Pipe.read(pipe) end)
     assert late < @late_ms
     assert read == bytes
 
@@ -63,12 +64,12 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
     imports = Enum.map_join(1..n, " ", &~s[(import "env" "g#{&1}" (func))])
     {:ok, module} = Module.compile(store, "(module #{imports} (func) #{exports})")
 
-    {late, listed} = lateness(fn -> Module.exports(module) end)
+    {late, listed} = best_lateness(2, fn -> Module.exports(module) end)
     assert late < @late_ms
     assert map_size(listed) == n
     assert listed["f1"] == {:fn, [], []}
 
-    {late, %{"env" => listed}} = lateness(fn -> Module.imports(module) end)
+    {late, %{"env" => listed}} = best_lateness(2, fn -> Module.imports(module) end)
     assert late < @late_ms
     assert map_size(listed) == n
   end
@@ -83,7 +84,7 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
         ~s[(module (memory (export "m") 1025) (data (i32.const 0) "#{data}"))]
       )
 
-    {late, {:ok, instance}} = lateness(fn -> Instance.new(store, module, %{}) end)
+    {late, {:ok, instance}} = best_lateness(2, fn -> Instance.new(store, module, %{}) end)
     assert late < @late_ms
     {:ok, memory} = Memory.from_instance(store, instance)
     assert Memory.read_binary(store, memory, 64 * @mib - 2, 3) == <<"xx", 0>>
@@ -95,30 +96,34 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
       (func (export "touch") (memory.fill (i32.const 0) (i32.const 1) (i32.const 268435456))))
     """
 
-    {ready, go} = {make_ref(), make_ref()}
     test = self()
 
-    owner =
-      spawn(fn ->
-        {:ok, store} = Store.new()
-        {:ok, module} = Module.compile(store, wat)
-        {:ok, instance} = Instance.new(store, module, %{})
-        {:ok, []} = Instance.call(store, instance, "touch", [])
-        send(test, ready)
-        receive do: (^go -> :ok)
-      end)
+    touched = fn ->
+      {ready, go} = {make_ref(), make_ref()}
 
-    assert_receive ^ready, 30_000
-    monitor = Process.monitor(owner)
+      owner =
+        spawn(fn ->
+          {:ok, store} = Store.new()
+          {:ok, module} = Module.compile(store, wat)
+          {:ok, instance} = Instance.new(store, module, %{})
+          {:ok, []} = Instance.call(store, instance, "touch", [])
+          send(test, ready)
+          receive do: (^go -> :ok)
+        end)
+
+      assert_receive ^ready, 30_000
+      {owner, go, Process.monitor(owner)}
+    end
 
     {late, _} =
-      lateness(fn ->
+      best_lateness(3, touched, fn {owner, go, monitor} ->
         send(owner, go)
         assert_receive {:DOWN, ^monitor, :process, ^owner, :normal}, 10_000
         # the store is freed by the owner's exit; give its destructor time to run
-        Process.sleep(100)
+        Process.sleep(50)
       end)
 
-    assert late < @late_ms
+    # inline, the drop held the scheduler 20-31 ms here (best of 3: 20); on its thread, 1-2 ms
+    assert late < 10
   end
 end

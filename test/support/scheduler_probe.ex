@@ -28,6 +28,26 @@ defmodule Wasmex.SchedulerProbe do
     end
   end
 
+  @doc """
+  The best of `tries` measurements of `measured.(setup.())` (setup runs outside the measured
+  window): a scheduler our code holds shows in every try, a pause of the machine's other load
+  rarely in all of them. `{min lateness in ms, last result}`.
+  """
+  @spec best_lateness(pos_integer(), (() -> arg), (arg -> result)) :: {float(), result}
+        when arg: term(), result: term()
+  def best_lateness(tries, setup, measured) do
+    1..tries
+    |> Enum.map(fn _ ->
+      arg = setup.()
+      lateness(fn -> measured.(arg) end)
+    end)
+    |> Enum.reduce(fn {late, result}, {best, _} -> {min(late, best), result} end)
+  end
+
+  @doc "`best_lateness/3` with nothing to set up."
+  @spec best_lateness(pos_integer(), (() -> result)) :: {float(), result} when result: term()
+  def best_lateness(tries, fun), do: best_lateness(tries, fn -> nil end, fn nil -> fun.() end)
+
   defp tick(test, last, worst) do
     receive do
       :stop -> send(test, {:lateness, worst})
