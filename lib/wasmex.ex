@@ -32,6 +32,21 @@ defmodule Wasmex do
   not exit (unless it is linked to the server, as `start_link/1`'s caller is). The reason never
   holds the call's arguments.
 
+  One gap remains: wasmtime cannot interrupt a single bulk instruction (`memory.fill`,
+  `memory.copy`, `memory.init`, `table.fill`, `table.copy`, `table.grow`). It runs to its end
+  inside one step, holding the server's normal scheduler (`memory.fill` of 1 GiB: about 0.7 s
+  here); the deadline is checked after it, so the guest is stopped right after the instruction
+  (or returns its result, if it finished by then). The caller's `{:error, :timeout}` comes at the
+  deadline only if the caller runs on another, free scheduler; usually it shares the blocked one
+  and gets the answer when the instruction ends. The store's limits bound such an instruction:
+  tables are capped at 1,000,000 elements by default (`Wasmex.StoreLimits`), and `memory_size`
+  bounds how much one fill or copy can touch (a 32-bit memory is at most 4 GiB). Set
+  `memory_size` for untrusted guests.
+
+  Imports that call back into the same store (nested calls) may nest 100 levels deep; the
+  call 101 levels deep returns `{:error, "nested calls are limited to 100 levels ..."}` to the
+  import that made it. Nested calls run inside the outer call and stop at its deadline.
+
   ## Values
   `i32` and `i64` are integers (range-checked, never wrapped), `f32` and `f64` are floats, and
   `v128` is an unsigned 128-bit integer. The non-finite floats are atoms, both ways (as Nx spells

@@ -46,9 +46,18 @@ defmodule Wasmex.Instance do
         %{name: to_string(name), module: m}
       end)
 
-    store
-    |> Native.instance_new(module, imports, links, Driver.native_timeout(timeout))
-    |> Driver.run(store, nil)
+    ms = Driver.native_timeout(timeout)
+
+    # A module with a large image (data segments) is instantiated on a dirty CPU scheduler.
+    case Native.instance_new(store, module, imports, links, ms) do
+      :dirty ->
+        store
+        |> Native.instance_new_dirty(module, imports, links, ms)
+        |> Driver.run(store, nil, :dirty)
+
+      step ->
+        Driver.run(step, store, nil)
+    end
     |> case do
       {:ok, resource} -> {:ok, wrap(resource)}
       {:error, _} = error -> error

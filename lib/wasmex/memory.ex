@@ -1,7 +1,8 @@
 defmodule Wasmex.Memory do
   @moduledoc ~S"""
   A linear memory of an instance. Every function takes the store (or, inside an import, the
-  caller) that the memory lives in. Offsets and lengths are bounds-checked.
+  caller) that the memory lives in. Offsets and lengths are bounds-checked. Reads and writes of
+  more than 64 KiB run on a dirty CPU scheduler, so that a large copy never holds a normal one.
 
       iex> {:ok, store} = Wasmex.Store.new()
       iex> {:ok, module} = Wasmex.Module.compile(store, ~S[(module (memory (export "memory") 1))])
@@ -107,8 +108,14 @@ defmodule Wasmex.Memory do
   """
   @spec read_binary(StoreOrCaller.t(), t(), non_neg_integer(), non_neg_integer()) ::
           binary() | {:error, binary()}
-  def read_binary(store_or_caller, memory, index, length),
-    do: unwrap(call(store_or_caller, memory, &Native.memory_read_binary/4, [index, length]))
+  def read_binary(store_or_caller, memory, index, length) do
+    read =
+      if dirty_size?(length),
+        do: &Native.memory_read_binary_dirty/4,
+        else: &Native.memory_read_binary/4
+
+    unwrap(call(store_or_caller, memory, read, [index, length]))
+  end
 
   @doc """
   Reads `length` bytes starting at `index` as a string (the bytes are returned as they are).
@@ -138,7 +145,12 @@ defmodule Wasmex.Memory do
   @spec write_binary(StoreOrCaller.t(), t(), non_neg_integer(), binary()) ::
           :ok | {:error, binary()}
   def write_binary(store_or_caller, memory, index, bytes) when is_binary(bytes) do
-    case call(store_or_caller, memory, &Native.memory_write_binary/4, [index, bytes]) do
+    write =
+      if dirty_size?(byte_size(bytes)),
+        do: &Native.memory_write_binary_dirty/4,
+        else: &Native.memory_write_binary/4
+
+    case call(store_or_caller, memory, write, [index, bytes]) do
       {:ok, _} -> :ok
       {:error, _} = error -> error
     end
@@ -157,6 +169,10 @@ defmodule Wasmex.Memory do
     do: raise(ArgumentError, "memory offsets and lengths must be non-negative, got: #{n}")
 
   defp check_index(_), do: :ok
+
+  # Large copies run on a dirty CPU scheduler, so that no normal scheduler is held for long.
+  defp dirty_size?(length) when is_integer(length), do: Wasmex.Utils.dirty_size?(length)
+  defp dirty_size?(_), do: false
 
   defp unwrap({:ok, value}), do: value
   defp unwrap({:error, _} = error), do: error

@@ -27,12 +27,31 @@ defmodule Wasmex.Module do
   Compiles wasm bytes or WAT text with the engine of `store_or_caller` (inside an import, pass the
   caller). Runs on a dirty scheduler.
 
+  Options:
+
+    * `:timeout` - milliseconds (or `:infinity`, the default) to wait for the compile. Past it,
+      the answer is `{:error, :timeout}`. A compile cannot be interrupted once it runs: it
+      finishes on its dirty scheduler and its result is dropped.
+
+  Inputs larger than 64 KiB compile at most N-1 at a time, where N is the number of cores
+  (the BEAM's default dirty CPU scheduler count; at least one), so large compiles never occupy
+  every dirty CPU scheduler. A large compile waits (without holding a scheduler) while others
+  run; smaller inputs never wait.
+
       iex> {:ok, store} = Wasmex.Store.new()
       iex> {:error, "Error while parsing bytes: " <> _} = Wasmex.Module.compile(store, "(module")
+      iex> {:ok, %Wasmex.Module{}} = Wasmex.Module.compile(store, "(module)", timeout: 5_000)
   """
-  @spec compile(StoreOrCaller.t(), binary()) :: {:ok, t()} | {:error, binary()}
-  def compile(%StoreOrCaller{resource: resource}, bytes) when is_binary(bytes) do
-    with {:ok, module} <- Wasmex.Native.module_compile(resource, bytes) do
+  @spec compile(StoreOrCaller.t(), binary(), keyword()) ::
+          {:ok, t()} | {:error, binary() | :timeout}
+  def compile(%StoreOrCaller{resource: resource}, bytes, opts \\ []) when is_binary(bytes) do
+    opts = Keyword.validate!(opts, timeout: :infinity)
+
+    with {:ok, module} <-
+           Wasmex.Compile.run(
+             fn -> Wasmex.Native.module_compile(resource, bytes) end,
+             opts[:timeout]
+           ) do
       {:ok, wrap(module)}
     end
   end
@@ -57,7 +76,13 @@ defmodule Wasmex.Module do
       %{"mem" => {:memory, %{minimum: 1, shared: false, memory64: false}}}
   """
   @spec exports(t()) :: %{binary() => extern_info()}
-  def exports(%__MODULE__{resource: resource}), do: ok!(Wasmex.Native.module_exports(resource))
+  def exports(%__MODULE__{resource: resource}) do
+    # Long lists are built on a dirty CPU scheduler.
+    resource
+    |> Wasmex.Native.module_exports()
+    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.module_exports_dirty(resource) end)
+    |> ok!()
+  end
 
   @doc """
   The module's imports: `%{namespace => %{name => info}}`.
@@ -68,7 +93,12 @@ defmodule Wasmex.Module do
       %{"env" => %{"f" => {:fn, [:i32], []}}}
   """
   @spec imports(t()) :: %{binary() => %{binary() => extern_info()}}
-  def imports(%__MODULE__{resource: resource}), do: ok!(Wasmex.Native.module_imports(resource))
+  def imports(%__MODULE__{resource: resource}) do
+    resource
+    |> Wasmex.Native.module_imports()
+    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.module_imports_dirty(resource) end)
+    |> ok!()
+  end
 
   @doc """
   Serializes the compiled module, to be loaded later with `unsafe_deserialize/2`.

@@ -28,6 +28,8 @@ defmodule Wasmex.Native do
   def module_name(_module), do: err()
   def module_exports(_module), do: err()
   def module_imports(_module), do: err()
+  def module_exports_dirty(_module), do: err()
+  def module_imports_dirty(_module), do: err()
   def module_serialize(_module), do: err()
   def module_unsafe_deserialize(_bytes, _engine), do: err()
 
@@ -38,8 +40,11 @@ defmodule Wasmex.Native do
   def pipe_seek(_pipe, _pos), do: err()
   def pipe_read(_pipe), do: err()
   def pipe_write(_pipe, _bytes), do: err()
+  def pipe_read_dirty(_pipe), do: err()
+  def pipe_write_dirty(_pipe, _bytes), do: err()
 
   def instance_new(_store_or_caller, _module, _imports, _links, _timeout), do: err()
+  def instance_new_dirty(_store_or_caller, _module, _imports, _links, _timeout), do: err()
   def instance_call(_store_or_caller, _instance, _name, _params, _timeout), do: err()
   def instance_function_export_exists(_instance, _name), do: err()
   def instance_get_global(_store_or_caller, _instance, _name), do: err()
@@ -50,6 +55,8 @@ defmodule Wasmex.Native do
   def memory_grow(_store_or_caller, _memory, _pages), do: err()
   def memory_read_binary(_store_or_caller, _memory, _index, _length), do: err()
   def memory_write_binary(_store_or_caller, _memory, _index, _bytes), do: err()
+  def memory_read_binary_dirty(_store_or_caller, _memory, _index, _length), do: err()
+  def memory_write_binary_dirty(_store_or_caller, _memory, _index, _bytes), do: err()
 
   def component_new(_store_or_caller, _bytes), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()

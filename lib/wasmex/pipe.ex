@@ -62,7 +62,13 @@ defmodule Wasmex.Pipe do
       ""
   """
   @spec read(t()) :: binary()
-  def read(%__MODULE__{resource: resource}), do: ok!(Wasmex.Native.pipe_read(resource))
+  def read(%__MODULE__{resource: resource}) do
+    # More than 64 KiB is copied on a dirty CPU scheduler.
+    resource
+    |> Wasmex.Native.pipe_read()
+    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.pipe_read_dirty(resource) end)
+    |> ok!()
+  end
 
   @doc """
   Writes `bytes` at the cursor and moves the cursor past them.
@@ -73,7 +79,12 @@ defmodule Wasmex.Pipe do
   """
   @spec write(t(), binary()) :: {:ok, non_neg_integer()} | :error
   def write(%__MODULE__{resource: resource}, bytes) when is_binary(bytes) do
-    case Wasmex.Native.pipe_write(resource, bytes) do
+    write =
+      if Wasmex.Utils.dirty_size?(byte_size(bytes)),
+        do: &Wasmex.Native.pipe_write_dirty/2,
+        else: &Wasmex.Native.pipe_write/2
+
+    case write.(resource, bytes) do
       {:ok, n} -> {:ok, n}
       {:error, _} -> :error
     end

@@ -48,4 +48,25 @@ defmodule Wasmex.Utils do
   @doc false
   @spec native_timeout(timeout()) :: non_neg_integer() | nil
   def native_timeout(timeout), do: Wasmex.Driver.native_timeout(timeout)
+
+  @doc """
+  Whether host-side work on `bytes` bytes is large enough to run on a dirty CPU scheduler: a
+  copy of more than 64 KiB could hold a normal scheduler for a noticeable part of a millisecond.
+
+      iex> Wasmex.Utils.dirty_size?(1024)
+      false
+  """
+  @spec dirty_size?(non_neg_integer()) :: boolean()
+  def dirty_size?(bytes), do: bytes > 65_536
+
+  @doc """
+  A NIF's answer, or, when it answered `{:ok, :dirty}` (the work is too large for a normal
+  scheduler), the answer of `dirty`, its variant on a dirty CPU scheduler.
+
+      iex> Wasmex.Utils.or_dirty({:ok, :dirty}, fn -> {:ok, "big"} end)
+      {:ok, "big"}
+  """
+  @spec or_dirty(term(), (() -> term())) :: term()
+  def or_dirty({:ok, :dirty}, dirty), do: dirty.()
+  def or_dirty(answer, _dirty), do: answer
 end

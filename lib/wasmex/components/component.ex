@@ -15,12 +15,19 @@ defmodule Wasmex.Components.Component do
   scheduler. A WIT package in its binary form (types only, nothing to run) raises
   `ErlangError` with `:"Only components are supported"`, as in Wasmex 0.15.1.
 
+  Options: `:timeout` (milliseconds or `:infinity`, the default), and large inputs wait for a
+  compile permit, both as in `Wasmex.Module.compile/3`.
+
       iex> {:ok, store} = Wasmex.Components.Store.new()
       iex> {:error, "Unable to decode WASM: " <> _} = Wasmex.Components.Component.new(store, "junk")
+      iex> {:ok, _} = Wasmex.Components.Component.new(store, "(component)", timeout: 5_000)
   """
-  @spec new(Store.t(), binary()) :: {:ok, t()} | {:error, binary()}
-  def new(%Store{resource: store}, bytes) when is_binary(bytes) do
-    with {:ok, resource} <- Wasmex.Native.component_new(store, bytes) do
+  @spec new(Store.t(), binary(), keyword()) :: {:ok, t()} | {:error, binary() | :timeout}
+  def new(%Store{resource: store}, bytes, opts \\ []) when is_binary(bytes) do
+    opts = Keyword.validate!(opts, timeout: :infinity)
+
+    with {:ok, resource} <-
+           Wasmex.Compile.run(fn -> Wasmex.Native.component_new(store, bytes) end, opts[:timeout]) do
       {:ok, wrap(resource)}
     end
   end

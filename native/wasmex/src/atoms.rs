@@ -15,6 +15,7 @@ rustler::atoms! {
     yield_ = "yield",
     wait,
     busy,
+    dirty,
     nan,
     infinity,
     neg_infinity,

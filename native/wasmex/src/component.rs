@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use rustler::env::{OwnedEnv, SavedTerm};
-use rustler::{Binary, ResourceArc, Term};
+use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
@@ -71,11 +71,17 @@ impl rustler::Resource for ComponentInstanceResource {}
 // A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
 impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
 
+/// `{:ok, component}`, `{:error, reason}`, or `:busy` while other large compiles hold every
+/// permit (`engine::compile_permit`; Elixir tries again).
 #[rustler::nif(schedule = "DirtyCpu")]
-fn component_new(
-    store_or_caller: Term,
-    bytes: Binary,
-) -> std::result::Result<(rustler::Atom, ResourceArc<ComponentResource>), rustler::Error> {
+fn component_new<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    bytes: Binary<'a>,
+) -> std::result::Result<Term<'a>, rustler::Error> {
+    let Some(_permit) = crate::engine::compile_permit(bytes.len()) else {
+        return Ok(crate::atoms::busy().encode(env));
+    };
     let as_term = |e: Error| rustler::Error::Term(Box::new(e));
     let handle = Handle::decode(store_or_caller).map_err(as_term)?;
     let engine = &handle.store.engine;
@@ -92,7 +98,7 @@ fn component_new(
         component,
         prepared: Mutex::new(Vec::new()),
     });
-    Ok((crate::atoms::ok(), resource))
+    Ok((crate::atoms::ok(), resource).encode(env))
 }
 
 /// Whether `bytes` is a WIT package in its binary form (a component that only exports types: the

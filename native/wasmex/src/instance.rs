@@ -15,6 +15,7 @@ use wasmtime::{
     ValType,
 };
 
+use crate::atoms;
 use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
 use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
@@ -200,8 +201,42 @@ struct LinkEx {
     module: ResourceArc<ModuleResource>,
 }
 
+/// A module whose compiled image (code plus data segments) is larger than this is instantiated
+/// on a dirty CPU scheduler: wasmtime copies its data segments into memory in one poll.
+const DIRTY_IMAGE: usize = 4 * 1024 * 1024;
+
+/// Starts an instantiation, or answers `:dirty` for a module with a large image (then
+/// `Wasmex.Instance` calls `instance_new_dirty` and drives the call on dirty schedulers).
 #[rustler::nif]
 fn instance_new<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    module: ResourceArc<ModuleResource>,
+    imports: Term<'a>,
+    links: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    let image = module.module.image_range();
+    if (image.end as usize).saturating_sub(image.start as usize) > DIRTY_IMAGE {
+        return atoms::dirty().encode(env);
+    }
+    new_instance(env, store_or_caller, module, imports, links, timeout_ms)
+}
+
+/// `instance_new` on a dirty CPU scheduler, for modules with large images.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn instance_new_dirty<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    module: ResourceArc<ModuleResource>,
+    imports: Term<'a>,
+    links: Term<'a>,
+    timeout_ms: Option<u64>,
+) -> Term<'a> {
+    new_instance(env, store_or_caller, module, imports, links, timeout_ms)
+}
+
+fn new_instance<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     module: ResourceArc<ModuleResource>,

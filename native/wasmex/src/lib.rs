@@ -45,6 +45,14 @@
 //! component instances (they then refuse calls with `Error::Unusable`). `*_dirty` NIFs do the
 //! same on a dirty CPU scheduler, for calls whose arguments or results are large.
 //!
+//! Host-side work proportional to its input is chosen by size: memory and pipe copies, export
+//! lists and instantiations of large images have `*_dirty` variants (a normal NIF answers
+//! `:dirty` when it sees the work is large); large compiles take a permit
+//! (`engine::compile_permit`); big stores are dropped on a background thread (`store::slot`).
+//! What remains: one bulk instruction (`memory.fill`, `memory.copy`, ...) cannot be interrupted,
+//! so it runs to its end within one poll; the store's limits bound it (`store::limits`).
+//! Operations nested from import callbacks are limited to `store::exec::MAX_NESTING` levels.
+//!
 //! # Threading rules
 //!
 //! * A store is used by one thread at a time: every NIF takes its slot mutex for at most one time

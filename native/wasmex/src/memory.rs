@@ -4,6 +4,10 @@
 //! given to an import callback). Every access is a synchronous store operation (`SyncOp`, run by
 //! `store::exec::sync`): direct on an idle store, or served by the suspended host function while
 //! an import callback runs. Bounds are checked; nothing is read or written out of range.
+//!
+//! Threading: a copy is O(its length), so `Wasmex.Memory` sends reads and writes larger than
+//! `Wasmex.Memory`'s dirty threshold (64 KiB) to the `*_dirty` variants, on a dirty CPU
+//! scheduler; smaller ones stay on the calling normal scheduler (well under 1 ms).
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::{Memory, StoreContextMut};
@@ -133,6 +137,28 @@ fn memory_read_binary<'a>(
     index: usize,
     length: usize,
 ) -> Result<Term<'a>> {
+    read_binary(env, store_or_caller, memory, index, length)
+}
+
+/// `memory_read_binary` on a dirty CPU scheduler, for large reads.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn memory_read_binary_dirty<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    memory: ResourceArc<MemoryResource>,
+    index: usize,
+    length: usize,
+) -> Result<Term<'a>> {
+    read_binary(env, store_or_caller, memory, index, length)
+}
+
+fn read_binary<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    memory: ResourceArc<MemoryResource>,
+    index: usize,
+    length: usize,
+) -> Result<Term<'a>> {
     let handle = handle_for(store_or_caller, &memory)?;
     let read = Read {
         memory: memory.memory,
@@ -145,6 +171,26 @@ fn memory_read_binary<'a>(
 
 #[rustler::nif]
 fn memory_write_binary(
+    store_or_caller: Term,
+    memory: ResourceArc<MemoryResource>,
+    index: usize,
+    bytes: Binary,
+) -> Result<()> {
+    write_binary(store_or_caller, memory, index, bytes)
+}
+
+/// `memory_write_binary` on a dirty CPU scheduler, for large writes.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn memory_write_binary_dirty(
+    store_or_caller: Term,
+    memory: ResourceArc<MemoryResource>,
+    index: usize,
+    bytes: Binary,
+) -> Result<()> {
+    write_binary(store_or_caller, memory, index, bytes)
+}
+
+fn write_binary(
     store_or_caller: Term,
     memory: ResourceArc<MemoryResource>,
     index: usize,

@@ -1,7 +1,10 @@
 //! Compiled core modules: compile, inspect, serialize and deserialize.
 //!
 //! A `Module` is immutable and shared between threads and stores of the same engine. Compiling and
-//! (de)serializing are O(input) and run on dirty CPU schedulers.
+//! (de)serializing are O(input) and run on dirty CPU schedulers; a large compile waits for a
+//! permit (`engine::compile_permit`: the NIF answers `:busy` and Elixir tries again). Listing
+//! more than `DIRTY_EXTERNS` exports or imports on a normal scheduler answers `{:ok, :dirty}`, and
+//! `Wasmex.Module` calls the `*_dirty` variant.
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::{
@@ -10,7 +13,7 @@ use wasmtime::{
 
 use crate::atoms;
 use crate::cache::Cache;
-use crate::engine::{engine_or_default, EngineResource};
+use crate::engine::{compile_permit, engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::store::Handle;
 use crate::term::to_binary;
@@ -28,8 +31,22 @@ impl rustler::Resource for ModuleResource {}
 // A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
 impl std::panic::RefUnwindSafe for ModuleResource {}
 
+/// The most exports or imports listed on a normal scheduler (about 1.5 µs each).
+const DIRTY_EXTERNS: usize = 500;
+
+/// `{:ok, module}`, `{:error, reason}`, or `:busy` while other large compiles hold every permit.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn module_compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
+fn module_compile<'a>(env: Env<'a>, store_or_caller: Term<'a>, bytes: Binary<'a>) -> Term<'a> {
+    let Some(_permit) = compile_permit(bytes.len()) else {
+        return atoms::busy().encode(env);
+    };
+    match compile(store_or_caller, bytes) {
+        Ok(module) => (atoms::ok(), module).encode(env),
+        Err(e) => (atoms::error(), e).encode(env),
+    }
+}
+
+fn compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
     let handle = Handle::decode(store_or_caller)?;
     let engine = &handle.store.engine;
     let module = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
@@ -122,6 +139,19 @@ fn extern_info<'a>(env: Env<'a>, ty: &ExternType) -> Term<'a> {
 
 #[rustler::nif]
 fn module_exports<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    if module.module.exports().len() > DIRTY_EXTERNS {
+        return Ok(atoms::dirty().encode(env));
+    }
+    exports(env, &module)
+}
+
+/// `module_exports` of any size, on a dirty CPU scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn module_exports_dirty<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    exports(env, &module)
+}
+
+fn exports<'a>(env: Env<'a>, module: &ModuleResource) -> Result<Term<'a>> {
     let mut map = Term::map_new(env);
     for e in module.module.exports() {
         map = map
@@ -133,6 +163,19 @@ fn module_exports<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Resu
 
 #[rustler::nif]
 fn module_imports<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    if module.module.imports().len() > DIRTY_EXTERNS {
+        return Ok(atoms::dirty().encode(env));
+    }
+    imports(env, &module)
+}
+
+/// `module_imports` of any size, on a dirty CPU scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn module_imports_dirty<'a>(env: Env<'a>, module: ResourceArc<ModuleResource>) -> Result<Term<'a>> {
+    imports(env, &module)
+}
+
+fn imports<'a>(env: Env<'a>, module: &ModuleResource) -> Result<Term<'a>> {
     let mut namespaces: Vec<(String, Term<'a>)> = Vec::new();
     for i in module.module.imports() {
         let info = extern_info(env, &i.ty());

@@ -3,6 +3,10 @@
 //! A pipe is a byte buffer with one cursor shared by reads and writes, behind an `Arc<Mutex<_>>`:
 //! clones handed to a WASI context and the Elixir handle see the same bytes. Any thread may use it;
 //! every operation holds the lock only for a copy. Binary-safe: bytes are never decoded as text.
+//!
+//! A copy is O(its length): `pipe_read` on a normal scheduler answers `{:ok, :dirty}` instead of copying
+//! more than `DIRTY_BYTES`, and `Wasmex.Pipe` then calls `pipe_read_dirty`; large writes go to
+//! `pipe_write_dirty` directly (Elixir knows their size).
 
 use std::io;
 use std::pin::Pin;
@@ -10,11 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use rustler::{Binary, Env, ResourceArc};
+use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
+use crate::atoms;
 use crate::error::{Error, Lock, Result};
 use crate::term::to_binary;
 
@@ -87,14 +92,38 @@ fn pipe_seek(pipe: ResourceArc<PipeResource>, pos: usize) -> Result<()> {
     pipe.pipe.with(|b| b.pos = pos)
 }
 
+/// The largest copy a pipe NIF makes on a normal scheduler (as `Wasmex.Utils.dirty_size?/1`).
+const DIRTY_BYTES: usize = 65_536;
+
+/// Reads to the end, or answers `:dirty` when that is more than `DIRTY_BYTES`.
 #[rustler::nif]
-fn pipe_read<'a>(env: Env<'a>, pipe: ResourceArc<PipeResource>) -> Result<Binary<'a>> {
+fn pipe_read<'a>(env: Env<'a>, pipe: ResourceArc<PipeResource>) -> Result<Term<'a>> {
+    let left = pipe.pipe.with(|b| b.data.len().saturating_sub(b.pos))?;
+    if left > DIRTY_BYTES {
+        return Ok(atoms::dirty().encode(env));
+    }
+    read_all(env, &pipe)
+}
+
+/// `pipe_read` of any size, on a dirty CPU scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn pipe_read_dirty<'a>(env: Env<'a>, pipe: ResourceArc<PipeResource>) -> Result<Term<'a>> {
+    read_all(env, &pipe)
+}
+
+fn read_all<'a>(env: Env<'a>, pipe: &PipeResource) -> Result<Term<'a>> {
     let bytes = pipe.pipe.read_up_to(usize::MAX)?;
-    Ok(to_binary(env, &bytes))
+    Ok(to_binary(env, &bytes).encode(env))
 }
 
 #[rustler::nif]
 fn pipe_write(pipe: ResourceArc<PipeResource>, bytes: Binary) -> Result<usize> {
+    pipe.pipe.write_bytes(bytes.as_slice())
+}
+
+/// `pipe_write` on a dirty CPU scheduler, for large writes.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn pipe_write_dirty(pipe: ResourceArc<PipeResource>, bytes: Binary) -> Result<usize> {
     pipe.pipe.write_bytes(bytes.as_slice())
 }
 

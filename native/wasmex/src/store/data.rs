@@ -14,18 +14,18 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::host_table::HostTable;
+use super::limits::Limits;
 use super::op::{Finished, Nested, Request, SyncJob, Vals};
 use crate::error::Error;
 
 /// Data every store carries.
 pub struct StoreData {
-    pub limits: StoreLimits,
+    pub limits: Limits,
     /// WASI Preview 1 context, for core modules.
     pub wasi: Option<WasiP1Ctx>,
     /// WASI Preview 2 context and resource table, for components.

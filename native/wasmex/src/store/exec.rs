@@ -35,6 +35,10 @@ use crate::store::{lock_chan, Handle};
 /// How long one NIF keeps polling a guest that yields before returning to the scheduler.
 const BUDGET: Duration = Duration::from_micros(50);
 
+/// How deep operations started from import callbacks may nest (an import that calls back into
+/// its instance, whose import calls back again, ...). Each level holds a wasmtime fiber stack.
+pub const MAX_NESTING: usize = 100;
+
 /// The outcome of polling.
 pub enum Step {
     Done(Result<Finished>),
@@ -194,6 +198,12 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
                 ));
             }
             check_caller(handle, &ch)?;
+            if ch.waiting.len() >= MAX_NESTING {
+                return Err(Error::Msg(format!(
+                    "nested calls are limited to {MAX_NESTING} levels (an import calling back \
+                     into the store {MAX_NESTING} times without returning)"
+                )));
+            }
             ch.inbox = Some(Inbox::Op(op::nested(op)));
         }
     }

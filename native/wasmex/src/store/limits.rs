@@ -1,11 +1,19 @@
-//! Store limits: `%Wasmex.StoreLimits{}` as the NIF sees it, and the wasmtime limits built from it.
+//! Store limits: `%Wasmex.StoreLimits{}` as the NIF sees it, and the store's resource limiter
+//! built from it (`Limits`: wasmtime's `StoreLimits` plus a count of the linear memory the store
+//! has allocated, which decides where the store is dropped, see `slot`).
 //!
-//! Plain data, built on the NIF's thread.
+//! Plain data, built on the NIF's thread; the limiter lives in the store's data and is used only
+//! by the thread holding the store's slot.
 
 use rustler::NifMap;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-/// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults.
+/// Elements per table when `table_elements` is `nil`: one `table.grow` cannot run for long or
+/// allocate gigabytes (wasmtime's own default is unlimited: 2^31-1 elements took 16 GiB).
+pub const DEFAULT_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults, except
+/// `table_elements` (`DEFAULT_TABLE_ELEMENTS`).
 #[derive(NifMap, Clone)]
 pub struct StoreLimitsEx {
     memory_size: Option<usize>,
@@ -15,14 +23,22 @@ pub struct StoreLimitsEx {
     memories: Option<usize>,
 }
 
-pub fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
+/// The store's resource limiter.
+pub struct Limits {
+    inner: StoreLimits,
+    /// Bytes of linear memory granted so far (every memory, initial sizes included).
+    pub memory_bytes: usize,
+}
+
+pub fn limits_from(ex: Option<StoreLimitsEx>) -> Limits {
     let mut b = StoreLimitsBuilder::new();
+    let mut table_elements = DEFAULT_TABLE_ELEMENTS;
     if let Some(ex) = ex {
         if let Some(v) = ex.memory_size {
             b = b.memory_size(v);
         }
         if let Some(v) = ex.table_elements {
-            b = b.table_elements(v);
+            table_elements = v;
         }
         if let Some(v) = ex.instances {
             b = b.instances(v);
@@ -34,5 +50,58 @@ pub fn limits_from(ex: Option<StoreLimitsEx>) -> StoreLimits {
             b = b.memories(v);
         }
     }
-    b.build()
+    Limits {
+        inner: b.table_elements(table_elements).build(),
+        memory_bytes: 0,
+    }
 }
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allow = self.inner.memory_growing(current, desired, maximum)?;
+        if allow {
+            self.memory_bytes = self
+                .memory_bytes
+                .saturating_add(desired.saturating_sub(current));
+        }
+        Ok(allow)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;

@@ -2,14 +2,19 @@
 //! (`Parked`), and the pointer that call's future holds (`StorePtr`).
 //!
 //! Threading: the slot lives behind the `StoreResource`'s mutex; every access holds it. The
-//! parked future is `Send` and may be polled again on another scheduler thread.
+//! parked future is `Send` and may be polled again on another scheduler thread. Dropping a store
+//! unmaps its memories, O(the memory it touched): a store that was granted more than
+//! `BACKGROUND_DROP` bytes of linear memory is dropped on the `wasmex-drop` thread instead of the
+//! scheduler that garbage-collected its resource.
 
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use once_cell::sync::Lazy;
 use rustler::LocalPid;
 use wasmtime::Store;
 
@@ -71,11 +76,43 @@ impl Slot {
     }
 }
 
+/// Stores granted more linear memory than this are dropped on the background thread.
+const BACKGROUND_DROP: usize = 16 * 1024 * 1024;
+
+/// A store on its way to the background thread.
+type Doomed = Box<Store<StoreData>>;
+
+/// The background thread's inbox: stores to drop (`None` if the thread could not start).
+static DROPPER: Lazy<Option<Mutex<Sender<Doomed>>>> = Lazy::new(|| {
+    let (tx, rx) = channel::<Doomed>();
+    std::thread::Builder::new()
+        .name("wasmex-drop".into())
+        .spawn(move || rx.into_iter().for_each(drop))
+        .ok()
+        .map(|_| Mutex::new(tx))
+});
+
+/// Drops `store` here when it is small, else hands it to the background thread.
+fn drop_store(store: Doomed) {
+    if store.data().limits.memory_bytes <= BACKGROUND_DROP {
+        return drop(store);
+    }
+    let sender = DROPPER.as_ref().and_then(|m| m.lock().ok());
+    if let Some(tx) = sender {
+        // A failed send hands the store back; it is then dropped here.
+        if let Err(failed) = tx.send(store) {
+            drop(failed.0);
+        }
+    } else {
+        drop(store);
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         self.parked = None;
         // SAFETY: the pointer came from `Box::leak` and nothing borrows it any more.
-        unsafe { drop(Box::from_raw(self.store.as_ptr())) };
+        drop_store(unsafe { Box::from_raw(self.store.as_ptr()) });
     }
 }
 
