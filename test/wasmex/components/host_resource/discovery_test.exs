@@ -26,11 +26,11 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
   defp i_info,
     do:
       host_info("r", "i", "a:b/i", [
-        host_fn("[constructor]r", "constructor", :new, :constructor, 0, true)
+        host_fn("[constructor]r", "constructor", "constructor", :constructor, 0, true)
       ])
 
   defp j_info,
-    do: host_info("r", "j", "a:b/j", [host_fn("[method]r.f", "f", :f, :method, 0, false)])
+    do: host_info("r", "j", "a:b/j", [host_fn("[method]r.f", "f", "f", :method, 0, false)])
 
   defp write_deps_package!(dir) do
     File.mkdir_p!(Path.join(dir, "deps"))
@@ -70,7 +70,9 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "i", "a:b/i"),
-                  host_info("s", "i", "a:b/i", [host_fn("[method]s.f", "f", :f, :method, 2, true)])
+                  host_info("s", "i", "a:b/i", [
+                    host_fn("[method]s.f", "f", "f", :method, 2, true)
+                  ])
                 ]}
     end
 
@@ -81,7 +83,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "foo", "foo", [
-                    host_fn("[method]r.f", "f", :f, :method, 0, false)
+                    host_fn("[method]r.f", "f", "f", :method, 0, false)
                   ])
                 ]}
     end
@@ -96,8 +98,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
       assert {:ok, [%{name: "r", functions: functions}]} = Discovery.from_wit(wit)
 
       assert functions == [
-               host_fn("[method]r.m", "m", :m, :async_method, 1, true),
-               host_fn("[static]r.s", "s", :s, :async_static, 0, false)
+               host_fn("[method]r.m", "m", "m", :async_method, 1, true),
+               host_fn("[static]r.s", "s", "s", :async_static, 0, false)
              ]
     end
 
@@ -116,7 +118,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "i", "a:b/i", [
-                    host_fn("[method]r.f", "f", :f, :method, 0, false)
+                    host_fn("[method]r.f", "f", "f", :method, 0, false)
                   ])
                 ]}
 
@@ -145,7 +147,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "api", "b:dep/api@2.0.0", [
-                    host_fn("[constructor]r", "constructor", :new, :constructor, 1, true)
+                    host_fn("[constructor]r", "constructor", "constructor", :constructor, 1, true)
                   ])
                 ]}
     end
