@@ -177,10 +177,10 @@ pub fn component_failure(
     ctx: &mut impl AsContextMut<Data = StoreData>,
     e: wasmtime::Error,
 ) -> Error {
-    ctx.as_context_mut()
-        .data()
-        .poisoned
-        .store(true, Ordering::Relaxed);
+    let mut ctx = ctx.as_context_mut();
+    let data = ctx.data_mut();
+    data.poisoned.store(true, Ordering::Relaxed);
+    data.note_exit(&e);
     match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
         None => Error::Msg(format!("Error executing function: {e:#}")),

@@ -103,10 +103,12 @@ impl Op for Instantiate {
             module,
         } = self;
         for (name, linked) in links {
-            let instance = linker.instantiate_async(&mut ctx, &linked).await?;
+            let out = linker.instantiate_async(&mut ctx, &linked).await;
+            let instance = started(&mut ctx, out)?;
             linker.instance(&mut ctx, &name, instance)?;
         }
-        let instance = linker.instantiate_async(&mut ctx, &module).await?;
+        let out = linker.instantiate_async(&mut ctx, &module).await;
+        let instance = started(&mut ctx, out)?;
         let named: Vec<(String, Extern)> = instance
             .exports(&mut ctx)
             .map(|e| (e.name().to_string(), e.into_extern()))
@@ -135,6 +137,17 @@ impl Op for Instantiate {
     }
 }
 
+/// An instantiation's outcome, with a WASI exit from a start function kept in the store.
+fn started(
+    ctx: &mut StoreContextMut<'_, StoreData>,
+    out: wasmtime::Result<wasmtime::Instance>,
+) -> Result<wasmtime::Instance> {
+    out.map_err(|e| {
+        ctx.data_mut().note_exit(&e);
+        Error::from(e)
+    })
+}
+
 /// Calls an exported function.
 struct Call {
     func: Func,
@@ -151,9 +164,10 @@ impl Op for Call {
             params,
             mut results,
         } = self;
-        func.call_async(&mut ctx, &params, &mut results)
-            .await
-            .map_err(call_error)?;
+        if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
+            ctx.data_mut().note_exit(&e);
+            return Err(call_error(e));
+        }
         Ok(results)
     }
 

@@ -143,6 +143,7 @@ fn make_store(
         chan: chan.clone(),
         hosts: hosts.clone(),
         poisoned: poisoned.clone(),
+        exit_code: None,
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
@@ -216,6 +217,25 @@ fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
 fn store_poisoned(store_or_caller: Term) -> Result<bool> {
     let handle = Handle::decode(store_or_caller)?;
     Ok(handle.store.poisoned.load(Ordering::Relaxed))
+}
+
+/// Reads the code of the last WASI exit that ended a call or instantiation on the store.
+struct GetExitCode;
+
+impl SyncOp for GetExitCode {
+    type Out = Option<i32>;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<Option<i32>> {
+        Ok(ctx.data().exit_code)
+    }
+}
+
+/// `{:ok, nil | code}`: the exit code of the last WASI exit (P1 `proc_exit`, P2 `wasi:cli/exit`)
+/// that ended a call or an instantiation on the store, `nil` if none did.
+#[rustler::nif]
+fn store_exit_code(store_or_caller: Term) -> Result<Option<i32>> {
+    let handle = Handle::decode(store_or_caller)?;
+    exec::sync(&handle, GetExitCode)
 }
 
 /// Reads the store's fuel.

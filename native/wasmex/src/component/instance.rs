@@ -298,7 +298,13 @@ impl Op for ComponentInstantiate {
     const ENTERS_COMPONENTS: bool = true;
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Self::Out> {
-        let instance = self.pre.instantiate_async(&mut ctx).await?;
+        let instance = match self.pre.instantiate_async(&mut ctx).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                ctx.data_mut().note_exit(&e);
+                return Err(e.into());
+            }
+        };
         let resources = exported_resources(&mut ctx, &self.component, &instance);
         Ok((instance, self.component, resources))
     }

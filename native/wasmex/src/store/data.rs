@@ -41,6 +41,19 @@ pub struct StoreData {
     pub hosts: Arc<Mutex<HostTable>>,
     /// Set when a trap or a stopped call broke the store's component instances.
     pub poisoned: Arc<AtomicBool>,
+    /// The code of the last WASI exit (P1 `proc_exit`, P2 `wasi:cli/exit`) that ended a call or
+    /// an instantiation on this store, read by `store_exit_code`.
+    pub exit_code: Option<i32>,
+}
+
+impl StoreData {
+    /// Keeps the exit code when a failed call or instantiation was a WASI exit (wasmtime-wasi's
+    /// `I32Exit`), so that Elixir reads it typed instead of from the error text.
+    pub fn note_exit(&mut self, e: &wasmtime::Error) {
+        if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            self.exit_code = Some(exit.0);
+        }
+    }
 }
 
 /// wasi:http hooks of a store without `allow_http`: every outgoing request is refused (the guest
