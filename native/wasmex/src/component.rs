@@ -29,7 +29,7 @@ use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::Cache;
-use crate::error::Error;
+use crate::error::{import_lead, Error};
 use crate::store::data::StoreData;
 use crate::store::Handle;
 
@@ -183,6 +183,9 @@ pub fn component_failure(
     data.note_exit(&e);
     match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
-        None => Error::Msg(format!("Error executing function: {e:#}")),
+        None => Error::Msg(format!(
+            "Error executing function: {}{e:#}",
+            import_lead(&e)
+        )),
     }
 }

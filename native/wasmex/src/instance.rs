@@ -17,7 +17,7 @@ use wasmtime::{
 
 use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
 use crate::convert::{list_items, name_arg};
-use crate::error::{Error, Result};
+use crate::error::{import_lead, Error, Result};
 use crate::imports;
 use crate::memory::MemoryResource;
 use crate::module::ModuleResource;
@@ -180,7 +180,10 @@ impl Op for Call {
 fn call_error(e: wasmtime::Error) -> Error {
     match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error during function excecution ({trap}): {e:#}")),
-        None => Error::Msg(format!("Error during function excecution: {e:#}")),
+        None => Error::Msg(format!(
+            "Error during function excecution: {}{e:#}",
+            import_lead(&e)
+        )),
     }
 }
 

@@ -106,7 +106,7 @@ pub struct Waiting {
 /// What a NIF hands the innermost waiting host function.
 pub enum Inbox {
     /// The Elixir import's value, converted (or why it failed).
-    Reply(std::result::Result<Vals, String>),
+    Reply(std::result::Result<Vals, Error>),
     /// An operation that may run wasm, started from the callback.
     Op(Box<dyn Nested>),
     /// An operation that never runs wasm, from the callback.
