@@ -78,9 +78,22 @@ fn write_term(out: &mut String, t: Term, depth: usize) {
             out.push('}');
         }
         TermType::List => {
+            // Walked cell by cell (rustler's iterator panics on an improper list).
             out.push('[');
-            if let Ok(iter) = t.into_list_iterator() {
-                write_items(out, iter, depth);
+            let mut items = Vec::new();
+            let mut rest = t;
+            while let Ok((head, tail)) = rest.list_get_cell() {
+                if items.len() > ITEMS {
+                    break;
+                }
+                items.push(head);
+                rest = tail;
+            }
+            let improper = items.len() <= ITEMS && !rest.is_empty_list();
+            write_items(out, items.into_iter(), depth);
+            if improper {
+                out.push_str(" | ");
+                write_term(out, rest, depth + 1);
             }
             out.push(']');
         }
