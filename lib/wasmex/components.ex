@@ -181,7 +181,16 @@ defmodule Wasmex.Components do
 
     case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        {:ok, %{instance: instance, component: component, imports: imports, timeout: timeout}}
+        log = Wasmex.GuestOutput.wanted?(opts[:wasi])
+
+        {:ok,
+         %{
+           instance: instance,
+           component: component,
+           imports: imports,
+           timeout: timeout,
+           log: log
+         }}
 
       {:error, reason} ->
         {:stop, reason}
@@ -233,10 +242,16 @@ defmodule Wasmex.Components do
     do: {:reply, :ok, Map.merge(state, prepared)}
 
   defp attempt(state, path, params, deadline) do
-    case Wasmex.Deadline.remaining(deadline) do
-      :expired -> {:error, :timeout}
-      timeout -> Instance.attempt(state.instance, path, params, timeout)
-    end
+    reply =
+      case Wasmex.Deadline.remaining(deadline) do
+        :expired -> {:error, :timeout}
+        timeout -> Instance.attempt(state.instance, path, params, timeout)
+      end
+
+    if state.log,
+      do: Wasmex.GuestOutput.log(state.instance.store_resource, Enum.join(path, "#"))
+
+    reply
   end
 
   defp renew(state) do

@@ -22,6 +22,7 @@ defmodule Wasmex.Native do
   def store_renew(_store), do: err()
   def store_poisoned(_store_or_caller), do: err()
   def store_exit_code(_store_or_caller), do: err()
+  def store_take_output(_store_or_caller, _all), do: err()
   def store_get_fuel(_store_or_caller), do: err()
   def store_set_fuel(_store_or_caller, _fuel), do: err()
 

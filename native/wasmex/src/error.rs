@@ -79,6 +79,14 @@ impl Error {
     pub fn text(&self) -> String {
         self.to_string()
     }
+
+    /// A trap's text with the export that was called named after it (other errors unchanged).
+    pub fn in_export(self, name: &str) -> Self {
+        match self {
+            Error::Trap(t) => Error::Trap(format!("{t}\ncalled export: `{name}`")),
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for Error {

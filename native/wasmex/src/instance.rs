@@ -7,6 +7,7 @@
 //! synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
 //! slot lock, on the calling scheduler).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
@@ -35,7 +36,8 @@ pub struct InstanceExports {
 
 /// One export of an instance; functions carry their signature, read once at instantiation.
 pub struct Export {
-    pub name: String,
+    /// Shared with the calls of the export, which name it in trap errors.
+    pub name: Arc<str>,
     pub item: Extern,
     pub func: Option<FuncSig>,
 }
@@ -68,7 +70,7 @@ impl InstanceResource {
     }
 
     pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports.iter().find(|e| e.name == name)
+        self.exports.iter().find(|e| &*e.name == name)
     }
 
     pub fn first_memory(&self) -> Option<wasmtime::Memory> {
@@ -109,9 +111,9 @@ impl Op for Instantiate {
         }
         let out = linker.instantiate_async(&mut ctx, &module).await;
         let instance = started(&mut ctx, out)?;
-        let named: Vec<(String, Extern)> = instance
+        let named: Vec<(Arc<str>, Extern)> = instance
             .exports(&mut ctx)
-            .map(|e| (e.name().to_string(), e.into_extern()))
+            .map(|e| (Arc::<str>::from(e.name()), e.into_extern()))
             .collect();
         let exports = named
             .into_iter()
@@ -150,6 +152,8 @@ fn started(
 
 /// Calls an exported function.
 struct Call {
+    /// The export's name, for trap errors.
+    name: Arc<str>,
     func: Func,
     params: Vec<Val>,
     results: Vec<Val>,
@@ -160,13 +164,15 @@ impl Op for Call {
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
         let Call {
+            name,
             func,
             params,
             mut results,
         } = self;
+        let mark = ctx.data().stderr_mark();
         if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
             ctx.data_mut().note_exit(&e);
-            return Err(call_error(e));
+            return Err(ctx.data().with_stderr(mark, call_error(e).in_export(&name)));
         }
         Ok(results)
     }
@@ -311,6 +317,7 @@ fn call<'a>(
     let params = vals;
     let results = sig.results.clone();
     let op = Call {
+        name: export.name.clone(),
         func,
         params,
         results,
