@@ -125,6 +125,22 @@ defmodule Wasmex.Features.GuestOutputTest do
       end)
     end
 
+    test "a trap names the export that was called" do
+      wat = """
+      (component
+        (core module $m (func (export "boom") unreachable))
+        (core instance $i (instantiate $m))
+        (func (export "boom") (canon lift (core func $i "boom"))))
+      """
+
+      {:ok, pid} = Wasmex.Components.start_link(bytes: wat)
+
+      assert {:error, "Error executing function (wasm trap: " <> _ = message} =
+               Wasmex.Components.call_function(pid, "boom", [])
+
+      assert String.ends_with?(message, "\ncalled export: `boom`")
+    end
+
     test "log_output: true logs the lines instead of printing them" do
       pid = start_component!("component_wasi", wasi: %WasiP2Options{log_output: true})
 

@@ -166,3 +166,7 @@ impl StdoutStream for Output {
         Box::new(self.clone())
     }
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod tests;
