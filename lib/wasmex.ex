@@ -252,7 +252,8 @@ defmodule Wasmex do
     case instance do
       {:ok, instance} ->
         :ok = Wasmex.Server.publish(@state_key, {store, instance})
-        {:ok, %{store: store, module: module, instance: instance}}
+        log = Wasmex.GuestOutput.wanted?(Map.get(opts, :wasi))
+        {:ok, %{store: store, module: module, instance: instance, log: log}}
 
       {:error, reason} ->
         {:stop, reason}
@@ -266,6 +267,8 @@ defmodule Wasmex do
         :expired -> {:error, :timeout}
         timeout -> Instance.call(state.store, state.instance, name, params, timeout)
       end
+
+    if state.log, do: Wasmex.GuestOutput.log(state.store.resource, name)
 
     {:reply, reply, state}
   end

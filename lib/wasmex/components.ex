@@ -64,7 +64,7 @@ defmodule Wasmex.Components do
 
   use GenServer
 
-  alias Wasmex.Components.{Component, Instance, Store}
+  alias Wasmex.Components.{Instance, Reload, Store}
   alias Wasmex.Driver
   alias Wasmex.Wasi.WasiP2Options
 
@@ -98,16 +98,7 @@ defmodule Wasmex.Components do
     end
   end
 
-  # Component.new/2 raises for a WIT package (as in Wasmex 0.15.1); a server start returns it.
-  defp compile(store, bytes) do
-    Component.new(store, bytes)
-  rescue
-    e in ErlangError ->
-      case e.original do
-        :"Only components are supported" -> {:error, "Only components are supported"}
-        _ -> reraise e, __STACKTRACE__
-      end
-  end
+  defp compile(store, bytes), do: Reload.compile(store, bytes)
 
   @doc false
   def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)
@@ -157,6 +148,32 @@ defmodule Wasmex.Components do
   @spec instance(server()) :: Instance.t()
   def instance(server), do: GenServer.call(server, :instance)
 
+  @doc """
+  Swaps in new code (`:bytes` or `:path`, and optionally new `:imports`; the old ones are kept
+  otherwise) while the server goes on serving. The new component is compiled and instantiated
+  in a fresh store made like the server's, in the calling process; then the server switches
+  between two calls. Returns `:ok` once the new code serves: calls already running finish on
+  the old code, calls made after `:ok` run the new code, and no call fails or is lost. New code
+  that does not compile or instantiate returns `{:error, reason}` and the old code keeps
+  serving. The guest's state starts afresh in the new instance.
+
+      iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
+      iex> Wasmex.Components.reload(pid, bytes: "(component)")
+      :ok
+      iex> {:error, _} = Wasmex.Components.reload(pid, bytes: "not wasm")
+  """
+  @spec reload(server(), keyword() | map()) :: :ok | {:error, term()}
+  def reload(server, opts) do
+    opts = Wasmex.Pool.Options.reload!(opts)
+
+    Wasmex.Deadline.guarded(fn ->
+      with {:ok, prepared} <-
+             Reload.prepare(opts, GenServer.call(server, :reload_base, :infinity)) do
+        GenServer.call(server, {:reload, prepared}, :infinity)
+      end
+    end)
+  end
+
   @impl true
   def init({store, component, opts}) do
     imports = opts[:imports] || %{}
@@ -164,7 +181,16 @@ defmodule Wasmex.Components do
 
     case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        {:ok, %{instance: instance, component: component, imports: imports, timeout: timeout}}
+        log = Wasmex.GuestOutput.wanted?(opts[:wasi])
+
+        {:ok,
+         %{
+           instance: instance,
+           component: component,
+           imports: imports,
+           timeout: timeout,
+           log: log
+         }}
 
       {:error, reason} ->
         {:stop, reason}
@@ -208,11 +234,24 @@ defmodule Wasmex.Components do
     end
   end
 
+  def handle_call(:reload_base, _from, state),
+    do: {:reply, Map.take(state, [:instance, :imports, :timeout]), state}
+
+  # Between two calls: the calls after this one run the new code.
+  def handle_call({:reload, prepared}, _from, state),
+    do: {:reply, :ok, Map.merge(state, prepared)}
+
   defp attempt(state, path, params, deadline) do
-    case Wasmex.Deadline.remaining(deadline) do
-      :expired -> {:error, :timeout}
-      timeout -> Instance.attempt(state.instance, path, params, timeout)
-    end
+    reply =
+      case Wasmex.Deadline.remaining(deadline) do
+        :expired -> {:error, :timeout}
+        timeout -> Instance.attempt(state.instance, path, params, timeout)
+      end
+
+    if state.log,
+      do: Wasmex.GuestOutput.log(state.instance.store_resource, Enum.join(path, "#"))
+
+    reply
   end
 
   defp renew(state) do

@@ -135,7 +135,8 @@ defmodule Wasmex.Driver do
           "Wasmex import callback failed: " <> Exception.format(kind, reason, __STACKTRACE__)
         )
 
-        :error
+        # The NIF names the import and puts the banner first in the call's error.
+        {:error, Exception.format_banner(kind, reason, __STACKTRACE__)}
     end
   end
 

@@ -91,40 +91,40 @@ defmodule Wasmex.WitFixtures do
   @doc "`accumulator` of wasm/component_resources/wit/resources.wit."
   def accumulator_info do
     guest_info("accumulator", "counters", @counters, [
-      guest_fn("constructor", :new, :constructor, 1, true),
-      guest_fn("add", :add, :method, 1, true),
-      guest_fn("value", :value, :method, 0, true),
-      guest_fn("peek-other", :peek_other, :method, 1, true),
-      guest_fn("absorb", :absorb, :method, 1, true),
-      guest_fn("split", :split, :method, 1, true),
-      guest_fn("maybe-copy", :maybe_copy, :method, 1, true),
-      guest_fn("many", :many, :method, 1, true),
-      guest_fn("checked-copy", :checked_copy, :method, 0, true),
-      guest_fn("snapshot", :snapshot, :method, 0, true),
-      guest_fn("reset", :reset, :method, 0, false),
-      guest_fn("pair", :pair, :method, 0, true),
-      guest_fn("spin", :spin, :method, 0, false),
-      guest_fn("fail", :fail, :method, 0, false),
-      guest_fn("from-sum", :from_sum, :static, 2, true),
-      guest_fn("sum-all", :sum_all, :static, 1, true),
-      guest_fn("nothing", :nothing, :static, 0, false)
+      guest_fn("constructor", "constructor", :constructor, 1, true),
+      guest_fn("add", "add", :method, 1, true),
+      guest_fn("value", "value", :method, 0, true),
+      guest_fn("peek-other", "peek_other", :method, 1, true),
+      guest_fn("absorb", "absorb", :method, 1, true),
+      guest_fn("split", "split", :method, 1, true),
+      guest_fn("maybe-copy", "maybe_copy", :method, 1, true),
+      guest_fn("many", "many", :method, 1, true),
+      guest_fn("checked-copy", "checked_copy", :method, 0, true),
+      guest_fn("snapshot", "snapshot", :method, 0, true),
+      guest_fn("reset", "reset", :method, 0, false),
+      guest_fn("pair", "pair", :method, 0, true),
+      guest_fn("spin", "spin", :method, 0, false),
+      guest_fn("fail", "fail", :method, 0, false),
+      guest_fn("from-sum", "from_sum", :static, 2, true),
+      guest_fn("sum-all", "sum_all", :static, 1, true),
+      guest_fn("nothing", "nothing", :static, 0, false)
     ])
   end
 
   @doc "`label` of wasm/component_resources/wit/resources.wit."
   def label_info do
-    constructor = guest_fn("constructor", :new, :constructor, 1, true)
-    text = guest_fn("text", :text, :method, 0, true)
+    constructor = guest_fn("constructor", "constructor", :constructor, 1, true)
+    text = guest_fn("text", "text", :method, 0, true)
     guest_info("label", "counters", @counters, [constructor, text])
   end
 
   @doc "`logger` of wasm/component_host_resources/wit/host.wit."
   def logger_info do
     host_info("logger", "logging", @logging, [
-      host_fn("[constructor]logger", "constructor", :new, :constructor, 1, true),
-      host_fn("[method]logger.log", "log", :log, :method, 1, true),
-      host_fn("[method]logger.count", "count", :count, :method, 0, true),
-      host_fn("[static]logger.make-default", "make-default", :make_default, :static, 0, true)
+      host_fn("[constructor]logger", "constructor", "constructor", :constructor, 1, true),
+      host_fn("[method]logger.log", "log", "log", :method, 1, true),
+      host_fn("[method]logger.count", "count", "count", :method, 0, true),
+      host_fn("[static]logger.make-default", "make-default", "make_default", :static, 0, true)
     ])
   end
 

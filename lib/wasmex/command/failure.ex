@@ -25,11 +25,11 @@ defmodule Wasmex.Command.Failure do
   def classify(:timeout, _store, _stage), do: {:error, :timeout}
 
   def classify(text, store, stage) when is_binary(text) do
-    case exit_status(text) do
-      {:ok, code} ->
+    case exit_code(store) do
+      {:ok, code} when is_integer(code) and code >= 0 ->
         {:exit, code}
 
-      :error ->
+      _ ->
         # Typed: a metered store whose fuel is 0 after a failure ran out of fuel.
         if fuel_left(store) == {:ok, 0},
           do: {:error, :fuel_exhausted},
@@ -42,16 +42,9 @@ defmodule Wasmex.Command.Failure do
   defp fuel_left(store),
     do: StoreOrCaller.get_fuel(%StoreOrCaller{resource: store, reference: make_ref()})
 
-  # The one place that reads an error text. The NIF reports a WASI exit (P1 `proc_exit`, P2
-  # `wasi:cli/exit`) only as the text of wasmtime's `I32Exit` error, "Exited with i32 exit status
-  # N", at the end of the call's error message (after an optional wasm backtrace); it has no
-  # typed form today. Traps carry "(wasm trap: ...)" right after the prefix, so they never match.
-  @exit ~r/\AError (?:during function excecution|executing function): (?:error while executing at wasm backtrace:\n.*: )?Exited with i32 exit status (\d+)\z/s
-
-  defp exit_status(text) do
-    case Regex.run(@exit, text, capture: :all_but_first) do
-      [code] -> {:ok, String.to_integer(code)}
-      nil -> :error
-    end
-  end
+  # Typed: the NIF keeps the code of a WASI exit (P1 `proc_exit`, P2 `wasi:cli/exit`) that ended
+  # a call or an instantiation in the store's data. A command runs in a fresh store, so a code
+  # there is this run's. (A negative code, from a P1 status past `i32::MAX`, stays an error, as in
+  # the text-reading version before it.)
+  defp exit_code(store), do: Wasmex.Native.store_exit_code(store)
 end

@@ -214,7 +214,8 @@ defmodule Wasmex.Components.GuestResource do
         {:ok, {interface, name}}
 
       _ ->
-        {:error, "a resource path needs an interface and a resource name, got: #{inspect(path)}"}
+        {:error,
+         "Resource path must contain an exported interface and a resource name, got: #{inspect(path)}"}
     end
   end
 

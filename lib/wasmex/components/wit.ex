@@ -15,7 +15,7 @@ defmodule Wasmex.Components.Wit do
   @type function_info :: %{
           required(:wit_name) => binary(),
           optional(:canonical_name) => binary(),
-          required(:elixir_name) => atom(),
+          required(:elixir_name) => binary(),
           required(:kind) => :constructor | :method | :async_method | :static | :async_static,
           required(:arity) => non_neg_integer(),
           required(:has_return) => boolean()
@@ -44,23 +44,35 @@ defmodule Wasmex.Components.Wit do
     end
   end
 
+  # 0.15.1's `elixir_name`: the WIT name with `-` turned into `_`, "constructor" for a
+  # constructor (a string; the `use` macros turn it into their function's atom, `function_name/1`).
   defp with_elixir_names(info) do
     functions =
       Enum.map(info.functions, fn f ->
-        name = if f.kind == :constructor, do: "new", else: f.wit_name
-        Map.put(f, :elixir_name, name |> String.replace("-", "_") |> String.to_atom())
+        name = if f.kind == :constructor, do: "constructor", else: f.wit_name
+        Map.put(f, :elixir_name, String.replace(name, "-", "_"))
       end)
 
     %{info | functions: functions}
   end
 
   @doc false
+  # The name of the function a `use` macro generates (or expects) for a resource function:
+  # `:new` for the constructor, else the `elixir_name` as an atom.
+  @spec function_name(function_info()) :: atom()
+  def function_name(%{kind: :constructor}), do: :new
+  def function_name(%{elixir_name: name}), do: String.to_atom(name)
+
+  @doc false
   # The resource `name` (in `interface`, the interface's name or the name it is imported or
   # exported under, when given). Several matches are `{:ambiguous, name}`: each Discovery module
   # words that error for its side.
-  @spec pick([info()], binary(), binary() | nil) ::
+  # `name` may be an atom (as 0.15.1 allowed).
+  @spec pick([info()], binary() | atom(), binary() | nil) ::
           {:ok, info()} | {:error, :not_found | {:ambiguous, binary()}}
   def pick(infos, name, interface) do
+    name = to_string(name)
+
     infos
     |> Enum.filter(&(&1.name == name))
     |> Enum.filter(&(interface == nil or interface in [&1.interface | &1.interface_path]))
@@ -118,7 +130,7 @@ defmodule Wasmex.Components.Wit do
   @spec check_names!(info(), %{atom() => binary()}, Macro.Env.t()) :: :ok
   def check_names!(info, reserved, env) do
     info.functions
-    |> Enum.group_by(& &1.elixir_name)
+    |> Enum.group_by(&function_name/1)
     |> Enum.each(fn
       {name, [_, _ | _] = clash} ->
         wit_names = Enum.map_join(clash, ", ", &"`#{label(&1)}`")

@@ -82,6 +82,16 @@ defmodule Wasmex.Pool.Options do
   end
 
   @doc false
+  # The new code of checked `reload!/1` options: the `:bytes`, or the `:path` file's contents.
+  @spec reload_code(keyword()) :: {:ok, binary()} | {:error, File.posix()}
+  def reload_code(opts) do
+    case opts[:bytes] do
+      nil -> File.read(opts[:path])
+      bytes -> {:ok, bytes}
+    end
+  end
+
+  @doc false
   @spec check!(atom(), term(), boolean(), binary()) :: :ok
   def check!(_key, _value, true, _what), do: :ok
 

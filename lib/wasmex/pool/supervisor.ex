@@ -67,20 +67,13 @@ defmodule Wasmex.Pool.Supervisor do
     info =
       Info.get(pool) || raise ArgumentError, "no pool named #{inspect(pool)} runs on this node"
 
-    with {:ok, bytes} <- read(opts),
+    with {:ok, bytes} <- Options.reload_code(opts),
          {:ok, recipe} <-
            Kind.reprepare(info.kind, Info.recipe!(pool), bytes, opts[:imports]),
          {:ok, _member} <- info.kind.build(recipe) do
       Info.put_recipe(pool, recipe)
       for name <- Tuple.to_list(info.members), do: GenServer.cast(name, :refresh)
       :ok
-    end
-  end
-
-  defp read(opts) do
-    case opts[:bytes] do
-      nil -> File.read(opts[:path])
-      bytes -> {:ok, bytes}
     end
   end
 end

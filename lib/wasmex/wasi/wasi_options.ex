@@ -4,7 +4,15 @@ defmodule Wasmex.Wasi.WasiOptions do
   `Wasmex.start_link(%{wasi: ...})`).
 
   Stdio not given is empty (stdin) or discarded (stdout, stderr); pass `Wasmex.Pipe`s to feed or
-  capture it.
+  capture it. What the guest writes to stderr without a pipe is kept while a call runs (the last
+  4 KiB): a call that traps carries it in its error, after the trap text (`"...\nguest
+  stderr:\n<text>"`).
+
+  `log_output: true` (default `false`) sends each line the guest writes to stdout or stderr
+  (where no pipe is given) to `Logger`, from a `Wasmex` server after each call, at level `:info`
+  (stdout) or `:warning` (stderr), with metadata `wasm_stream: :stdout | :stderr`,
+  `wasm_server` (the server's name or pid) and `wasm_function` (the export called). At most
+  64 KiB of lines wait between two calls; older ones are dropped.
 
       iex> {:ok, stdout} = Wasmex.Pipe.new()
       iex> %Wasmex.Wasi.WasiOptions{args: ["prog"], env: %{"A" => "1"}, stdout: stdout}.args
@@ -20,10 +28,17 @@ defmodule Wasmex.Wasi.WasiOptions do
           preopen: [PreopenOptions.t()],
           stdin: Pipe.t() | nil,
           stdout: Pipe.t() | nil,
-          stderr: Pipe.t() | nil
+          stderr: Pipe.t() | nil,
+          log_output: boolean()
         }
 
-  defstruct args: [], env: %{}, preopen: [], stdin: nil, stdout: nil, stderr: nil
+  defstruct args: [],
+            env: %{},
+            preopen: [],
+            stdin: nil,
+            stdout: nil,
+            stderr: nil,
+            log_output: false
 
   @doc false
   @spec normalize(t()) :: t()

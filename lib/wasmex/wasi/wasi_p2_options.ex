@@ -5,6 +5,14 @@ defmodule Wasmex.Wasi.WasiP2Options do
   Beyond Wasmex 0.15.1: `preopen` (a list of `Wasmex.Wasi.PreopenOptions`) and `stdin`, `stdout`,
   `stderr` pipes (`Wasmex.Pipe`; a pipe given for a stream replaces inheriting it).
 
+  What the guest writes to stderr without a pipe is also kept while a call runs (the last 4 KiB):
+  a call that traps carries it in its error after the trap text (`"...\nguest stderr:\n<text>"`),
+  so a JavaScript component's message reaches the caller. `inherit_stderr` still prints it.
+
+  `log_output: true` (default `false`) sends the guest's stdout and stderr lines to `Logger`
+  instead of the BEAM's streams, from a `Wasmex.Components` server after each call (levels and
+  metadata as in `Wasmex.Wasi.WasiOptions`).
+
       iex> %Wasmex.Wasi.WasiP2Options{args: ["prog"]}.inherit_stdout
       true
   """
@@ -19,7 +27,8 @@ defmodule Wasmex.Wasi.WasiP2Options do
           preopen: [Wasmex.Wasi.PreopenOptions.t()],
           stdin: Wasmex.Pipe.t() | nil,
           stdout: Wasmex.Pipe.t() | nil,
-          stderr: Wasmex.Pipe.t() | nil
+          stderr: Wasmex.Pipe.t() | nil,
+          log_output: boolean()
         }
 
   defstruct inherit_stdin: true,
@@ -31,7 +40,8 @@ defmodule Wasmex.Wasi.WasiP2Options do
             preopen: [],
             stdin: nil,
             stdout: nil,
-            stderr: nil
+            stderr: nil,
+            log_output: false
 
   @doc false
   @spec normalize(t()) :: t()

@@ -4,6 +4,8 @@
 
 rustler::atoms! {
     ok,
+    stdout,
+    stderr,
     error,
     nil,
     none,

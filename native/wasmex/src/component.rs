@@ -29,7 +29,7 @@ use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::Cache;
-use crate::error::Error;
+use crate::error::{import_lead, Error};
 use crate::store::data::StoreData;
 use crate::store::Handle;
 
@@ -178,17 +178,24 @@ pub fn exported_resources(
 }
 
 /// A failed component call. A trap, or a failed host function unwinding through the guest, leaves
-/// wasmtime's component instances of the store unenterable: mark the store poisoned.
+/// wasmtime's component instances of the store unenterable: mark the store poisoned. A trap
+/// carries what the guest wrote to stderr since `stderr_mark` (see `StoreData::with_stderr`).
 pub fn component_failure(
     ctx: &mut impl AsContextMut<Data = StoreData>,
     e: wasmtime::Error,
+    stderr_mark: u64,
+    export: &str,
 ) -> Error {
-    ctx.as_context_mut()
-        .data()
-        .poisoned
-        .store(true, Ordering::Relaxed);
-    match e.downcast_ref::<Trap>() {
+    let mut ctx = ctx.as_context_mut();
+    let data = ctx.data_mut();
+    data.poisoned.store(true, Ordering::Relaxed);
+    data.note_exit(&e);
+    let error = match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
-        None => Error::Msg(format!("Error executing function: {e:#}")),
-    }
+        None => Error::Msg(format!(
+            "Error executing function: {}{e:#}",
+            import_lead(&e)
+        )),
+    };
+    data.with_stderr(stderr_mark, error.in_export(export))
 }

@@ -38,6 +38,13 @@ pub enum Error {
     Incomplete,
     /// A host function got a reply of the wrong kind (core values for a component import, ...).
     MismatchedReply,
+    /// An Elixir import raised, or returned a value its types do not take. Displays as the API's
+    /// text (`text`); `import: why` leads the failed call's error (`import_lead`).
+    ImportFailed {
+        import: String,
+        why: String,
+        text: String,
+    },
 }
 
 /// The locks whose poisoning is reported (each with its own text).
@@ -72,6 +79,14 @@ impl Error {
     pub fn text(&self) -> String {
         self.to_string()
     }
+
+    /// A trap's text with the export that was called named after it (other errors unchanged).
+    pub fn in_export(self, name: &str) -> Self {
+        match self {
+            Error::Trap(t) => Error::Trap(format!("{t}\ncalled export: `{name}`")),
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -95,11 +110,21 @@ impl fmt::Display for Error {
             Error::NoCall => f.write_str("no call is in progress on this store"),
             Error::Incomplete => f.write_str("store operation did not complete"),
             Error::MismatchedReply => f.write_str("mismatched callback reply"),
+            Error::ImportFailed { text, .. } => f.write_str(text),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+/// What leads a failed call's error when an Elixir import failed it: `import: why` and a line
+/// break, before the error chain and its wasm backtrace; else nothing.
+pub fn import_lead(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<Error>() {
+        Some(Error::ImportFailed { import, why, .. }) => format!("{import}: {why}\n"),
+        _ => String::new(),
+    }
+}
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {

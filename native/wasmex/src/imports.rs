@@ -26,6 +26,8 @@ use crate::term::{map_entries, KeptTerm};
 
 /// An Elixir function with the core wasm signature it was declared with.
 struct CoreImport {
+    /// `namespace::name`, for errors.
+    name: String,
     fun: Arc<KeptTerm>,
     params: Vec<ValType>,
     results: Vec<ValType>,
@@ -77,6 +79,7 @@ fn decode_fn(spec: Term, ns: &str, name: &str) -> Result<CoreImport> {
         )));
     }
     Ok(CoreImport {
+        name: format!("{ns}::{name}"),
         params: decode_types(parts[1], ns, name)?,
         results: decode_types(parts[2], ns, name)?,
         fun: Arc::new(KeptTerm::save(parts[3])),
@@ -153,6 +156,14 @@ impl Request for CoreRequest {
 
     fn decode_reply(&self, value: Term, _handle: &Handle) -> Result<Vals> {
         callback_results(value, &self.import.results).map(Vals::Core)
+    }
+
+    fn name(&self) -> String {
+        self.import.name.clone()
+    }
+
+    fn expected(&self) -> String {
+        crate::convert::describe::core_shape(&self.import.results)
     }
 }
 

@@ -7,6 +7,7 @@
 //! synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
 //! slot lock, on the calling scheduler).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
@@ -18,7 +19,7 @@ use wasmtime::{
 use crate::atoms;
 use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
 use crate::convert::{list_items, name_arg};
-use crate::error::{Error, Result};
+use crate::error::{import_lead, Error, Result};
 use crate::imports;
 use crate::memory::MemoryResource;
 use crate::module::ModuleResource;
@@ -36,7 +37,8 @@ pub struct InstanceExports {
 
 /// One export of an instance; functions carry their signature, read once at instantiation.
 pub struct Export {
-    pub name: String,
+    /// Shared with the calls of the export, which name it in trap errors.
+    pub name: Arc<str>,
     pub item: Extern,
     pub func: Option<FuncSig>,
 }
@@ -69,7 +71,7 @@ impl InstanceResource {
     }
 
     pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports.iter().find(|e| e.name == name)
+        self.exports.iter().find(|e| &*e.name == name)
     }
 
     pub fn first_memory(&self) -> Option<wasmtime::Memory> {
@@ -104,13 +106,15 @@ impl Op for Instantiate {
             module,
         } = self;
         for (name, linked) in links {
-            let instance = linker.instantiate_async(&mut ctx, &linked).await?;
+            let out = linker.instantiate_async(&mut ctx, &linked).await;
+            let instance = started(&mut ctx, out)?;
             linker.instance(&mut ctx, &name, instance)?;
         }
-        let instance = linker.instantiate_async(&mut ctx, &module).await?;
-        let named: Vec<(String, Extern)> = instance
+        let out = linker.instantiate_async(&mut ctx, &module).await;
+        let instance = started(&mut ctx, out)?;
+        let named: Vec<(Arc<str>, Extern)> = instance
             .exports(&mut ctx)
-            .map(|e| (e.name().to_string(), e.into_extern()))
+            .map(|e| (Arc::<str>::from(e.name()), e.into_extern()))
             .collect();
         let exports = named
             .into_iter()
@@ -136,8 +140,21 @@ impl Op for Instantiate {
     }
 }
 
+/// An instantiation's outcome, with a WASI exit from a start function kept in the store.
+fn started(
+    ctx: &mut StoreContextMut<'_, StoreData>,
+    out: wasmtime::Result<wasmtime::Instance>,
+) -> Result<wasmtime::Instance> {
+    out.map_err(|e| {
+        ctx.data_mut().note_exit(&e);
+        Error::from(e)
+    })
+}
+
 /// Calls an exported function.
 struct Call {
+    /// The export's name, for trap errors.
+    name: Arc<str>,
     func: Func,
     params: Vec<Val>,
     results: Vec<Val>,
@@ -148,13 +165,16 @@ impl Op for Call {
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
         let Call {
+            name,
             func,
             params,
             mut results,
         } = self;
-        func.call_async(&mut ctx, &params, &mut results)
-            .await
-            .map_err(call_error)?;
+        let mark = ctx.data().stderr_mark();
+        if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
+            ctx.data_mut().note_exit(&e);
+            return Err(ctx.data().with_stderr(mark, call_error(e).in_export(&name)));
+        }
         Ok(results)
     }
 
@@ -167,7 +187,10 @@ impl Op for Call {
 fn call_error(e: wasmtime::Error) -> Error {
     match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error during function excecution ({trap}): {e:#}")),
-        None => Error::Msg(format!("Error during function excecution: {e:#}")),
+        None => Error::Msg(format!(
+            "Error during function excecution: {}{e:#}",
+            import_lead(&e)
+        )),
     }
 }
 
@@ -329,6 +352,7 @@ fn call<'a>(
     let params = vals;
     let results = sig.results.clone();
     let op = Call {
+        name: export.name.clone(),
         func,
         params,
         results,

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod host_table;
 pub mod limits;
 pub mod op;
+pub mod output;
 pub mod slot;
 pub mod wasi;
 
@@ -32,7 +33,7 @@ use self::host_table::HostTable;
 use self::limits::{limits_from, StoreLimitsEx};
 use self::op::{Nested, SyncOp};
 use self::slot::Slot;
-use self::wasi::{wasi_from, wasi_p2_from, WasiOptionsEx, WasiP2OptionsEx};
+use self::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
 use crate::engine::{engine_or_default, EngineResource};
 use crate::error::{Error, Lock, Result};
 
@@ -40,6 +41,8 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 pub struct StoreResource {
     pub id: u64,
+    /// The guest's stdout and stderr where no pipe takes them (for `store_take_output`).
+    captured: Captured,
     /// Whether the store carries a WASI P1 context (linked into its instances).
     pub wasi: bool,
     limits: Option<StoreLimitsEx>,
@@ -120,12 +123,15 @@ fn make_store(
     limits: Option<StoreLimitsEx>,
     recipe: Recipe,
 ) -> Result<ResourceArc<StoreResource>> {
-    let (wasi, p2, http) = match recipe.clone() {
-        Recipe::Plain => (None, None, false),
-        Recipe::P1(options) => (Some(wasi_from(options)?), None, false),
+    let (wasi, p2, http, captured) = match recipe.clone() {
+        Recipe::Plain => (None, None, false, Captured::default()),
+        Recipe::P1(options) => {
+            let (ctx, captured) = wasi_from(options)?;
+            (Some(ctx), None, false, captured)
+        }
         Recipe::P2(options) => {
-            let (ctx, http) = wasi_p2_from(options)?;
-            (None, Some(ctx), http)
+            let (ctx, http, captured) = wasi_p2_from(options)?;
+            (None, Some(ctx), http, captured)
         }
     };
     let chan = Arc::new(Mutex::new(Channel::default()));
@@ -143,6 +149,8 @@ fn make_store(
         chan: chan.clone(),
         hosts: hosts.clone(),
         poisoned: poisoned.clone(),
+        exit_code: None,
+        captured: captured.clone(),
     };
     let mut store = Store::new(&engine, data);
     store.limiter(|d| &mut d.limits);
@@ -155,6 +163,7 @@ fn make_store(
     });
     Ok(ResourceArc::new(StoreResource {
         id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+        captured,
         wasi: has_wasi,
         limits,
         recipe,
@@ -216,6 +225,44 @@ fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
 fn store_poisoned(store_or_caller: Term) -> Result<bool> {
     let handle = Handle::decode(store_or_caller)?;
     Ok(handle.store.poisoned.load(Ordering::Relaxed))
+}
+
+/// Reads the code of the last WASI exit that ended a call or instantiation on the store.
+struct GetExitCode;
+
+impl SyncOp for GetExitCode {
+    type Out = Option<i32>;
+
+    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<Option<i32>> {
+        Ok(ctx.data().exit_code)
+    }
+}
+
+/// `{:ok, nil | code}`: the exit code of the last WASI exit (P1 `proc_exit`, P2 `wasi:cli/exit`)
+/// that ended a call or an instantiation on the store, `nil` if none did.
+#[rustler::nif]
+fn store_exit_code(store_or_caller: Term) -> Result<Option<i32>> {
+    let handle = Handle::decode(store_or_caller)?;
+    exec::sync(&handle, GetExitCode)
+}
+
+/// `{:ok, [{:stdout | :stderr, line}]}`: the complete lines the guest wrote since the last take,
+/// for a store made with `log_output: true` (else `[]`); `all` takes a partial last line too.
+/// Needs no lock of the store: it may run while a call is parked.
+#[rustler::nif]
+fn store_take_output(store_or_caller: Term, all: bool) -> Result<Vec<(rustler::Atom, String)>> {
+    let handle = Handle::decode(store_or_caller)?;
+    let c = &handle.store.captured;
+    let mut lines = Vec::new();
+    for (tag, out) in [
+        (crate::atoms::stdout(), &c.stdout),
+        (crate::atoms::stderr(), &c.stderr),
+    ] {
+        if let Some(out) = out {
+            lines.extend(out.take_lines(all).into_iter().map(|l| (tag, l)));
+        }
+    }
+    Ok(lines)
 }
 
 /// Reads the store's fuel.

@@ -50,11 +50,11 @@ defmodule Wasmex.Components.GuestResourceTest do
 
     test "a path with fewer than two segments is an error", %{pid: pid} do
       assert {:error,
-              "a resource path needs an interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
+              "Resource path must contain an exported interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
                GuestResource.new(pid, [@counters], [1])
 
       assert {:error,
-              "a resource path needs an interface and a resource name, got: \"accumulator\""} =
+              "Resource path must contain an exported interface and a resource name, got: \"accumulator\""} =
                GuestResource.new(pid, "accumulator", [1])
     end
 
@@ -336,7 +336,7 @@ defmodule Wasmex.Components.GuestResourceTest do
 
     test "errors", %{pid: pid} do
       assert {:error,
-              "a resource path needs an interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
+              "Resource path must contain an exported interface and a resource name, got: [\"wasmex:resources/counters@1.2.3\"]"} =
                GuestResource.call_static(pid, [@counters], :static, :nothing, [])
 
       assert {:error,

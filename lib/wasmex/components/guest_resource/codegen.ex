@@ -35,7 +35,11 @@ defmodule Wasmex.Components.GuestResource.Codegen do
 
           kind when kind in [:method, :async_method] ->
             @doc "Calls the method `#{wit_name}` of a `#{resource}`. Options: `timeout:`."
-            def unquote(f.elixir_name)(resource, unquote_splicing(args), opts \\ []) do
+            def unquote(Wasmex.Components.Wit.function_name(f))(
+                  resource,
+                  unquote_splicing(args),
+                  opts \\ []
+                ) do
               Wasmex.Components.GuestResource.call(
                 resource,
                 unquote(kind),
@@ -47,7 +51,11 @@ defmodule Wasmex.Components.GuestResource.Codegen do
 
           kind ->
             @doc "Calls the static function `#{wit_name}` of `#{resource}`. Options: `timeout:`."
-            def unquote(f.elixir_name)(instance_or_server, unquote_splicing(args), opts \\ []) do
+            def unquote(Wasmex.Components.Wit.function_name(f))(
+                  instance_or_server,
+                  unquote_splicing(args),
+                  opts \\ []
+                ) do
               Wasmex.Components.GuestResource.call_static(
                 instance_or_server,
                 unquote(path),

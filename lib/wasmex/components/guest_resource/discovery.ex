@@ -8,7 +8,7 @@ defmodule Wasmex.Components.GuestResource.Discovery do
       iex> {info.name, info.constructor_path}
       {"counter", ["my:pkg/api", "counter"]}
       iex> Enum.map(info.functions, &{&1.elixir_name, &1.kind, &1.arity})
-      [{:new, :constructor, 1}, {:get, :method, 0}]
+      [{"constructor", :constructor, 1}, {"get", :method, 0}]
   """
 
   alias Wasmex.Components.Wit
@@ -36,17 +36,19 @@ defmodule Wasmex.Components.GuestResource.Discovery do
 
   @doc """
   The exported resource `name` of `wit`: `{:ok, info}`, `{:error, :not_found}` or
-  `{:error, message}`. Takes the options of `from_wit/2` and `interface:` (the interface's name or
-  the name it is exported under) to pick among resources of the same name.
+  `{:error, message}`. `name` is a string or an atom. Takes the options of `from_wit/2` and
+  `interface:` (the interface's name or the name it is exported under) to pick among resources of
+  the same name.
 
       iex> wit = "package my:pkg; interface api { resource counter { get: func() -> u32; } } world w { export api; }"
       iex> {:ok, %{name: "counter"}} = Wasmex.Components.GuestResource.Discovery.get_resource_from_wit(wit, "counter")
+      iex> {:ok, %{name: "counter"}} = Wasmex.Components.GuestResource.Discovery.get_resource_from_wit(wit, :counter)
       iex> Wasmex.Components.GuestResource.Discovery.get_resource_from_wit(wit, "nope")
       {:error, :not_found}
   """
-  @spec get_resource_from_wit(binary(), binary(), keyword()) ::
+  @spec get_resource_from_wit(binary(), String.t() | atom(), keyword()) ::
           {:ok, info()} | {:error, :not_found | binary()}
-  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name) do
+  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name) or is_atom(name) do
     {interface, opts} = Keyword.pop(opts, :interface)
 
     with {:ok, infos} <- from_wit(wit, opts) do
@@ -56,7 +58,7 @@ defmodule Wasmex.Components.GuestResource.Discovery do
 
   @doc false
   # `Wit.pick/3` with this module's wording of an ambiguous name (also for the `use` macro).
-  @spec pick([Wit.info()], binary(), binary() | nil) ::
+  @spec pick([Wit.info()], binary() | atom(), binary() | nil) ::
           {:ok, Wit.info()} | {:error, :not_found | binary()}
   def pick(infos, name, interface) do
     case Wit.pick(infos, name, interface) do

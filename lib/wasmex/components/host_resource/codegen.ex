@@ -59,7 +59,8 @@ defmodule Wasmex.Components.HostResource.Codegen do
   def imports(module, info) do
     functions =
       Map.new(info.functions, fn f ->
-        {f.canonical_name, {:fn, Function.capture(module, f.elixir_name, callback_arity(f))}}
+        {f.canonical_name,
+         {:fn, Function.capture(module, Wit.function_name(f), callback_arity(f))}}
       end)
 
     [interface] = info.interface_path
@@ -103,8 +104,9 @@ defmodule Wasmex.Components.HostResource.Codegen do
     missing =
       for f <- info.functions,
           arity = callback_arity(f),
-          not Module.defines?(env.module, {f.elixir_name, arity}, :def),
-          do: "#{f.elixir_name}/#{arity}"
+          name = Wit.function_name(f),
+          not Module.defines?(env.module, {name, arity}, :def),
+          do: "#{name}/#{arity}"
 
     if missing != [] do
       Wit.compile_error!(

@@ -8,7 +8,7 @@ defmodule Wasmex.Components.HostResource.Discovery do
       iex> {info.name, info.interface_path}
       {"logger", ["my:pkg/host"]}
       iex> Enum.map(info.functions, &{&1.canonical_name, &1.elixir_name, &1.arity})
-      [{"[constructor]logger", :new, 1}, {"[method]logger.log", :log, 1}]
+      [{"[constructor]logger", "constructor", 1}, {"[method]logger.log", "log", 1}]
   """
 
   alias Wasmex.Components.Wit
@@ -43,16 +43,17 @@ defmodule Wasmex.Components.HostResource.Discovery do
   end
 
   @doc """
-  The imported resource `name` of `wit`: `{:ok, info}`, `{:error, :not_found}` or
+  The imported resource `name` (a string or an atom) of `wit`: `{:ok, info}`, `{:error, :not_found}` or
   `{:error, message}` (several imported interfaces have a resource of that name: pass
   `interface:`, the interface's name or the name it is imported under).
 
       iex> wit = "package my:pkg; interface host { resource logger { log: func(msg: string); } } world w { import host; }"
       iex> {:ok, %{name: "logger"}} = Wasmex.Components.HostResource.Discovery.get_resource_from_wit(wit, "logger")
+      iex> {:ok, %{name: "logger"}} = Wasmex.Components.HostResource.Discovery.get_resource_from_wit(wit, :logger)
   """
-  @spec get_resource_from_wit(binary(), binary(), keyword()) ::
+  @spec get_resource_from_wit(binary(), String.t() | atom(), keyword()) ::
           {:ok, info()} | {:error, :not_found | binary()}
-  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name),
+  def get_resource_from_wit(wit, name, opts \\ []) when is_binary(name) or is_atom(name),
     do: find(&from_wit(wit, &1), name, opts)
 
   @doc """
@@ -61,9 +62,9 @@ defmodule Wasmex.Components.HostResource.Discovery do
       iex> Wasmex.Components.HostResource.Discovery.get_resource_from_path("test/fixtures/components/types.wit", "logger")
       {:error, :not_found}
   """
-  @spec get_resource_from_path(Path.t(), binary(), keyword()) ::
+  @spec get_resource_from_path(Path.t(), String.t() | atom(), keyword()) ::
           {:ok, info()} | {:error, :not_found | binary()}
-  def get_resource_from_path(path, name, opts \\ []) when is_binary(name),
+  def get_resource_from_path(path, name, opts \\ []) when is_binary(name) or is_atom(name),
     do: find(&from_path(path, &1), name, opts)
 
   # `list` reads the resources with the options besides `:interface`.

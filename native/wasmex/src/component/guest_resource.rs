@@ -179,8 +179,9 @@ impl Op for ResourceDrop {
     const ENTERS_COMPONENTS: bool = true;
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
+        let mark = ctx.data().stderr_mark();
         if let Err(e) = self.0.resource_drop_async(&mut ctx).await {
-            return Err(component_failure(&mut ctx, e));
+            return Err(component_failure(&mut ctx, e, mark, "[resource-drop]"));
         }
         Ok(())
     }

@@ -60,6 +60,8 @@ pub fn payload_of(ty: &ResourceType) -> Option<u32> {
 
 /// A destructor's call: `drop_fun` on the term of the dropped resource.
 struct DropRequest {
+    /// `[resource-drop]name`, for errors.
+    name: String,
     fun: Arc<KeptTerm>,
     term: Arc<KeptTerm>,
 }
@@ -74,6 +76,14 @@ impl Request for DropRequest {
     fn decode_reply(&self, _value: Term, _handle: &Handle) -> Result<Vals> {
         Ok(Vals::Component(Vec::new()))
     }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn expected(&self) -> String {
+        "any term".to_string()
+    }
 }
 
 /// Defines the resource `name` of `interface`; dropping an owned handle calls `drop_fun`.
@@ -85,15 +95,21 @@ pub fn define(
 ) -> Result<()> {
     let fun = Arc::new(KeptTerm::save(drop_fun));
     let ty = type_for(interface, name)?;
+    let label: Arc<str> = Arc::from(format!("[resource-drop]{name}"));
     instance
         .resource_async(name, ty, move |mut store, rep| {
             let fun = fun.clone();
+            let label = label.clone();
             Box::new(async move {
                 let hosts = store.data().hosts.clone();
                 let Some(term) = lock_table(&hosts)?.take(rep) else {
                     return Ok(());
                 };
-                let request = Arc::new(DropRequest { fun, term });
+                let request = Arc::new(DropRequest {
+                    name: label.to_string(),
+                    fun,
+                    term,
+                });
                 ask_elixir(&mut store, request).await.map(|_| ())
             })
         })

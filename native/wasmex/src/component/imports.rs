@@ -50,13 +50,13 @@ pub fn define_all(linker: &mut Linker<StoreData>, imports: Term) -> Result<()> {
                 .map_err(|e| Error::msg(format!("Could not define import `{name}`: {e:#}")))?;
             for (fname, fspec) in map_entries(spec, "an imported interface")? {
                 if let Some(fun) = function_of(fspec) {
-                    define(&mut instance, &fname, fun)?;
+                    define(&mut instance, &fname, &format!("{name}#{fname}"), fun)?;
                 } else if let Some(drop_fun) = tagged(fspec, resource()) {
                     host_resource::define(&mut instance, &name, &fname, drop_fun)?;
                 }
             }
         } else if let Some(fun) = function_of(spec) {
-            define(&mut linker.root(), &name, fun)?;
+            define(&mut linker.root(), &name, &name, fun)?;
         } else if let Some(drop_fun) = tagged(spec, resource()) {
             host_resource::define(&mut linker.root(), "", &name, drop_fun)?;
         }
@@ -64,11 +64,19 @@ pub fn define_all(linker: &mut Linker<StoreData>, imports: Term) -> Result<()> {
     Ok(())
 }
 
-fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Result<()> {
+/// Defines the import `name`; `label` names it in errors.
+fn define(
+    instance: &mut LinkerInstance<StoreData>,
+    name: &str,
+    label: &str,
+    fun: Term,
+) -> Result<()> {
     let fun = Arc::new(KeptTerm::save(fun));
+    let label: Arc<str> = Arc::from(label);
     instance
         .func_new_async(name, move |mut store, ty, params, results| {
             let fun = fun.clone();
+            let name = label.clone();
             Box::new(async move {
                 let resources = if ty.params().any(|(_, t)| has_resource(&t)) {
                     host_resource::resolve(&mut store, params)?
@@ -76,6 +84,7 @@ fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Re
                     Vec::new()
                 };
                 let request = Arc::new(ComponentRequest {
+                    name,
                     fun,
                     params: params.to_vec(),
                     results: ty.results().collect(),
@@ -100,6 +109,8 @@ fn define(instance: &mut LinkerInstance<StoreData>, name: &str, fun: Term) -> Re
 
 /// A component import's call, as its host function asks Elixir to run it.
 struct ComponentRequest {
+    /// The import's WIT name (`interface#name` for an interface's function), for errors.
+    name: Arc<str>,
     fun: Arc<KeptTerm>,
     params: Vec<Val>,
     results: Vec<Type>,
@@ -136,6 +147,17 @@ impl Request for ComponentRequest {
             _ => Err(Error::msg(
                 "Component callbacks with multiple results are not supported",
             )),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    fn expected(&self) -> String {
+        match self.results.as_slice() {
+            [ty] => crate::convert::describe::wit_shape(ty),
+            _ => "any term".to_string(),
         }
     }
 }

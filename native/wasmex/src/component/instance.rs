@@ -265,6 +265,7 @@ fn call<'a>(
     let receiver = receiver.and_then(guest_resource::handle_of);
     resources.check_moves(receiver.as_deref())?;
     let op = ComponentCall {
+        name: path.join("#"),
         instance: instance.clone(),
         index,
         params,
@@ -298,7 +299,13 @@ impl Op for ComponentInstantiate {
     const ENTERS_COMPONENTS: bool = true;
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Self::Out> {
-        let instance = self.pre.instantiate_async(&mut ctx).await?;
+        let instance = match self.pre.instantiate_async(&mut ctx).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                ctx.data_mut().note_exit(&e);
+                return Err(e.into());
+            }
+        };
         let resources = exported_resources(&mut ctx, &self.component, &instance);
         Ok((instance, self.component, resources))
     }
@@ -317,6 +324,8 @@ impl Op for ComponentInstantiate {
 
 /// Calls the function at `index` of `instance`.
 struct ComponentCall {
+    /// The export's path, for trap errors.
+    name: String,
     instance: ResourceArc<ComponentInstanceResource>,
     index: ComponentExportIndex,
     params: Vec<cm::Val>,
@@ -344,8 +353,9 @@ impl Op for ComponentCall {
             .get_func(&mut ctx, self.index)
             .ok_or_else(|| Error::msg("exported function not found."))?;
         let mut results = vec![cm::Val::Bool(false); self.n_results];
+        let mark = ctx.data().stderr_mark();
         if let Err(e) = func.call_async(&mut ctx, &self.params, &mut results).await {
-            return Err(component_failure(&mut ctx, e));
+            return Err(component_failure(&mut ctx, e, mark, &self.name));
         }
         Ok(CallResults {
             vals: results,

@@ -17,7 +17,7 @@ use super::{list_items, special_float};
 use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
 
-fn type_label(ty: &Type) -> &'static str {
+pub fn type_label(ty: &Type) -> &'static str {
     match ty {
         Type::Bool => "Bool",
         Type::S8 => "S8",

@@ -12,6 +12,7 @@
 pub mod component;
 pub mod component_out;
 pub mod core;
+pub mod describe;
 
 use rustler::{Atom, Encoder, Env, Term, TermType};
 use wasmtime::component::{ResourceAny, ResourceType, Val};

@@ -34,7 +34,7 @@ where
     };
     let reply = serve(caller, &chan).await;
     lock(&chan)?.waiting.retain(|w| w.id != id);
-    reply.map_err(wasmtime::Error::msg)
+    reply.map_err(wasmtime::Error::new)
 }
 
 fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<MutexGuard<'_, Channel>> {
@@ -43,7 +43,7 @@ fn lock(chan: &Mutex<Channel>) -> wasmtime::Result<MutexGuard<'_, Channel>> {
 }
 
 /// Waits for the Elixir reply, executing the store operations the callback sends meanwhile.
-async fn serve<C>(caller: &mut C, chan: &Arc<Mutex<Channel>>) -> std::result::Result<Vals, String>
+async fn serve<C>(caller: &mut C, chan: &Arc<Mutex<Channel>>) -> std::result::Result<Vals, Error>
 where
     C: AsContextMut<Data = StoreData> + Send,
 {
@@ -65,7 +65,7 @@ where
         })
         .await;
         let out = match msg {
-            None => return Err(Error::Poisoned(Lock::Channel).to_string()),
+            None => return Err(Error::Poisoned(Lock::Channel)),
             Some(Inbox::Reply(r)) => return r,
             Some(Inbox::Op(op)) => Outbox::Op(op.run(caller.as_context_mut()).await),
             Some(Inbox::Sync(job)) => Outbox::Sync(job.run_job(caller.as_context_mut())),

@@ -41,6 +41,45 @@ pub struct StoreData {
     pub hosts: Arc<Mutex<HostTable>>,
     /// Set when a trap or a stopped call broke the store's component instances.
     pub poisoned: Arc<AtomicBool>,
+    /// The code of the last WASI exit (P1 `proc_exit`, P2 `wasi:cli/exit`) that ended a call or
+    /// an instantiation on this store, read by `store_exit_code`.
+    pub exit_code: Option<i32>,
+    /// The guest's stdout and stderr where no pipe takes them.
+    pub captured: super::wasi::Captured,
+}
+
+impl StoreData {
+    /// A mark of the guest's stderr, for `stderr_since` (0 without a captured stderr).
+    pub fn stderr_mark(&self) -> u64 {
+        self.captured.stderr.as_ref().map_or(0, |o| o.mark())
+    }
+
+    /// `error` (a failed call's) with what the guest wrote to stderr since `mark` appended (the
+    /// last 4 KiB), so a trap carries the guest's own message.
+    pub fn with_stderr(&self, mark: u64, error: crate::error::Error) -> crate::error::Error {
+        use crate::error::Error;
+        let Some(out) = &self.captured.stderr else {
+            return error;
+        };
+        let text = out.since(mark);
+        let text = text.trim_end();
+        if text.is_empty() {
+            return error;
+        }
+        match error {
+            Error::Trap(t) => Error::Trap(format!("{t}\nguest stderr:\n{text}")),
+            Error::Msg(t) => Error::Msg(format!("{t}\nguest stderr:\n{text}")),
+            other => other,
+        }
+    }
+
+    /// Keeps the exit code when a failed call or instantiation was a WASI exit (wasmtime-wasi's
+    /// `I32Exit`), so that Elixir reads it typed instead of from the error text.
+    pub fn note_exit(&mut self, e: &wasmtime::Error) {
+        if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            self.exit_code = Some(exit.0);
+        }
+    }
 }
 
 /// wasi:http hooks of a store without `allow_http`: every outgoing request is refused (the guest
@@ -93,7 +132,7 @@ pub struct Waiting {
 /// What a NIF hands the innermost waiting host function.
 pub enum Inbox {
     /// The Elixir import's value, converted (or why it failed).
-    Reply(std::result::Result<Vals, String>),
+    Reply(std::result::Result<Vals, Error>),
     /// An operation that may run wasm, started from the callback.
     Op(Box<dyn Nested>),
     /// An operation that never runs wasm, from the callback.

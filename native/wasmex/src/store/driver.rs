@@ -130,18 +130,39 @@ fn resume_call<'a>(env: Env<'a>, store_or_caller: Term<'a>, reply: Term<'a>) -> 
     let started = Instant::now();
     let step = Handle::decode(store_or_caller).map(|h| {
         let step = exec::reply(&h, |request| {
+            const THREW: &str = "the elixir callback threw an exception";
             let value = match rustler::types::tuple::get_tuple(reply).as_deref() {
                 Ok([tag, value]) if tag.decode::<rustler::Atom>().ok() == Some(atoms::ok()) => {
                     *value
                 }
-                _ => return Err("the elixir callback threw an exception".to_string()),
+                // `{:error, banner}`: the exception the callback raised, as Elixir formats it.
+                Ok([_, banner]) if banner.is_binary() => {
+                    return Err(Error::ImportFailed {
+                        import: request.name(),
+                        why: format!("{THREW}: {}", banner.decode::<String>().unwrap_or_default()),
+                        text: THREW.to_string(),
+                    })
+                }
+                _ => {
+                    return Err(Error::ImportFailed {
+                        import: request.name(),
+                        why: THREW.to_string(),
+                        text: THREW.to_string(),
+                    })
+                }
             };
-            request.decode_reply(value, &h).map_err(|e| {
-                format!(
-                    "the elixir callback threw an exception: invalid return value: {}",
-                    e.text()
-                )
-            })
+            request
+                .decode_reply(value, &h)
+                .map_err(|e| Error::ImportFailed {
+                    import: request.name(),
+                    why: format!(
+                        "expected {}, got {} ({})",
+                        request.expected(),
+                        crate::convert::describe::term(value),
+                        e.text()
+                    ),
+                    text: format!("{THREW}: invalid return value: {}", e.text()),
+                })
         });
         encode_step(env, &h, step)
     });

@@ -248,7 +248,7 @@ pub fn resume_after_yield(handle: &Handle) -> Result<Step> {
 /// Hands the innermost waiting host function its Elixir reply, then polls again.
 pub fn reply(
     handle: &Handle,
-    make: impl FnOnce(&dyn Request) -> std::result::Result<Vals, String>,
+    make: impl FnOnce(&dyn Request) -> std::result::Result<Vals, Error>,
 ) -> Result<Step> {
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;

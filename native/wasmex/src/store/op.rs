@@ -69,6 +69,12 @@ pub trait Request: Send + Sync {
 
     /// The host function's results from the Elixir import's value (of `{:ok, value}`).
     fn decode_reply(&self, value: Term, handle: &Handle) -> Result<Vals>;
+
+    /// The import's name, for errors (`publish-message`, `env::add`).
+    fn name(&self) -> String;
+
+    /// The Elixir shape of the value the import must return, for errors.
+    fn expected(&self) -> String;
 }
 
 /// A finished operation's result, which encodes itself (see `Op::encode`).

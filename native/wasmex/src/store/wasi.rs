@@ -10,6 +10,7 @@ use rustler::{NifMap, ResourceArc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
+use super::output::{Inherit, Output};
 use crate::error::{Error, Result};
 use crate::pipe::PipeResource;
 
@@ -33,48 +34,93 @@ pub struct WasiOptionsEx {
     stdin: Option<PipeEx>,
     stdout: Option<PipeEx>,
     stderr: Option<PipeEx>,
+    log_output: bool,
 }
 
-/// Fills the parts WASI P1 and P2 options share.
+/// The guest's stdout and stderr where no user pipe takes them (see `store::output`).
+#[derive(Clone, Default)]
+pub struct Captured {
+    pub stdout: Option<Output>,
+    pub stderr: Option<Output>,
+}
+
+/// Fills the parts WASI P1 and P2 options share. `inherit` says which of stdin, stdout and
+/// stderr go to the BEAM's own streams when no pipe is given (P2's `inherit_*`); stderr without
+/// a pipe is always captured (its tail goes into trap errors), and with `log` stdout too.
 fn fill_builder(
     b: &mut WasiCtxBuilder,
     args: &[String],
     env: HashMap<String, String>,
     preopen: Vec<PreopenEx>,
     stdio: [Option<PipeEx>; 3],
-) -> Result<()> {
+    inherit: [bool; 3],
+    log: bool,
+) -> Result<Captured> {
     b.args(args);
     let mut env: Vec<(String, String)> = env.into_iter().collect();
     env.sort();
     b.envs(&env);
     let [stdin, stdout, stderr] = stdio;
-    if let Some(p) = stdin {
-        b.stdin(p.resource.pipe.clone());
+    let mut captured = Captured::default();
+    match stdin {
+        Some(p) => {
+            b.stdin(p.resource.pipe.clone());
+        }
+        None if inherit[0] => {
+            b.inherit_stdin();
+        }
+        None => {}
     }
-    if let Some(p) = stdout {
-        b.stdout(p.resource.pipe.clone());
+    match stdout {
+        Some(p) => {
+            b.stdout(p.resource.pipe.clone());
+        }
+        // Logged lines are not also printed.
+        None if log => {
+            let out = Output::new(Inherit::No, true);
+            b.stdout(out.clone());
+            captured.stdout = Some(out);
+        }
+        None if inherit[1] => {
+            b.inherit_stdout();
+        }
+        None => {}
     }
-    if let Some(p) = stderr {
-        b.stderr(p.resource.pipe.clone());
+    match stderr {
+        Some(p) => {
+            b.stderr(p.resource.pipe.clone());
+        }
+        None => {
+            let to = if inherit[2] && !log {
+                Inherit::Stderr
+            } else {
+                Inherit::No
+            };
+            let out = Output::new(to, log);
+            b.stderr(out.clone());
+            captured.stderr = Some(out);
+        }
     }
     for dir in preopen {
         let guest = dir.alias.unwrap_or_else(|| dir.path.clone());
         b.preopened_dir(&dir.path, &guest, FsPerms::ReadWrite)
             .map_err(|e| Error::msg(format!("Could not preopen `{}`: {e:#}", dir.path)))?;
     }
-    Ok(())
+    Ok(captured)
 }
 
-pub fn wasi_from(ex: WasiOptionsEx) -> Result<WasiP1Ctx> {
+pub fn wasi_from(ex: WasiOptionsEx) -> Result<(WasiP1Ctx, Captured)> {
     let mut b = WasiCtxBuilder::new();
-    fill_builder(
+    let captured = fill_builder(
         &mut b,
         &ex.args,
         ex.env,
         ex.preopen,
         [ex.stdin, ex.stdout, ex.stderr],
+        [false; 3],
+        ex.log_output,
     )?;
-    Ok(b.build_p1())
+    Ok((b.build_p1(), captured))
 }
 
 /// `%Wasmex.Wasi.WasiP2Options{}` as the NIF sees it.
@@ -90,29 +136,23 @@ pub struct WasiP2OptionsEx {
     stdin: Option<PipeEx>,
     stdout: Option<PipeEx>,
     stderr: Option<PipeEx>,
+    log_output: bool,
 }
 
-pub fn wasi_p2_from(ex: WasiP2OptionsEx) -> Result<(WasiCtx, bool)> {
+pub fn wasi_p2_from(ex: WasiP2OptionsEx) -> Result<(WasiCtx, bool, Captured)> {
     let mut b = WasiCtxBuilder::new();
-    if ex.inherit_stdin && ex.stdin.is_none() {
-        b.inherit_stdin();
-    }
-    if ex.inherit_stdout && ex.stdout.is_none() {
-        b.inherit_stdout();
-    }
-    if ex.inherit_stderr && ex.stderr.is_none() {
-        b.inherit_stderr();
-    }
     if ex.allow_http {
         b.inherit_network();
         b.allow_ip_name_lookup(true);
     }
-    fill_builder(
+    let captured = fill_builder(
         &mut b,
         &ex.args,
         ex.env,
         ex.preopen,
         [ex.stdin, ex.stdout, ex.stderr],
+        [ex.inherit_stdin, ex.inherit_stdout, ex.inherit_stderr],
+        ex.log_output,
     )?;
-    Ok((b.build(), ex.allow_http))
+    Ok((b.build(), ex.allow_http, captured))
 }

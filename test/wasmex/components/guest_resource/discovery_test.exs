@@ -38,7 +38,7 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
       assert Discovery.from_wit(wit) ==
                {:ok,
                 [
-                  guest_info("r", "foo", "foo", [guest_fn("f", :f, :method, 0, false)])
+                  guest_info("r", "foo", "foo", [guest_fn("f", "f", :method, 0, false)])
                 ]}
     end
 
@@ -47,8 +47,8 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
                Discovery.from_wit(WitFixtures.async_resource(:export))
 
       assert functions == [
-               guest_fn("m", :m, :async_method, 1, true),
-               guest_fn("s", :s, :async_static, 0, false)
+               guest_fn("m", "m", :async_method, 1, true),
+               guest_fn("s", "s", :async_static, 0, false)
              ]
     end
 
@@ -106,12 +106,12 @@ defmodule Wasmex.Components.GuestResource.DiscoveryTest do
                {:error, "Multiple resources are named `r`; pass the :interface option"}
 
       assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "j") ==
-               {:ok, guest_info("r", "j", "a:b/j", [guest_fn("f", :f, :method, 0, false)])}
+               {:ok, guest_info("r", "j", "a:b/j", [guest_fn("f", "f", :method, 0, false)])}
 
       assert Discovery.get_resource_from_wit(@two_interfaces, "r", interface: "a:b/i") ==
                {:ok,
                 guest_info("r", "i", "a:b/i", [
-                  guest_fn("constructor", :new, :constructor, 0, true)
+                  guest_fn("constructor", "constructor", :constructor, 0, true)
                 ])}
     end
 

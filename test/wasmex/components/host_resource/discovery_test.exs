@@ -26,7 +26,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
   defp i_info,
     do:
       host_info("r", "i", "a:b/i", [
-        host_fn("[constructor]r", "constructor", :new, :constructor, 0, true)
+        host_fn("[constructor]r", "constructor", "constructor", :constructor, 0, true)
       ])
 
   defp j_info, do: r_with_f("j", "a:b/j")
@@ -35,7 +35,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
   defp r_with_f(interface, interface_name),
     do:
       host_info("r", interface, interface_name, [
-        host_fn("[method]r.f", "f", :f, :method, 0, false)
+        host_fn("[method]r.f", "f", "f", :method, 0, false)
       ])
 
   defp write_deps_package!(dir) do
@@ -64,7 +64,9 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "i", "a:b/i"),
-                  host_info("s", "i", "a:b/i", [host_fn("[method]s.f", "f", :f, :method, 2, true)])
+                  host_info("s", "i", "a:b/i", [
+                    host_fn("[method]s.f", "f", "f", :method, 2, true)
+                  ])
                 ]}
     end
 
@@ -79,8 +81,8 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                Discovery.from_wit(WitFixtures.async_resource(:import))
 
       assert functions == [
-               host_fn("[method]r.m", "m", :m, :async_method, 1, true),
-               host_fn("[static]r.s", "s", :s, :async_static, 0, false)
+               host_fn("[method]r.m", "m", "m", :async_method, 1, true),
+               host_fn("[static]r.s", "s", "s", :async_static, 0, false)
              ]
     end
 
@@ -117,7 +119,7 @@ defmodule Wasmex.Components.HostResource.DiscoveryTest do
                {:ok,
                 [
                   host_info("r", "api", "b:dep/api@2.0.0", [
-                    host_fn("[constructor]r", "constructor", :new, :constructor, 1, true)
+                    host_fn("[constructor]r", "constructor", "constructor", :constructor, 1, true)
                   ])
                 ]}
     end
