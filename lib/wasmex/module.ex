@@ -32,7 +32,7 @@ defmodule Wasmex.Module do
   """
   @spec compile(StoreOrCaller.t(), binary()) :: {:ok, t()} | {:error, binary()}
   def compile(%StoreOrCaller{resource: resource}, bytes) when is_binary(bytes) do
-    with {:ok, module} <- Wasmex.Native.module_compile(resource, bytes) do
+    with {:ok, module} <- Wasmex.Native.module_compile(resource, bytes, Wasmex.Cache.dir()) do
       {:ok, wrap(module)}
     end
   end

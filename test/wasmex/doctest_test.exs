@@ -3,6 +3,7 @@ defmodule Wasmex.DoctestTest do
 
   doctest Wasmex
   doctest Wasmex.Engine
+  doctest Wasmex.Cache
   doctest Wasmex.EngineConfig
   doctest Wasmex.Store
   doctest Wasmex.StoreLimits

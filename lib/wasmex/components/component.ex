@@ -20,7 +20,7 @@ defmodule Wasmex.Components.Component do
   """
   @spec new(Store.t(), binary()) :: {:ok, t()} | {:error, binary()}
   def new(%Store{resource: store}, bytes) when is_binary(bytes) do
-    with {:ok, resource} <- Wasmex.Native.component_new(store, bytes) do
+    with {:ok, resource} <- Wasmex.Native.component_new(store, bytes, Wasmex.Cache.dir()) do
       {:ok, wrap(resource)}
     end
   end

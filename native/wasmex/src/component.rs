@@ -28,7 +28,8 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
-use crate::cache::Cache;
+use crate::cache::{disk, Cache};
+use crate::engine::cache_dir_for;
 use crate::error::Error;
 use crate::store::data::StoreData;
 use crate::store::Handle;
@@ -75,14 +76,18 @@ impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
 fn component_new(
     store_or_caller: Term,
     bytes: Binary,
+    cache_dir: Option<String>,
 ) -> std::result::Result<(rustler::Atom, ResourceArc<ComponentResource>), rustler::Error> {
     let as_term = |e: Error| rustler::Error::Term(Box::new(e));
     let handle = Handle::decode(store_or_caller).map_err(as_term)?;
     let engine = &handle.store.engine;
+    let dir = cache_dir_for(engine, cache_dir);
     let component = COMPILED
         .get_or_compile(engine, bytes.as_slice(), || {
-            Component::new(engine, bytes.as_slice())
-                .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+            disk::get_or_compile(dir.as_deref(), engine, bytes.as_slice(), || {
+                Component::new(engine, bytes.as_slice())
+                    .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+            })
         })
         .map_err(as_term)?;
     if is_wit_package(engine, &component, bytes.as_slice()) {

@@ -9,8 +9,8 @@ use wasmtime::{
 };
 
 use crate::atoms;
-use crate::cache::Cache;
-use crate::engine::{engine_or_default, EngineResource};
+use crate::cache::{disk, Cache};
+use crate::engine::{cache_dir_for, engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::store::Handle;
 use crate::term::to_binary;
@@ -29,14 +29,21 @@ impl rustler::Resource for ModuleResource {}
 impl std::panic::RefUnwindSafe for ModuleResource {}
 
 #[rustler::nif(schedule = "DirtyCpu")]
-fn module_compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
+fn module_compile(
+    store_or_caller: Term,
+    bytes: Binary,
+    cache_dir: Option<String>,
+) -> Result<ResourceArc<ModuleResource>> {
     let handle = Handle::decode(store_or_caller)?;
     let engine = &handle.store.engine;
+    let dir = cache_dir_for(engine, cache_dir);
     let module = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
-        let wasm = wat::parse_bytes(bytes.as_slice())
-            .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
-        Module::from_binary(engine, &wasm)
-            .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
+        disk::get_or_compile(dir.as_deref(), engine, bytes.as_slice(), || {
+            let wasm = wat::parse_bytes(bytes.as_slice())
+                .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
+            Module::from_binary(engine, &wasm)
+                .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
+        })
     })?;
     Ok(ResourceArc::new(ModuleResource { module }))
 }
