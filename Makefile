@@ -4,9 +4,17 @@
 # rustup installs cargo here; make sure it is found even if PATH lacks it.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
+# Optional dependencies (telemetry) come from Hex for users; on machines without Hex access,
+# from a folder of package sources (mix.exs reads WASMEX_DEPS_DIR): the variable's own value,
+# else ../shared/hex beside the repository, else /work/shared/hex.
+WASMEX_DEPS_DIR ?= $(firstword $(abspath $(wildcard $(CURDIR)/../shared/hex /work/shared/hex)))
+ifneq ($(WASMEX_DEPS_DIR),)
+export WASMEX_DEPS_DIR
+endif
+
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo chat-room-component test bench cargo-test spec
+.PHONY: setup deps demo chat-room-component test bench cargo-test spec
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -35,7 +43,11 @@ chat-room-component:
 	fi
 	bash wasm/chat_room/build.sh
 
-test: setup
+# Without a folder of package sources, the optional dependencies come from Hex.
+deps: setup
+	@if [ -z "$(WASMEX_DEPS_DIR)" ]; then mix local.hex --force --if-missing && mix deps.get; fi
+
+test: deps
 	mix test
 
 # The WebAssembly core spec tests through the public API (a few minutes; not part of `test`).

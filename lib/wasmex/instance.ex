@@ -46,9 +46,11 @@ defmodule Wasmex.Instance do
         %{name: to_string(name), module: m}
       end)
 
-    store
-    |> Native.instance_new(module, imports, links, Driver.native_timeout(timeout))
-    |> Driver.run(store, nil)
+    Wasmex.Telemetry.span(:instantiate, %{kind: :module}, fn ->
+      store
+      |> Native.instance_new(module, imports, links, Driver.native_timeout(timeout))
+      |> Driver.run(store, nil)
+    end)
     |> case do
       {:ok, resource} -> {:ok, wrap(resource)}
       {:error, _} = error -> error
@@ -111,21 +113,26 @@ defmodule Wasmex.Instance do
   def call(store_or_caller, instance, name, params, timeout \\ nil)
 
   def call(
-        %StoreOrCaller{resource: store},
+        %StoreOrCaller{resource: store} = store_or_caller,
         %__MODULE__{resource: res} = instance,
         name,
         params,
         timeout
       )
       when is_list(params) do
-    store
-    |> Native.instance_call(
-      res,
-      Wasmex.Utils.name!(name, "function name"),
-      params,
-      Driver.native_timeout(timeout)
+    name = Wasmex.Utils.name!(name, "function name")
+    metadata = %{function: name, kind: :module, instance: instance}
+
+    Wasmex.Telemetry.span(
+      :call,
+      metadata,
+      fn ->
+        store
+        |> Native.instance_call(res, name, params, Driver.native_timeout(timeout))
+        |> Driver.run(store, instance)
+      end,
+      store_or_caller
     )
-    |> Driver.run(store, instance)
   end
 
   @doc """

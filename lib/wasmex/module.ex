@@ -32,9 +32,17 @@ defmodule Wasmex.Module do
   """
   @spec compile(StoreOrCaller.t(), binary()) :: {:ok, t()} | {:error, binary()}
   def compile(%StoreOrCaller{resource: resource}, bytes) when is_binary(bytes) do
-    with {:ok, module} <- Wasmex.Native.module_compile(resource, bytes, Wasmex.Cache.dir()) do
-      {:ok, wrap(module)}
-    end
+    dir = Wasmex.Cache.dir()
+
+    Wasmex.Telemetry.span(
+      :compile,
+      %{kind: :module, bytes: byte_size(bytes), cache_dir: dir},
+      fn ->
+        with {:ok, module} <- Wasmex.Native.module_compile(resource, bytes, dir) do
+          {:ok, wrap(module)}
+        end
+      end
+    )
   end
 
   @doc """

@@ -20,8 +20,13 @@ defmodule Wasmex.Components.Component do
   """
   @spec new(Store.t(), binary()) :: {:ok, t()} | {:error, binary()}
   def new(%Store{resource: store}, bytes) when is_binary(bytes) do
-    with {:ok, resource} <- Wasmex.Native.component_new(store, bytes, Wasmex.Cache.dir()) do
-      {:ok, wrap(resource)}
-    end
+    dir = Wasmex.Cache.dir()
+    metadata = %{kind: :component, bytes: byte_size(bytes), cache_dir: dir}
+
+    Wasmex.Telemetry.span(:compile, metadata, fn ->
+      with {:ok, resource} <- Wasmex.Native.component_new(store, bytes, dir) do
+        {:ok, wrap(resource)}
+      end
+    end)
   end
 end

@@ -34,10 +34,12 @@ defmodule Wasmex.Components.Instance do
   @spec new(Store.t(), Component.t(), map(), timeout()) :: {:ok, t()} | {:error, term()}
   def new(%Store{resource: store}, %Component{resource: component}, imports, timeout \\ :infinity)
       when is_map(imports) do
-    store
-    |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
-    |> Driver.run(store, nil)
-    |> Driver.settle()
+    Wasmex.Telemetry.span(:instantiate, %{kind: :component}, fn ->
+      store
+      |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
+      |> Driver.run(store, nil)
+      |> Driver.settle()
+    end)
     |> case do
       {:ok, resource} ->
         {:ok,
@@ -85,7 +87,9 @@ defmodule Wasmex.Components.Instance do
         do: {&Native.component_call_dirty/5, :dirty},
         else: {&Native.component_call/5, :normal}
 
-    Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
+    Wasmex.Telemetry.span(:call, %{function: path, kind: :component, instance: instance}, fn ->
+      Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
+    end)
   end
 
   @doc false
