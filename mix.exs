@@ -24,7 +24,7 @@ defmodule Wasmex.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [extra_applications: [:logger], mod: {Wasmex.Application, []}]
   end
 
   defp deps do

@@ -121,18 +121,20 @@ defmodule Wasmex.Instance do
       )
       when is_list(params) do
     name = Wasmex.Utils.name!(name, "function name")
-    metadata = %{function: name, kind: :module, instance: instance}
+    # The check first: with no handler, a call builds no metadata (see Wasmex.Telemetry).
+    if Wasmex.Telemetry.attached?(:call) do
+      metadata = %{function: name, kind: :module, instance: instance}
+      run = fn -> run_call(store, res, instance, name, params, timeout) end
+      Wasmex.Telemetry.span(:call, metadata, run, store_or_caller)
+    else
+      run_call(store, res, instance, name, params, timeout)
+    end
+  end
 
-    Wasmex.Telemetry.span(
-      :call,
-      metadata,
-      fn ->
-        store
-        |> Native.instance_call(res, name, params, Driver.native_timeout(timeout))
-        |> Driver.run(store, instance)
-      end,
-      store_or_caller
-    )
+  defp run_call(store, res, instance, name, params, timeout) do
+    store
+    |> Native.instance_call(res, name, params, Driver.native_timeout(timeout))
+    |> Driver.run(store, instance)
   end
 
   @doc """

@@ -4,8 +4,12 @@ defmodule Wasmex.Telemetry do
 
   `:telemetry` is an optional dependency: add `{:telemetry, "~> 1.0"}` to your deps (Phoenix
   apps have it) and Wasmex emits the events below; without it, nothing is emitted and nothing is
-  paid. Whether `:telemetry` is there is decided once, when Wasmex is compiled. With no handler
-  attached to an event, Wasmex does not build it: a call then costs three ETS lookups more.
+  paid. Whether `:telemetry` is there is decided once, when Wasmex is compiled.
+
+  With no handler attached, Wasmex builds no event: a call then costs one `:persistent_term`
+  read more. For that, Wasmex notes which of its events have handlers: once a second (a
+  process of the `:wasmex` application looks) and at `refresh/0`. A handler attached to a
+  Wasmex event sees it within a second; call `refresh/0` after attaching for at once (tests).
 
   Durations are in `:native` time units (`System.convert_time_unit/3`), as `:telemetry.span/3`
   gives them. Every span's events share a `:telemetry_span_context`.
@@ -52,6 +56,8 @@ defmodule Wasmex.Telemetry do
 
       iex> handler = fn event, measurements, metadata, pid -> send(pid, {event, measurements, metadata}) end
       iex> :telemetry.attach("doc-handler", [:wasmex, :call, :stop], handler, self())
+      iex> Wasmex.Telemetry.refresh()
+      :ok
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f") (result i32) i32.const 1))]})
       iex> {:ok, [1]} = Wasmex.call_function(pid, :f, [])
       iex> receive do {[:wasmex, :call, :stop], %{duration: d}, %{function: "f"}} -> is_integer(d) end
@@ -62,6 +68,22 @@ defmodule Wasmex.Telemetry do
 
   @enabled Code.ensure_loaded?(:telemetry)
   @table :telemetry_handler_table
+
+  # The events of each gate (`attached?/1`).
+  @gates %{
+    call: [[:wasmex, :call, :start], [:wasmex, :call, :stop], [:wasmex, :call, :exception]],
+    compile: [
+      [:wasmex, :compile, :start],
+      [:wasmex, :compile, :stop],
+      [:wasmex, :compile, :exception]
+    ],
+    instantiate: [
+      [:wasmex, :instantiate, :start],
+      [:wasmex, :instantiate, :stop],
+      [:wasmex, :instantiate, :exception]
+    ],
+    pool: [[:wasmex, :pool, :checkout], [:wasmex, :pool, :replace]]
+  }
 
   @typedoc "The spans Wasmex emits."
   @type span :: :call | :compile | :instantiate
@@ -75,40 +97,59 @@ defmodule Wasmex.Telemetry do
   @spec enabled?() :: boolean()
   def enabled?, do: @enabled
 
+  @doc """
+  Notes at once which Wasmex events have handlers (Wasmex otherwise looks once a second).
+  Call it after `:telemetry.attach/4` when the next event must not be missed.
+
+      iex> Wasmex.Telemetry.refresh()
+      :ok
+  """
+  @spec refresh() :: :ok
+  def refresh do
+    for {gate, events} <- @gates do
+      attached = @enabled and Enum.any?(events, &handled?/1)
+
+      if :persistent_term.get({__MODULE__, gate}, false) != attached,
+        do: :persistent_term.put({__MODULE__, gate}, attached)
+    end
+
+    :ok
+  end
+
+  @doc false
+  # Whether a handler was attached to an event of `gate` (`:call`, `:compile`, `:instantiate`
+  # or `:pool`) at the last `refresh/0`: one `:persistent_term` read.
+  @spec attached?(span() | :pool) :: boolean()
+  def attached?(gate), do: :persistent_term.get({__MODULE__, gate}, false)
+
   @doc false
   # Runs `fun` as the span `[:wasmex, span, ...]` with `metadata`. With `fuel_store` (a store or
-  # caller of a fuel-counting engine) `:stop` reports `:fuel_consumed`. When no handler is
-  # attached to the span's events, just `fun.()`.
+  # caller of a fuel-counting engine) `:stop` reports `:fuel_consumed`. Callers check
+  # `attached?/1` first when the cost of building the metadata matters.
   @spec span(span(), map(), (() -> result), Wasmex.StoreOrCaller.t() | nil) :: result
         when result: var
   def span(span, metadata, fun, fuel_store \\ nil)
 
   if @enabled do
     for span <- [:call, :compile, :instantiate] do
-      start = [:wasmex, span, :start]
-      stop = [:wasmex, span, :stop]
-      exception = [:wasmex, span, :exception]
+      names = {[:wasmex, span, :start], [:wasmex, span, :stop], [:wasmex, span, :exception]}
 
       def span(unquote(span), metadata, fun, fuel_store) do
-        if attached?(unquote(start)) or attached?(unquote(stop)) or
-             attached?(unquote(exception)) do
-          run(unquote(Macro.escape({start, stop, exception})), metadata, fun, fuel_store)
-        else
-          fun.()
-        end
+        if attached?(unquote(span)),
+          do: run(unquote(Macro.escape(names)), metadata, fun, fuel_store),
+          else: fun.()
       end
     end
 
     @doc false
-    # Emits the single event `[:wasmex | name]` when a handler is attached to it.
-    @spec event([atom()], map(), map()) :: :ok
-    def event(name, measurements, metadata) do
-      name = [:wasmex | name]
-      if attached?(name), do: :telemetry.execute(name, measurements, metadata)
+    # Emits the pool event `[:wasmex, :pool, name]` when its handlers may be attached.
+    @spec pool_event(atom(), map(), map()) :: :ok
+    def pool_event(name, measurements, metadata) do
+      if attached?(:pool), do: :telemetry.execute([:wasmex, :pool, name], measurements, metadata)
       :ok
     end
 
-    defp attached?(name) do
+    defp handled?(name) do
       :ets.member(@table, name)
     rescue
       # :telemetry is loaded but not started.
@@ -174,7 +215,9 @@ defmodule Wasmex.Telemetry do
     def span(_span, _metadata, fun, _fuel_store), do: fun.()
 
     @doc false
-    @spec event([atom()], map(), map()) :: :ok
-    def event(_name, _measurements, _metadata), do: :ok
+    @spec pool_event(atom(), map(), map()) :: :ok
+    def pool_event(_name, _measurements, _metadata), do: :ok
+
+    defp handled?(_name), do: false
   end
 end

@@ -15,16 +15,19 @@ defmodule Wasmex.Features.TelemetryTest do
   @sum ~S[(module (func (export "sum") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
                   (func (export "boom") unreachable))]
 
+  @doc false
+  def handle(event, measurements, metadata, test), do: send(test, {event, measurements, metadata})
+
   setup do
     id = "telemetry-test-#{System.unique_integer([:positive])}"
-    test = self()
+    :ok = :telemetry.attach_many(id, @events, &__MODULE__.handle/4, self())
+    :ok = Wasmex.Telemetry.refresh()
 
-    handler = fn event, measurements, metadata, _ ->
-      send(test, {event, measurements, metadata})
-    end
+    on_exit(fn ->
+      :telemetry.detach(id)
+      Wasmex.Telemetry.refresh()
+    end)
 
-    :ok = :telemetry.attach_many(id, @events, handler, nil)
-    on_exit(fn -> :telemetry.detach(id) end)
     :ok
   end
 
@@ -116,6 +119,7 @@ defmodule Wasmex.Features.TelemetryTest do
 
   test "without the :telemetry application running, calls still work and emit nothing" do
     Application.stop(:telemetry)
+    :ok = Wasmex.Telemetry.refresh()
     on_exit(fn -> {:ok, _} = Application.ensure_all_started(:telemetry) end)
 
     {:ok, pid} = Wasmex.start_link(%{bytes: @sum})

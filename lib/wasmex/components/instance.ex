@@ -75,21 +75,29 @@ defmodule Wasmex.Components.Instance do
   # when the call was refused because a trap or a stopped call broke the instance (it never
   # entered the guest).
   @spec attempt(t(), [binary()], list(), timeout() | nil) :: term()
-  def attempt(
-        %__MODULE__{store_resource: store, instance_resource: res} = instance,
-        path,
-        args,
-        timeout
-      ) do
+  def attempt(%__MODULE__{} = instance, path, args, timeout) do
+    # The check first: with no handler, a call builds no metadata (see Wasmex.Telemetry).
+    if Wasmex.Telemetry.attached?(:call) do
+      metadata = %{function: path, kind: :component, instance: instance}
+      Wasmex.Telemetry.span(:call, metadata, fn -> start_call(instance, path, args, timeout) end)
+    else
+      start_call(instance, path, args, timeout)
+    end
+  end
+
+  defp start_call(
+         %__MODULE__{store_resource: store, instance_resource: res} = instance,
+         path,
+         args,
+         timeout
+       ) do
     # Calls with large arguments run on a dirty scheduler (see `heavy?/1`).
     {start, mode} =
       if heavy?(args),
         do: {&Native.component_call_dirty/5, :dirty},
         else: {&Native.component_call/5, :normal}
 
-    Wasmex.Telemetry.span(:call, %{function: path, kind: :component, instance: instance}, fn ->
-      Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
-    end)
+    Driver.start(&start.(store, res, path, args, &1), timeout, store, instance, mode)
   end
 
   @doc false

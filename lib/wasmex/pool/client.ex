@@ -79,10 +79,10 @@ defmodule Wasmex.Pool.Client do
   defp call_member(info, index, fun, params, timeout, deadline) do
     queued = Info.enter(info, index) - 1
 
-    Wasmex.Telemetry.event([:pool, :checkout], %{queued: queued}, %{
-      pool: info.name,
-      member: index
-    })
+    if Wasmex.Telemetry.attached?(:pool) do
+      metadata = %{pool: info.name, member: index}
+      Wasmex.Telemetry.pool_event(:checkout, %{queued: queued}, metadata)
+    end
 
     GenServer.call(elem(info.members, index - 1), {:call, fun, params, deadline}, timeout)
   catch

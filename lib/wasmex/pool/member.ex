@@ -102,7 +102,7 @@ defmodule Wasmex.Pool.Member do
 
   defp replaced(state, duration) do
     metadata = %{pool: state.info.name, member: state.index}
-    Wasmex.Telemetry.event([:pool, :replace], %{duration: duration}, metadata)
+    Wasmex.Telemetry.pool_event(:replace, %{duration: duration}, metadata)
     state
   end
 
