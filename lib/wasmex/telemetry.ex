@@ -67,7 +67,6 @@ defmodule Wasmex.Telemetry do
   """
 
   @enabled Code.ensure_loaded?(:telemetry)
-  @table :telemetry_handler_table
 
   # The events of each gate (`attached?/1`).
   @gates %{
@@ -150,7 +149,7 @@ defmodule Wasmex.Telemetry do
     end
 
     defp handled?(name) do
-      :ets.member(@table, name)
+      :ets.member(:telemetry_handler_table, name)
     rescue
       # :telemetry is loaded but not started.
       ArgumentError -> false
