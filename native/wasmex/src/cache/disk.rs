@@ -1,9 +1,11 @@
 //! The compiled-code cache on disk: wasmtime's serialized modules and components, one file each.
 //!
-//! A file's name is its key: the SHA-256 of a format tag, the artifact kind, the SHA-256 of the
+//! A file's name is its key: the SHA-256 of a format tag, the artifact kind, the digest of the
 //! input bytes, the engine's compatibility hash (its compilation settings and the wasmtime
 //! version), wasmtime's version and the target. A file holds a header (magic, the key again, the
-//! SHA-256 and length of the payload) and the payload, the bytes `serialize` gave.
+//! payload's digest and length) and the payload, the bytes `serialize` gave. A digest is the
+//! SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the megabytes of a large component
+//! (12 MB of input, 40 MB of code) are hashed on every core.
 //!
 //! Deserializing runs native code taken from the file, so a file is loaded only when its header
 //! verifies first: right magic, right key (a file copied over another's name is refused), right
@@ -12,7 +14,8 @@
 //! check guards against corruption and mix-ups, not against someone who may write the directory:
 //! the directory must be writable only by those trusted to run code.
 //!
-//! Threading: no shared state. Writers write a temporary file with a unique name in the same
+//! Threading: no shared state; `digest` hashes chunks on scoped threads of its own (or
+//! inline when a thread cannot be spawned). Writers write a temporary file with a unique name in the same
 //! directory and rename it over the final name, so readers on any thread, process or node see a
 //! whole file or none. Errors while reading or writing the cache never fail a compile: the cache
 //! is skipped.
@@ -31,6 +34,8 @@ use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"WASMEXC1";
 const HEADER: usize = 8 + 32 + 32 + 8;
+/// The chunk size of `digest`: part of the file format and of every key.
+const CHUNK: usize = 4 << 20;
 /// The wasmtime release the crate pins (Cargo.toml); part of every key.
 const WASMTIME: &str = "48.0.8";
 
@@ -83,7 +88,7 @@ pub fn key<A: Artifact>(engine: &Engine, bytes: &[u8]) -> [u8; 32] {
     let mut h = ShaHasher(Sha256::new());
     h.write(b"wasmex-cache-1\0");
     h.write(A::KIND.as_bytes());
-    h.write(&Sha256::digest(bytes));
+    h.write(&digest(bytes));
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
     h.write(WASMTIME.as_bytes());
     h.write(std::env::consts::ARCH.as_bytes());
@@ -93,6 +98,51 @@ pub fn key<A: Artifact>(engine: &Engine, bytes: &[u8]) -> [u8; 32] {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn chunk_digests(chunks: &[&[u8]]) -> Vec<[u8; 32]> {
+    chunks.iter().map(|c| Sha256::digest(c).into()).collect()
+}
+
+/// SHA-256 over a tag, the payload's length and the SHA-256 of each `CHUNK` of it; the chunks
+/// are hashed on up to as many threads as there are cores (inline for one chunk). The result
+/// does not depend on the number of threads.
+pub fn digest(payload: &[u8]) -> [u8; 32] {
+    let chunks: Vec<&[u8]> = payload.chunks(CHUNK).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, chunks.len().max(1));
+    let per = chunks.len().div_ceil(threads).max(1);
+    let digests: Vec<[u8; 32]> = if threads == 1 {
+        chunk_digests(&chunks)
+    } else {
+        std::thread::scope(|scope| {
+            let groups: Vec<_> = chunks
+                .chunks(per)
+                .map(|group| {
+                    let spawned = std::thread::Builder::new()
+                        .name("wasmex-cache-hash".into())
+                        .spawn_scoped(scope, move || chunk_digests(group));
+                    (group, spawned)
+                })
+                .collect();
+            // A group whose thread could not start (or failed) is hashed here.
+            groups
+                .into_iter()
+                .flat_map(|(group, spawned)| match spawned.map(|h| h.join()) {
+                    Ok(Ok(digests)) => digests,
+                    _ => chunk_digests(group),
+                })
+                .collect()
+        })
+    };
+    let mut h = Sha256::new();
+    h.update(b"wasmex-chunks-4MiB\0");
+    h.update((payload.len() as u64).to_le_bytes());
+    for chunk_digest in &digests {
+        h.update(chunk_digest);
+    }
+    h.finalize().into()
 }
 
 /// The file that holds the artifact of `key` in `dir`.
@@ -105,11 +155,11 @@ pub fn verified<'f>(file: &'f [u8], key: &[u8; 32]) -> Option<&'f [u8]> {
     if file.len() < HEADER || &file[..8] != MAGIC || &file[8..40] != key {
         return None;
     }
-    let digest = &file[40..72];
+    let recorded = &file[40..72];
     let mut len = [0u8; 8];
     len.copy_from_slice(&file[72..80]);
     let payload = &file[HEADER..];
-    if u64::from_le_bytes(len) != payload.len() as u64 || Sha256::digest(payload)[..] != *digest {
+    if u64::from_le_bytes(len) != payload.len() as u64 || digest(payload)[..] != *recorded {
         return None;
     }
     Some(payload)
@@ -120,7 +170,7 @@ pub fn encode(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(key);
-    out.extend_from_slice(&Sha256::digest(payload));
+    out.extend_from_slice(&digest(payload));
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(payload);
     out

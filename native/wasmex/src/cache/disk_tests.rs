@@ -62,3 +62,18 @@ fn a_second_compile_reads_the_file_and_a_bad_file_is_rewritten() {
     assert!(verified(&fs::read(&path).unwrap(), &key::<Module>(&engine, wat)).is_some());
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_digest_is_the_sha256_of_the_chunks_sha256s() {
+    let payload: Vec<u8> = (0..(2 * CHUNK + 17)).map(|i| (i % 251) as u8).collect();
+    let mut h = Sha256::new();
+    h.update(b"wasmex-chunks-4MiB\0");
+    h.update((payload.len() as u64).to_le_bytes());
+    for chunk in payload.chunks(CHUNK) {
+        h.update(Sha256::digest(chunk));
+    }
+    let expected: [u8; 32] = h.finalize().into();
+    assert_eq!(digest(&payload), expected);
+    assert_ne!(digest(&payload[1..]), expected);
+    assert_eq!(digest(b""), digest(b""));
+}
