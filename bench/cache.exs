@@ -4,7 +4,8 @@
 # directory: Cranelift compiles, the file is written) against later boots (the file is
 # verified and loaded). Each boot uses a new engine, so the in-memory cache (per engine) cannot
 # answer, as in a new VM. Uses the chat-room component (`make chat-room-component`) when it is
-# built, else the largest committed component fixture; the table names the file.
+# built, else the largest committed component fixture; the table names the file. BENCH_SMOKE=1
+# checks the script quickly (the fixture, fewer runs).
 # All timed code lives in modules (compiled).
 
 Code.require_file("support/harness.exs", __DIR__)
@@ -27,9 +28,10 @@ defmodule Bench.Cache do
     H.heading("Component server start: compile vs compiled-code cache")
     IO.puts("#{Path.relative_to(path, @root)}: #{H.fmt_bytes(byte_size(bytes))}\n")
 
-    uncached = for _ <- 1..3, do: boot(bytes, nil)
+    {uncached_runs, cached_runs} = if smoke?(), do: {1, 3}, else: {2, 10}
+    uncached = for _ <- 1..uncached_runs, do: boot(bytes, nil)
     first = boot(bytes, dir)
-    cached = for _ <- 1..10, do: boot(bytes, dir)
+    cached = for _ <- 1..cached_runs, do: boot(bytes, dir)
     [file] = File.ls!(dir)
     File.rm_rf!(dir)
 
@@ -47,8 +49,10 @@ defmodule Bench.Cache do
     [label, length(samples), H.fmt_ns(stats.median), H.fmt_ns(stats.max)]
   end
 
+  defp smoke?, do: System.get_env("BENCH_SMOKE") == "1"
+
   defp component do
-    if File.exists?(@chat_room) do
+    if File.exists?(@chat_room) and not smoke?() do
       @chat_room
     else
       @fixtures
