@@ -4,9 +4,17 @@
 # rustup installs cargo here; make sure it is found even if PATH lacks it.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
+# Optional dependencies (telemetry) come from Hex for users; on machines without Hex access,
+# from a folder of package sources (mix.exs reads WASMEX_DEPS_DIR): the variable's own value,
+# else ../shared/hex beside the repository, else /work/shared/hex.
+WASMEX_DEPS_DIR ?= $(firstword $(abspath $(wildcard $(CURDIR)/../shared/hex /work/shared/hex)))
+ifneq ($(WASMEX_DEPS_DIR),)
+export WASMEX_DEPS_DIR
+endif
+
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: setup demo chat-room-component test bench cargo-test spec docs phoenix-test
+.PHONY: setup deps demo chat-room-component test bench cargo-test spec docs phoenix-test
 
 setup:
 	@if ! command -v mix >/dev/null 2>&1; then \
@@ -35,13 +43,15 @@ chat-room-component:
 	fi
 	bash wasm/chat_room/build.sh
 
-test: setup
+# Without a folder of package sources, the optional dependencies come from Hex.
+deps: setup
+	@if [ -z "$(WASMEX_DEPS_DIR)" ]; then mix local.hex --force --if-missing && mix deps.get; fi
+
+test: deps
 	mix test
 
-# Hex packages as source folders (for machines without Hex access): the first
-# of $WASMEX_DEPS_DIR, ../shared/hex beside the repository, /work/shared/hex.
-# Empty when none exists: then `mix deps.get` fetches them from Hex.
-DEPS_DIR := $(abspath $(or $(WASMEX_DEPS_DIR),$(firstword $(wildcard $(CURDIR)/../shared/hex /work/shared/hex))))
+# The folder of package sources found above (empty: Hex).
+DEPS_DIR := $(WASMEX_DEPS_DIR)
 
 # The HTML docs in doc/ (ExDoc, MIX_ENV=docs); warnings fail the build, and so
 # does a public module or function without docs and an example (tools/doc_gaps.exs).

@@ -31,31 +31,38 @@ defmodule Wasmex.MixProject do
   def cli, do: [preferred_envs: [docs: :docs]]
 
   def application do
-    [extra_applications: [:logger]]
+    [extra_applications: [:logger], mod: {Wasmex.Application, []}]
+  end
+
+  # :telemetry is optional (events are emitted when it is loaded). ExDoc is declared in the :docs
+  # environment only: Mix resolves every declared dependency's source, even one `only:` another
+  # environment, and that would need Hex (or WASMEX_DEPS_DIR) for `mix test` too.
+  defp deps do
+    docs = if Mix.env() == :docs, do: [dep(:ex_doc, "~> 0.36.1", only: :docs, runtime: false)]
+    [dep(:telemetry, "~> 1.0", optional: true)] ++ (docs || [])
+  end
+
+  defp dep(name, requirement, opts) do
+    case deps_dir() do
+      nil -> {name, requirement, opts}
+      dir -> {name, [path: Path.join(dir, Atom.to_string(name))] ++ opts}
+    end
+  end
+
+  defp deps_dir do
+    sibling = Path.expand("../shared/hex", __DIR__)
+
+    cond do
+      dir = System.get_env("WASMEX_DEPS_DIR") -> dir
+      File.dir?(sibling) -> sibling
+      true -> nil
+    end
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]
   defp elixirc_paths(_), do: ["lib"]
 
-  # The HTML docs (`mix docs`, which runs in the :docs environment). ExDoc
-  # comes from Hex, or from the package sources in WASMEX_DEPS_DIR when set
-  # (see examples/phoenix_chat/README.md).
-  # Declared in the :docs environment only: Mix resolves every declared
-  # dependency's source, even one that is `only:` another environment, and
-  # that would need Hex (or WASMEX_DEPS_DIR) for `mix test` too.
-  defp deps do
-    if Mix.env() == :docs, do: [docs_dep(:ex_doc, "~> 0.36.1")], else: []
-  end
-
-  defp docs_dep(name, requirement) do
-    opts = [only: :docs, runtime: false]
-
-    case System.get_env("WASMEX_DEPS_DIR") do
-      dir when dir in [nil, ""] -> {name, requirement, opts}
-      dir -> {name, [path: Path.join(Path.expand(dir), Atom.to_string(name))] ++ opts}
-    end
-  end
-
+  # The HTML docs (`mix docs`, which runs in the :docs environment).
   @guides [
     "guides/getting_started.md",
     "guides/rust_components.md",

@@ -18,7 +18,8 @@ defmodule Wasmex.EngineConfig do
           wasm_backtrace_details: boolean(),
           memory64: boolean(),
           wasm_component_model: boolean(),
-          debug_info: boolean()
+          debug_info: boolean(),
+          cache_dir: Path.t() | nil
         }
 
   defstruct consume_fuel: false,
@@ -26,7 +27,8 @@ defmodule Wasmex.EngineConfig do
             wasm_backtrace_details: false,
             memory64: false,
             wasm_component_model: true,
-            debug_info: false
+            debug_info: false,
+            cache_dir: nil
 
   @doc """
   Makes the engine count fuel: stores then start with 0 fuel and a guest that runs out traps.
@@ -68,4 +70,15 @@ defmodule Wasmex.EngineConfig do
   @spec memory64(t(), boolean()) :: t()
   def memory64(%__MODULE__{} = config, enabled) when is_boolean(enabled),
     do: %{config | memory64: enabled}
+
+  @doc """
+  Caches this engine's compiled modules and components in the directory `dir` (see
+  `Wasmex.Cache`); `nil` (the default) uses the application's `config :wasmex, cache_dir: ...`.
+
+      iex> Wasmex.EngineConfig.cache_dir(%Wasmex.EngineConfig{}, "/tmp/wasmex-cache").cache_dir
+      "/tmp/wasmex-cache"
+  """
+  @spec cache_dir(t(), Path.t() | nil) :: t()
+  def cache_dir(%__MODULE__{} = config, dir) when is_binary(dir) or is_nil(dir),
+    do: %{config | cache_dir: dir}
 end

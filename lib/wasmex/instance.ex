@@ -48,16 +48,18 @@ defmodule Wasmex.Instance do
 
     ms = Driver.native_timeout(timeout)
 
-    # A module with a large image (data segments) is instantiated on a dirty CPU scheduler.
-    case Native.instance_new(store, module, imports, links, ms) do
-      :dirty ->
-        store
-        |> Native.instance_new_dirty(module, imports, links, ms)
-        |> Driver.run(store, nil, :dirty)
+    Wasmex.Telemetry.span(:instantiate, %{kind: :module}, fn ->
+      # A module with a large image (data segments) is instantiated on a dirty CPU scheduler.
+      case Native.instance_new(store, module, imports, links, ms) do
+        :dirty ->
+          store
+          |> Native.instance_new_dirty(module, imports, links, ms)
+          |> Driver.run(store, nil, :dirty)
 
-      step ->
-        Driver.run(step, store, nil)
-    end
+        step ->
+          Driver.run(step, store, nil)
+      end
+    end)
     |> case do
       {:ok, resource} -> {:ok, wrap(resource)}
       {:error, _} = error -> error
@@ -120,20 +122,27 @@ defmodule Wasmex.Instance do
   def call(store_or_caller, instance, name, params, timeout \\ nil)
 
   def call(
-        %StoreOrCaller{resource: store},
+        %StoreOrCaller{resource: store} = store_or_caller,
         %__MODULE__{resource: res} = instance,
         name,
         params,
         timeout
       )
       when is_list(params) do
+    name = Wasmex.Utils.name!(name, "function name")
+    # The check first: with no handler, a call builds no metadata (see Wasmex.Telemetry).
+    if Wasmex.Telemetry.attached?(:call) do
+      metadata = %{function: name, kind: :module, instance: instance}
+      run = fn -> run_call(store, res, instance, name, params, timeout) end
+      Wasmex.Telemetry.span(:call, metadata, run, store_or_caller)
+    else
+      run_call(store, res, instance, name, params, timeout)
+    end
+  end
+
+  defp run_call(store, res, instance, name, params, timeout) do
     store
-    |> Native.instance_call(
-      res,
-      Wasmex.Utils.name!(name, "function name"),
-      params,
-      Driver.native_timeout(timeout)
-    )
+    |> Native.instance_call(res, name, params, Driver.native_timeout(timeout))
     |> Driver.run(store, instance)
   end
 

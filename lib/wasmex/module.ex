@@ -46,14 +46,15 @@ defmodule Wasmex.Module do
           {:ok, t()} | {:error, binary() | :timeout}
   def compile(%StoreOrCaller{resource: resource}, bytes, opts \\ []) when is_binary(bytes) do
     opts = Keyword.validate!(opts, timeout: :infinity)
+    dir = Wasmex.Cache.dir()
+    metadata = %{kind: :module, bytes: byte_size(bytes), cache_dir: dir}
+    compile = fn -> Wasmex.Native.module_compile(resource, bytes, dir) end
 
-    with {:ok, module} <-
-           Wasmex.Compile.run(
-             fn -> Wasmex.Native.module_compile(resource, bytes) end,
-             opts[:timeout]
-           ) do
-      {:ok, wrap(module)}
-    end
+    Wasmex.Telemetry.span(:compile, metadata, fn ->
+      with {:ok, module} <- Wasmex.Compile.run(compile, opts[:timeout]) do
+        {:ok, wrap(module)}
+      end
+    end)
   end
 
   @doc """

@@ -26,7 +26,7 @@ defmodule Wasmex.Native do
   def store_get_fuel(_store_or_caller), do: err()
   def store_set_fuel(_store_or_caller, _fuel), do: err()
 
-  def module_compile(_store_or_caller, _bytes), do: err()
+  def module_compile(_store_or_caller, _bytes, _cache_dir), do: err()
   def module_name(_module), do: err()
   def module_exports(_module), do: err()
   def module_imports(_module), do: err()
@@ -60,7 +60,7 @@ defmodule Wasmex.Native do
   def memory_read_binary_dirty(_store_or_caller, _memory, _index, _length), do: err()
   def memory_write_binary_dirty(_store_or_caller, _memory, _index, _bytes), do: err()
 
-  def component_new(_store_or_caller, _bytes), do: err()
+  def component_new(_store_or_caller, _bytes, _cache_dir), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def component_call_dirty(_store_or_caller, _instance, _path, _params, _timeout), do: err()

@@ -45,13 +45,7 @@ defmodule Wasmex.Features.DistributedPoolTest do
   """
 
   setup_all do
-    {_, 0} = System.cmd("epmd", ["-daemon"])
-
-    unless Node.alive?() do
-      {:ok, _} = Node.start(:"wasmex_pool_test_#{System.unique_integer([:positive])}@127.0.0.1")
-    end
-
-    :ok
+    Wasmex.PeerHelpers.start_distribution!(:wasmex_pool_test)
   end
 
   setup do
@@ -59,20 +53,8 @@ defmodule Wasmex.Features.DistributedPoolTest do
   end
 
   defp start_peer!(tag) do
-    name = ~c"wasmex_peer_#{tag}_#{System.unique_integer([:positive])}"
-    paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
-    cookie = [~c"-setcookie", Atom.to_charlist(Node.get_cookie())]
-    # Stopping a peer mid-test is expected: no "overlapping partitions" disconnects.
-    quiet = [~c"-kernel", ~c"prevent_overlapping_partitions", ~c"false"]
-    args = paths ++ cookie ++ quiet
-
-    {:ok, peer, node} =
-      :peer.start_link(%{name: name, host: ~c"127.0.0.1", longnames: true, args: args})
-
-    {:ok, _} = :erpc.call(node, Application, :ensure_all_started, [:logger])
     source = String.replace(@helper, "TAG", Integer.to_string(tag))
-    [_ | _] = :erpc.call(node, Code, :compile_string, [source])
-    {peer, node}
+    Wasmex.PeerHelpers.start_peer!("wasmex_peer_#{tag}", source)
   end
 
   defp start_remote_pool!(node, pool, opts \\ []) do

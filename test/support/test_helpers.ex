@@ -6,6 +6,22 @@ defmodule Wasmex.TestHelpers do
 
   alias Wasmex.{Engine, EngineConfig, Instance, Memory, Module, Store}
 
+  @doc """
+  Removes the application's `:cache_dir` for the test and puts the previous value back when it
+  ends (for tests that are not async: the environment is global).
+  """
+  def isolate_cache_dir! do
+    previous = Application.fetch_env(:wasmex, :cache_dir)
+    Application.delete_env(:wasmex, :cache_dir)
+
+    ExUnit.Callbacks.on_exit(fn ->
+      case previous do
+        {:ok, value} -> Application.put_env(:wasmex, :cache_dir, value)
+        :error -> Application.delete_env(:wasmex, :cache_dir)
+      end
+    end)
+  end
+
   @doc "A new store (default engine unless one is given)."
   def store!(limits \\ nil, engine \\ nil) do
     assert {:ok, store} = Store.new(limits, engine)

@@ -3,6 +3,8 @@ defmodule Wasmex.DoctestTest do
 
   doctest Wasmex
   doctest Wasmex.Engine
+  doctest Wasmex.Cache
+  doctest Wasmex.Telemetry
   doctest Wasmex.EngineConfig
   doctest Wasmex.Store
   doctest Wasmex.StoreLimits

@@ -11,7 +11,8 @@ defmodule Wasmex.EngineConfigTest do
                wasm_backtrace_details: false,
                memory64: false,
                wasm_component_model: true,
-               debug_info: false
+               debug_info: false,
+               cache_dir: nil
              } = %EngineConfig{}
     end
 
@@ -25,7 +26,8 @@ defmodule Wasmex.EngineConfigTest do
                  :wasm_backtrace_details,
                  :memory64,
                  :wasm_component_model,
-                 :debug_info
+                 :debug_info,
+                 :cache_dir
                ])
     end
   end

@@ -37,6 +37,10 @@ defmodule Mix.Tasks.Wasmex.Run do
 
   A guest that traps, times out or runs out of fuel ends the task with an error message and exit
   code 1. See `Wasmex.Command` for running commands from code.
+
+  Compiled code is cached on disk (`Wasmex.Cache`; in `Wasmex.Cache.default_dir/0` unless
+  `config :wasmex, cache_dir: ...` says otherwise), so the second run of a large component
+  starts at once.
   """
 
   use Mix.Task
@@ -60,6 +64,7 @@ defmodule Mix.Tasks.Wasmex.Run do
       end
 
     Mix.Task.run("app.config")
+    Wasmex.Cache.enable()
     bytes = read!(file)
 
     command_opts = [

@@ -25,10 +25,14 @@ defmodule Wasmex.Components.Component do
   @spec new(Store.t(), binary(), keyword()) :: {:ok, t()} | {:error, binary() | :timeout}
   def new(%Store{resource: store}, bytes, opts \\ []) when is_binary(bytes) do
     opts = Keyword.validate!(opts, timeout: :infinity)
+    dir = Wasmex.Cache.dir()
+    metadata = %{kind: :component, bytes: byte_size(bytes), cache_dir: dir}
+    compile = fn -> Wasmex.Native.component_new(store, bytes, dir) end
 
-    with {:ok, resource} <-
-           Wasmex.Compile.run(fn -> Wasmex.Native.component_new(store, bytes) end, opts[:timeout]) do
-      {:ok, wrap(resource)}
-    end
+    Wasmex.Telemetry.span(:compile, metadata, fn ->
+      with {:ok, resource} <- Wasmex.Compile.run(compile, opts[:timeout]) do
+        {:ok, wrap(resource)}
+      end
+    end)
   end
 end

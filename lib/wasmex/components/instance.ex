@@ -34,10 +34,12 @@ defmodule Wasmex.Components.Instance do
   @spec new(Store.t(), Component.t(), map(), timeout()) :: {:ok, t()} | {:error, term()}
   def new(%Store{resource: store}, %Component{resource: component}, imports, timeout \\ :infinity)
       when is_map(imports) do
-    store
-    |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
-    |> Driver.run(store, nil)
-    |> Driver.settle()
+    Wasmex.Telemetry.span(:instantiate, %{kind: :component}, fn ->
+      store
+      |> Native.component_instance_new(component, imports, Driver.native_timeout(timeout))
+      |> Driver.run(store, nil)
+      |> Driver.settle()
+    end)
     |> case do
       {:ok, resource} ->
         {:ok,
@@ -84,12 +86,22 @@ defmodule Wasmex.Components.Instance do
   # when the call was refused because a trap or a stopped call broke the instance (it never
   # entered the guest).
   @spec attempt(t(), [binary()], list(), timeout() | nil) :: term()
-  def attempt(
-        %__MODULE__{store_resource: store, instance_resource: res} = instance,
-        path,
-        args,
-        timeout
-      ) do
+  def attempt(%__MODULE__{} = instance, path, args, timeout) do
+    # The check first: with no handler, a call builds no metadata (see Wasmex.Telemetry).
+    if Wasmex.Telemetry.attached?(:call) do
+      metadata = %{function: path, kind: :component, instance: instance}
+      Wasmex.Telemetry.span(:call, metadata, fn -> start_call(instance, path, args, timeout) end)
+    else
+      start_call(instance, path, args, timeout)
+    end
+  end
+
+  defp start_call(
+         %__MODULE__{store_resource: store, instance_resource: res} = instance,
+         path,
+         args,
+         timeout
+       ) do
     # Calls with large arguments run on a dirty scheduler (see `heavy?/1`).
     {start, mode} =
       if heavy?(args),

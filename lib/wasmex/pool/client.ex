@@ -77,7 +77,13 @@ defmodule Wasmex.Pool.Client do
   end
 
   defp call_member(info, index, fun, params, timeout, deadline) do
-    Info.enter(info, index)
+    queued = Info.enter(info, index) - 1
+
+    if Wasmex.Telemetry.attached?(:pool) do
+      metadata = %{pool: info.name, member: index}
+      Wasmex.Telemetry.pool_event(:checkout, %{queued: queued}, metadata)
+    end
+
     GenServer.call(elem(info.members, index - 1), {:call, fun, params, deadline}, timeout)
   catch
     :exit, {:timeout, _} -> {:error, :timeout}

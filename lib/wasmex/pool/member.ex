@@ -56,14 +56,18 @@ defmodule Wasmex.Pool.Member do
             # The instance served its one call: the next one is built now, before this member
             # counts as idle again, so that calls meet a ready instance.
             GenServer.reply(from, result)
+            started = System.monotonic_time()
             state = rebuilt(%{state | member: nil}, state.recipe)
+            replaced(state, System.monotonic_time() - started)
             Info.leave(state.info, state.index)
             {:noreply, state}
 
           status == :replace ->
             Info.replaced(state.info, state.index)
             GenServer.reply(from, result)
+            started = System.monotonic_time()
             state = rebuilt(state, state.recipe)
+            replaced(state, System.monotonic_time() - started)
             Info.leave(state.info, state.index)
             {:noreply, state}
 
@@ -94,6 +98,12 @@ defmodule Wasmex.Pool.Member do
       %{id: id} when id == state.recipe.id -> state
       recipe -> rebuilt(state, recipe)
     end
+  end
+
+  defp replaced(state, duration) do
+    metadata = %{pool: state.info.name, member: state.index}
+    Wasmex.Telemetry.pool_event(:replace, %{duration: duration}, metadata)
+    state
   end
 
   defp rebuilt(state, recipe) do

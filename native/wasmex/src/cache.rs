@@ -6,6 +6,8 @@
 //! hostile inputs cannot aim for collisions. At most `CAPACITY` entries are kept (the oldest is
 //! evicted). Shared by all threads behind a mutex held only for lookups and inserts, never while
 //! compiling.
+//!
+//! Behind it, when a cache directory is set, `disk` keeps compiled code across VMs and nodes.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -15,6 +17,8 @@ use once_cell::sync::Lazy;
 use wasmtime::Engine;
 
 use crate::error::Result;
+
+pub mod disk;
 
 const CAPACITY: usize = 32;
 

@@ -28,7 +28,8 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
-use crate::cache::Cache;
+use crate::cache::{disk, Cache};
+use crate::engine::cache_dir_for;
 use crate::error::{import_lead, Error};
 use crate::store::data::StoreData;
 use crate::store::Handle;
@@ -78,6 +79,7 @@ fn component_new<'a>(
     env: Env<'a>,
     store_or_caller: Term<'a>,
     bytes: Binary<'a>,
+    cache_dir: Option<String>,
 ) -> std::result::Result<Term<'a>, rustler::Error> {
     let Some(_permit) = crate::engine::compile_permit(bytes.len()) else {
         return Ok(crate::atoms::busy().encode(env));
@@ -85,10 +87,13 @@ fn component_new<'a>(
     let as_term = |e: Error| rustler::Error::Term(Box::new(e));
     let handle = Handle::decode(store_or_caller).map_err(as_term)?;
     let engine = &handle.store.engine;
+    let dir = cache_dir_for(engine, cache_dir);
     let component = COMPILED
         .get_or_compile(engine, bytes.as_slice(), || {
-            Component::new(engine, bytes.as_slice())
-                .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+            disk::get_or_compile(dir.as_deref(), engine, bytes.as_slice(), || {
+                Component::new(engine, bytes.as_slice())
+                    .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
+            })
         })
         .map_err(as_term)?;
     if is_wit_package(engine, &component, bytes.as_slice()) {

@@ -10,6 +10,7 @@
 //! time, one fewer than the cores (the BEAM's default dirty CPU scheduler count), so large
 //! compiles never occupy every dirty CPU scheduler. The permit count is an atomic; any thread.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -83,6 +84,30 @@ pub struct EngineConfigEx {
     memory64: bool,
     wasm_component_model: bool,
     debug_info: bool,
+    /// The compiled-code cache directory of this engine's modules and components (`nil`: the
+    /// application's `:cache_dir`, see `cache_dir_for`).
+    cache_dir: Option<String>,
+}
+
+/// Engines created with a `cache_dir`, weakly (a dropped engine's entry is skipped and pruned).
+static CACHE_DIRS: Lazy<Mutex<Vec<(EngineWeak, PathBuf)>>> = Lazy::new(|| Mutex::new(Vec::new()));
+
+fn set_cache_dir(engine: &Engine, dir: &str) {
+    if let Ok(mut dirs) = CACHE_DIRS.lock() {
+        dirs.retain(|(weak, _)| weak.upgrade().is_some());
+        dirs.push((engine.weak(), PathBuf::from(dir)));
+    }
+}
+
+/// Where `engine` caches compiled code: its own `cache_dir`, else `app_dir` (the application
+/// environment's, read by the Elixir caller at each compile), else nowhere.
+pub fn cache_dir_for(engine: &Engine, app_dir: Option<String>) -> Option<PathBuf> {
+    let own = CACHE_DIRS.lock().ok().and_then(|dirs| {
+        dirs.iter()
+            .find(|(weak, _)| weak.upgrade().is_some_and(|e| Engine::same(&e, engine)))
+            .map(|(_, dir)| dir.clone())
+    });
+    own.or_else(|| app_dir.filter(|d| !d.is_empty()).map(PathBuf::from))
 }
 
 static TICKED: Lazy<Mutex<Vec<EngineWeak>>> = Lazy::new(|| {
@@ -155,6 +180,7 @@ static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
         memory64: false,
         wasm_component_model: true,
         debug_info: false,
+        cache_dir: None,
     };
     config_from(&defaults)
         .and_then(|config| new_engine(&config))
@@ -204,6 +230,9 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
 #[rustler::nif]
 fn engine_new(config: EngineConfigEx) -> Result<ResourceArc<EngineResource>> {
     let engine = new_engine(&config_from(&config)?)?;
+    if let Some(dir) = config.cache_dir.as_deref().filter(|d| !d.is_empty()) {
+        set_cache_dir(&engine, dir);
+    }
     Ok(ResourceArc::new(EngineResource { engine }))
 }
 

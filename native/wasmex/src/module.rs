@@ -12,8 +12,8 @@ use wasmtime::{
 };
 
 use crate::atoms;
-use crate::cache::Cache;
-use crate::engine::{compile_permit, engine_or_default, EngineResource};
+use crate::cache::{disk, Cache};
+use crate::engine::{cache_dir_for, compile_permit, engine_or_default, EngineResource};
 use crate::error::{Error, Result};
 use crate::store::Handle;
 use crate::term::to_binary;
@@ -36,24 +36,36 @@ const DIRTY_EXTERNS: usize = 500;
 
 /// `{:ok, module}`, `{:error, reason}`, or `:busy` while other large compiles hold every permit.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn module_compile<'a>(env: Env<'a>, store_or_caller: Term<'a>, bytes: Binary<'a>) -> Term<'a> {
+fn module_compile<'a>(
+    env: Env<'a>,
+    store_or_caller: Term<'a>,
+    bytes: Binary<'a>,
+    cache_dir: Option<String>,
+) -> Term<'a> {
     let Some(_permit) = compile_permit(bytes.len()) else {
         return atoms::busy().encode(env);
     };
-    match compile(store_or_caller, bytes) {
+    match compile(store_or_caller, bytes, cache_dir) {
         Ok(module) => (atoms::ok(), module).encode(env),
         Err(e) => (atoms::error(), e).encode(env),
     }
 }
 
-fn compile(store_or_caller: Term, bytes: Binary) -> Result<ResourceArc<ModuleResource>> {
+fn compile(
+    store_or_caller: Term,
+    bytes: Binary,
+    cache_dir: Option<String>,
+) -> Result<ResourceArc<ModuleResource>> {
     let handle = Handle::decode(store_or_caller)?;
     let engine = &handle.store.engine;
+    let dir = cache_dir_for(engine, cache_dir);
     let module = COMPILED.get_or_compile(engine, bytes.as_slice(), || {
-        let wasm = wat::parse_bytes(bytes.as_slice())
-            .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
-        Module::from_binary(engine, &wasm)
-            .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
+        disk::get_or_compile(dir.as_deref(), engine, bytes.as_slice(), || {
+            let wasm = wat::parse_bytes(bytes.as_slice())
+                .map_err(|e| Error::msg(format!("Error while parsing bytes: {e}")))?;
+            Module::from_binary(engine, &wasm)
+                .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
+        })
     })?;
     Ok(ResourceArc::new(ModuleResource { module }))
 }

@@ -22,7 +22,14 @@ defmodule Mix.Tasks.Wasmex.RunTest do
   setup do
     dir = Path.join(System.tmp_dir!(), "wasmex_run_task_#{System.unique_integer([:positive])}")
     File.mkdir_p!(dir)
-    on_exit(fn -> File.rm_rf!(dir) end)
+    # The task turns the compiled-code cache on unless configured: keep it in the test's folder.
+    Application.put_env(:wasmex, :cache_dir, Path.join(dir, "cache"))
+
+    on_exit(fn ->
+      Application.delete_env(:wasmex, :cache_dir)
+      File.rm_rf!(dir)
+    end)
+
     %{dir: dir}
   end
 
