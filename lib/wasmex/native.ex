@@ -51,7 +51,7 @@ defmodule Wasmex.Native do
   def memory_read_binary(_store_or_caller, _memory, _index, _length), do: err()
   def memory_write_binary(_store_or_caller, _memory, _index, _bytes), do: err()
 
-  def component_new(_store_or_caller, _bytes), do: err()
+  def component_new(_store_or_caller, _bytes, _binary_lists), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def component_call_dirty(_store_or_caller, _instance, _path, _params, _timeout), do: err()

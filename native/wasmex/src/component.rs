@@ -3,6 +3,7 @@
 //! `runtime/component/` mirrors its core files:
 //!
 //! * `instance`: instantiation and calls (the component operations and their encoders);
+//! * `flat`: the fast path for calls that take and return only strings and `list<u8>`s;
 //! * `imports`: imports written in Elixir, and the requests they make of the driving process;
 //! * `resources`: how resource positions are filled and read (the conversion hooks);
 //! * `guest_resource` / `host_resource`: resources the guest exports / Elixir implements;
@@ -11,6 +12,7 @@
 //! A `ComponentResource` is immutable and shared (its cache of prepared instantiations is behind a
 //! mutex held only to look up or insert). A `ComponentInstanceResource` is a handle into one store.
 
+pub mod flat;
 pub mod guest_resource;
 pub mod host_resource;
 pub mod imports;
@@ -41,6 +43,9 @@ pub struct ComponentResource {
     /// Linked and type-checked instantiations, by engine and imports (see
     /// `instance::prepared`).
     pub prepared: Mutex<Vec<Prepared>>,
+    /// A function result of type `list<u8>` comes back as a binary, not a list of integers
+    /// (`Component.new/3`'s `list_u8: :binary`).
+    pub binary_lists: bool,
 }
 
 /// A component linked with WASI and one imports map, ready to instantiate in any store of its
@@ -63,6 +68,8 @@ pub struct ComponentInstanceResource {
     pub component: Component,
     /// The resource types the instance exports (see `exported_resources`).
     pub resources: Vec<ExportedResource>,
+    /// As `ComponentResource::binary_lists`, for the component it was made from.
+    pub binary_lists: bool,
 }
 
 #[rustler::resource_impl]
@@ -75,6 +82,7 @@ impl std::panic::RefUnwindSafe for ComponentInstanceResource {}
 fn component_new(
     store_or_caller: Term,
     bytes: Binary,
+    binary_lists: bool,
 ) -> std::result::Result<(rustler::Atom, ResourceArc<ComponentResource>), rustler::Error> {
     let as_term = |e: Error| rustler::Error::Term(Box::new(e));
     let handle = Handle::decode(store_or_caller).map_err(as_term)?;
@@ -91,6 +99,7 @@ fn component_new(
     let resource = ResourceArc::new(ComponentResource {
         component,
         prepared: Mutex::new(Vec::new()),
+        binary_lists,
     });
     Ok((crate::atoms::ok(), resource))
 }
