@@ -10,7 +10,7 @@ defmodule Wasmex.Features.FlatValuesTest do
   @flat_wat """
   (component
     (core module $m
-      (memory (export "mem") 1)
+      (memory (export "mem") 17)
       (global $bump (mut i32) (i32.const 1024))
       (func (export "realloc") (param i32 i32 i32 i32) (result i32)
         (local $p i32)
@@ -32,6 +32,10 @@ defmodule Wasmex.Features.FlatValuesTest do
         (i32.store (i32.const 0) (i32.const 16))
         (i32.store (i32.const 4) (i32.const 2))
         (i32.const 0))
+      (func (export "zeros") (result i32)
+        (i32.store (i32.const 0) (i32.const 65536))
+        (i32.store (i32.const 4) (i32.const 1048576))
+        (i32.const 0))
       (func (export "wild") (result i32)
         (i32.store (i32.const 0) (i32.const 16))
         (i32.store (i32.const 4) (i32.const 0x7fffffff))
@@ -46,6 +50,8 @@ defmodule Wasmex.Features.FlatValuesTest do
       (canon lift (core func $i "sink") (memory $i "mem") (realloc (func $i "realloc"))))
     (func (export "make") (result (list u8))
       (canon lift (core func $i "make") (memory $i "mem") (realloc (func $i "realloc"))))
+    (func (export "zeros") (result (list u8))
+      (canon lift (core func $i "zeros") (memory $i "mem") (realloc (func $i "realloc"))))
     (func (export "wild") (result (list u8))
       (canon lift (core func $i "wild") (memory $i "mem") (realloc (func $i "realloc")))))
   """
@@ -89,6 +95,10 @@ defmodule Wasmex.Features.FlatValuesTest do
       assert {:ok, "ab"} = Instance.call(i, "make", [])
     end
 
+    test "a small call with a 1 MiB result", %{flat: i} do
+      assert {:ok, <<0::size(1_048_576)-unit(8)>>} = Instance.call(i, "zeros", [])
+    end
+
     test "through the server", %{name: name} do
       {:ok, _} =
         Wasmex.Components.start_link(
@@ -111,6 +121,18 @@ defmodule Wasmex.Features.FlatValuesTest do
       assert {:ok, []} = Instance.call(i, "echo-list-u8", [<<>>])
       assert {:ok, [9, 8]} = Instance.call(flat, "second", ["text", <<9, 8>>])
       assert {:ok, ~c"ab"} = Instance.call(flat, "make", [])
+    end
+
+    test "a small call with a 1 MiB result (encoded on a dirty scheduler)", %{flat: i} do
+      assert {:ok, list} = Instance.call(i, "zeros", [])
+      assert length(list) == 1_048_576
+      assert Enum.all?(list, &(&1 == 0))
+      assert {:ok, "ab"} = Instance.call(i, "third", [<<>>, <<>>, "ab"])
+    end
+
+    test "a 1 MiB list of integers in and out", %{types: i} do
+      list = for n <- 1..1_048_576, do: rem(n, 256)
+      assert {:ok, ^list} = Instance.call(i, "echo-list-u8", [list])
     end
 
     test "arguments that are not binaries take the checked path", %{types: i} do

@@ -13,6 +13,7 @@ rustler::atoms! {
     callback,
     component_callback,
     yield_ = "yield",
+    dirty,
     wait,
     busy,
     nan,

@@ -24,11 +24,12 @@ use super::{
     ExportedResource, Prepared,
 };
 use crate::convert::component::term_to_val;
-use crate::convert::component_out::{byte_list, val_to_term};
+use crate::convert::component_out::{byte_list, val_to_term, weight};
 use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, start_op_with, step_or_error};
+use crate::store::exec::to_dirty_scheduler;
 use crate::store::op::Op;
 use crate::store::Handle;
 
@@ -394,12 +395,18 @@ impl Op for ComponentCall {
         let params = match self.params {
             Params::Flat(args) => match flat::call(func, &mut ctx, args, self.n_results).await {
                 Ok(flat::Outcome::Done(out)) => {
+                    if out
+                        .as_ref()
+                        .is_some_and(|o| heavy_flat(o, self.binary_result))
+                    {
+                        to_dirty_scheduler(&ctx).await;
+                    }
                     return Ok(CallResults {
                         results: Results::Flat(out),
                         instance: self.instance,
                         counted: self.counted,
                         binary_result: self.binary_result,
-                    })
+                    });
                 }
                 Ok(flat::Outcome::Fallback(vals)) => vals,
                 Err(e) => return Err(component_failure(&mut ctx, e)),
@@ -409,6 +416,9 @@ impl Op for ComponentCall {
         let mut results = vec![cm::Val::Bool(false); self.n_results];
         if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
             return Err(component_failure(&mut ctx, e));
+        }
+        if weight(&results, HEAVY_TERMS) >= HEAVY_TERMS {
+            to_dirty_scheduler(&ctx).await;
         }
         Ok(CallResults {
             results: Results::Vals(results),
@@ -434,6 +444,22 @@ impl Op for ComponentCall {
         } else {
             value
         })
+    }
+}
+
+/// Results that make this many terms or more are encoded on a dirty scheduler (a list of 64Ki
+/// integers takes about a millisecond to build).
+const HEAVY_TERMS: usize = 64 * 1024;
+
+/// Binary results of this many bytes or more are copied out on a dirty scheduler.
+const HEAVY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whether a fast call's result is large to encode: as a list of integers, or as a big binary.
+fn heavy_flat(out: &FlatOut, binary: bool) -> bool {
+    match out {
+        FlatOut::Bytes(b) if !binary => b.len() >= HEAVY_TERMS,
+        FlatOut::Bytes(b) => b.len() >= HEAVY_BYTES,
+        FlatOut::Str(s) => s.len() >= HEAVY_BYTES,
     }
 }
 

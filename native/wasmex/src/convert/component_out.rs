@@ -65,6 +65,39 @@ pub fn byte_list<'a>(env: Env<'a>, raw: &[u8]) -> Term<'a> {
     terms.encode(env)
 }
 
+/// Roughly how many terms `vals` become (list elements and fields, strings by their bytes / 64),
+/// counted only up to `cap`: what choosing a scheduler for the encoding needs.
+pub fn weight(vals: &[Val], cap: usize) -> usize {
+    let mut total = 0;
+    for v in vals {
+        if total >= cap {
+            break;
+        }
+        total += match v {
+            Val::String(s) => 1 + s.len() / 64,
+            Val::List(items) | Val::FixedLengthList(items) | Val::Tuple(items) => {
+                1 + weight(items, cap - total)
+            }
+            Val::Record(fields) => {
+                let mut w = 1;
+                for (_, f) in fields {
+                    w += weight(std::slice::from_ref(f), cap.saturating_sub(total + w));
+                }
+                w
+            }
+            Val::Variant(_, Some(p)) | Val::Option(Some(p)) => {
+                1 + weight(std::slice::from_ref(&**p), cap - total)
+            }
+            Val::Result(Ok(Some(p))) | Val::Result(Err(Some(p))) => {
+                1 + weight(std::slice::from_ref(&**p), cap - total)
+            }
+            Val::Map(pairs) => 1 + pairs.len() * 2,
+            _ => 1,
+        };
+    }
+    total
+}
+
 /// Converts a component value to a term.
 pub fn val_to_term<'a>(env: Env<'a>, val: &Val, out: &dyn LiftResource) -> Result<Term<'a>> {
     Ok(match val {
