@@ -139,11 +139,32 @@ defmodule Bench.Components do
         200
       )
 
+    # Fresh WASI store + instance, on-demand allocator vs pooling allocator, interleaved.
+    {:ok, pooled} = Wasmex.Engine.new(Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, []))
+    {:ok, pstore} = Store.new(nil, pooled)
+    {:ok, pcomponent} = Component.new(pstore, types)
+    wasi = %Wasmex.Wasi.WasiP2Options{}
+
+    {demand, pooled_s} =
+      H.sample_pair(
+        2_000,
+        fn -> wasi_instance(component, wasi, nil) end,
+        fn -> wasi_instance(pcomponent, wasi, pooled) end
+      )
+
+    alloc_rows = [
+      stat("Store.new_wasi + Instance.new (component_types), on-demand allocator", demand),
+      stat("the same with `EngineConfig.pooling(config, [])` (target ≤ 10 µs)", pooled_s)
+    ]
+
     H.heading(
       "component calls (low-level `Wasmex.Components.Instance.call/4` from the owning process)"
     )
 
-    H.table(["what", "median", "p99", "samples"], rows ++ [server_row, import_row, inst_row])
+    H.table(
+      ["what", "median", "p99", "samples"],
+      rows ++ [server_row, import_row, inst_row] ++ alloc_rows
+    )
 
     H.heading("resources")
     H.table(["what", "median", "p99", "samples"], resource_rows())
@@ -244,6 +265,16 @@ defmodule Bench.Components do
       )
 
     guest ++ [host]
+  end
+
+  defp wasi_instance(component, wasi, engine) do
+    {:ok, s} = Store.new_wasi(wasi, nil, engine)
+    {:ok, _} = Instance.new(s, component, %{})
+  end
+
+  defp stat(label, samples) do
+    s = H.stats(samples)
+    [label, H.fmt_ns(s.median), H.fmt_ns(s.p99), s.n]
   end
 
   defp row(label, n, fun, warmup) do

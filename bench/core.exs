@@ -449,7 +449,23 @@ defmodule Bench.Core do
 
     # Instantiation against the module's size: a tiny module and the ~1 MB one with every one of
     # its 1000 functions exported, interleaved so both see the same machine state.
-    {inst_tiny, inst_wide} = sample_pair(2_000, fn -> inst!(tiny) end, fn -> inst!(wide) end)
+    {inst_tiny, inst_wide} = H.sample_pair(2_000, fn -> inst!(tiny) end, fn -> inst!(wide) end)
+
+    # The pooling allocator against the on-demand one (the default engine), with the small
+    # module (a memory and one import), interleaved; and a first call into a fresh instance.
+    {:ok, pooled} = Wasmex.Engine.new(Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, []))
+    {:ok, pstore} = Store.new(nil, pooled)
+    {:ok, psmall} = Module.compile(pstore, Wat.small())
+
+    {inst_demand, inst_pooled} =
+      H.sample_pair(
+        2_000,
+        fn -> inst!(small, imports, nil) end,
+        fn -> inst!(psmall, imports, pooled) end
+      )
+
+    {first_demand, first_pooled} =
+      H.sample_pair(2_000, fn -> first_call(small, nil) end, fn -> first_call(psmall, pooled) end)
 
     start_small = sample_start(1_000, %{module: small, imports: imports})
     start_big = sample_start(200, %{module: big})
@@ -465,6 +481,10 @@ defmodule Bench.Core do
       inst_small: H.stats(inst_small),
       inst_big: H.stats(inst_big),
       inst_tiny: H.stats(inst_tiny),
+      inst_demand: H.stats(inst_demand),
+      inst_pooled: H.stats(inst_pooled),
+      first_demand: H.stats(first_demand),
+      first_pooled: H.stats(first_pooled),
       inst_wide: H.stats(inst_wide),
       wide_size: byte_size(wide_wasm),
       start_small: H.stats(start_small),
@@ -472,29 +492,16 @@ defmodule Bench.Core do
     }
   end
 
-  defp inst!(module) do
-    {:ok, s} = Store.new()
-    {:ok, _} = Instance.new(s, module, %{})
+  defp inst!(module, imports \\ %{}, engine \\ nil) do
+    {:ok, s} = Store.new(nil, engine)
+    {:ok, _} = Instance.new(s, module, imports)
   end
 
-  # Samples `a` and `b` alternately, n times each (after n/10 warm-up rounds).
-  defp sample_pair(n, a, b) do
-    Enum.each(1..div(n, 10), fn _ ->
-      a.()
-      b.()
-    end)
-
-    pairs =
-      for _ <- 1..n do
-        t0 = :erlang.monotonic_time(:nanosecond)
-        a.()
-        t1 = :erlang.monotonic_time(:nanosecond)
-        b.()
-        t2 = :erlang.monotonic_time(:nanosecond)
-        {t1 - t0, t2 - t1}
-      end
-
-    Enum.unzip(pairs)
+  # Store.new + Instance.new + the first call of `sum` into it.
+  defp first_call(module, engine) do
+    {:ok, s} = Store.new(nil, engine)
+    {:ok, i} = Instance.new(s, module, Wat.imports())
+    {:ok, [3]} = Instance.call(s, i, "sum", [1, 2])
   end
 
   # Times Store.new + Wasmex.start_link; the server is stopped outside the timed region.
@@ -538,6 +545,16 @@ defmodule Bench.Core do
           "#{Float.round(r.inst_wide.median / r.inst_tiny.median, 2)}×)",
         r.inst_wide
       ),
+      stat_row(
+        "`Store.new()` + `Instance.new` (small module), on-demand allocator",
+        r.inst_demand
+      ),
+      stat_row(
+        "the same with `EngineConfig.pooling(config, [])` (target ≤ 5 µs)",
+        r.inst_pooled
+      ),
+      stat_row("the same + first call of `sum`, on-demand allocator", r.first_demand),
+      stat_row("the same + first call of `sum`, pooling allocator", r.first_pooled),
       stat_row(
         "`Store.new()` + `Wasmex.start_link(%{store:, module:})` (small module)",
         r.start_small

@@ -103,6 +103,14 @@ impl std::error::Error for Error {}
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
+        if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return Error::Msg(format!(
+                "{e:#}: the engine's pooling allocator is full (raise `instances`, \
+                 `core_instances`, `memories` or `tables` in Wasmex.EngineConfig.pooling/2)"
+            ));
+        }
         Error::Msg(format!("{e:#}"))
     }
 }
