@@ -11,7 +11,8 @@ defmodule Wasmex.EngineConfigTest do
                wasm_backtrace_details: false,
                memory64: false,
                wasm_component_model: true,
-               debug_info: false
+               debug_info: false,
+               pooling: nil
              } = %EngineConfig{}
     end
 
@@ -25,7 +26,9 @@ defmodule Wasmex.EngineConfigTest do
                  :wasm_backtrace_details,
                  :memory64,
                  :wasm_component_model,
-                 :debug_info
+                 :debug_info,
+                 # not in 0.15.1: EngineConfig.pooling/2
+                 :pooling
                ])
     end
   end
