@@ -19,6 +19,8 @@ defmodule Wasmex.Native do
   def store_new(_limits, _engine), do: err()
   def store_new_wasi(_options, _limits, _engine), do: err()
   def store_new_wasi_p2(_options, _limits, _engine), do: err()
+  def store_new_wasi_normal(_options, _limits, _engine), do: err()
+  def store_new_wasi_p2_normal(_options, _limits, _engine), do: err()
   def store_renew(_store), do: err()
   def store_poisoned(_store_or_caller), do: err()
   def store_get_fuel(_store_or_caller), do: err()
