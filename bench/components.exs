@@ -19,6 +19,9 @@ defmodule Bench.Components do
     types = File.read!(Path.join(@fixtures, "component_types.wasm"))
     {:ok, component} = Component.new(store, types)
     {:ok, instance} = Instance.new(store, component, %{})
+    # The same component with `list<u8>` results as binaries.
+    {:ok, bcomponent} = Component.new(store, types, list_u8: :binary)
+    {:ok, binstance} = Instance.new(store, bcomponent, %{})
 
     small = String.duplicate("x", 10)
     big = String.duplicate("y", 100_000)
@@ -35,6 +38,7 @@ defmodule Bench.Components do
     {:ok, ^big} = Instance.call(instance, "echo-string", [big])
     {:ok, list} = Instance.call(instance, "echo-list-u8", [bytes])
     1_048_576 = length(list)
+    {:ok, ^bytes} = Instance.call(binstance, "echo-list-u8", [bytes])
 
     rows = [
       row(
@@ -47,6 +51,12 @@ defmodule Bench.Components do
         "echo-string, 100 KB",
         2_000,
         fn -> Instance.call(instance, "echo-string", [big]) end,
+        200
+      ),
+      row(
+        "memcpy of the same 100 KB (`:binary.copy/1`, reference)",
+        2_000,
+        fn -> :binary.copy(big) end,
         200
       ),
       row(
@@ -66,6 +76,18 @@ defmodule Bench.Components do
         30,
         fn -> Instance.call(instance, "echo-list-u8", [bytes]) end,
         3
+      ),
+      row(
+        "echo-list-u8, 1 MiB binary in, binary out (`list_u8: :binary`)",
+        300,
+        fn -> Instance.call(binstance, "echo-list-u8", [bytes]) end,
+        20
+      ),
+      row(
+        "memcpy of the same 1 MiB twice (`:binary.copy/1`, reference)",
+        300,
+        fn -> :binary.copy(:binary.copy(bytes)) end,
+        20
       ),
       row(
         "add(1, 2) (baseline small call)",
@@ -117,18 +139,44 @@ defmodule Bench.Components do
         200
       )
 
+    # Fresh WASI store + instance, on-demand allocator vs pooling allocator, interleaved.
+    {:ok, pooled} = Wasmex.Engine.new(Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, []))
+    {:ok, pstore} = Store.new(nil, pooled)
+    {:ok, pcomponent} = Component.new(pstore, types)
+    wasi = %Wasmex.Wasi.WasiP2Options{}
+
+    {demand, pooled_s} =
+      H.sample_pair(
+        2_000,
+        fn -> wasi_instance(component, wasi, nil) end,
+        fn -> wasi_instance(pcomponent, wasi, pooled) end
+      )
+
+    alloc_rows = [
+      stat("Store.new_wasi + Instance.new (component_types), on-demand allocator", demand),
+      stat("the same with `EngineConfig.pooling(config, [])` (target ≤ 10 µs)", pooled_s)
+    ]
+
     H.heading(
       "component calls (low-level `Wasmex.Components.Instance.call/4` from the owning process)"
     )
 
-    H.table(["what", "median", "p99", "samples"], rows ++ [server_row, import_row, inst_row])
+    H.table(
+      ["what", "median", "p99", "samples"],
+      rows ++ [server_row, import_row, inst_row] ++ alloc_rows
+    )
 
     H.heading("resources")
     H.table(["what", "median", "p99", "samples"], resource_rows())
 
     H.heading("scheduler: a 1 ms ticker process while 10 `echo-list-u8` calls of 1 MiB run")
-    IO.puts("max ticker lateness: #{ticker_lateness(instance, bytes)} µs")
-    [_, _, _, _, _, {_, add_med} | _] = Enum.map(rows, fn [l, m | _] -> {l, m} end)
+    IO.puts("list out: max ticker lateness #{ticker_lateness(instance, bytes)} µs")
+
+    IO.puts(
+      "binary out (`list_u8: :binary`): max ticker lateness #{ticker_lateness(binstance, bytes)} µs (target: at most 2000 µs)"
+    )
+
+    [{_, add_med}] = for [l, m | _] <- rows, l =~ "add(1, 2)", do: {l, m}
 
     IO.puts(
       "\nimport round trip cost = median(call-host-add) - median(add): see rows above (#{add_med} baseline)"
@@ -141,7 +189,8 @@ defmodule Bench.Components do
   defp ticker_lateness(instance, bytes) do
     parent = self()
     ticker = spawn(fn -> tick(0, parent) end)
-    for _ <- 1..10, do: {:ok, _} = Instance.call(instance, "echo-list-u8", [bytes])
+    # Enum.each, not `for`: keeping the ten results alive would time the garbage collector.
+    Enum.each(1..10, fn _ -> {:ok, _} = Instance.call(instance, "echo-list-u8", [bytes]) end)
     send(ticker, :stop)
 
     receive do
@@ -216,6 +265,16 @@ defmodule Bench.Components do
       )
 
     guest ++ [host]
+  end
+
+  defp wasi_instance(component, wasi, engine) do
+    {:ok, s} = Store.new_wasi(wasi, nil, engine)
+    {:ok, _} = Instance.new(s, component, %{})
+  end
+
+  defp stat(label, samples) do
+    s = H.stats(samples)
+    [label, H.fmt_ns(s.median), H.fmt_ns(s.p99), s.n]
   end
 
   defp row(label, n, fun, warmup) do

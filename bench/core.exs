@@ -49,9 +49,9 @@ defmodule Bench.Wat do
 
   @doc """
   A large, data-free module: `count` functions, each a chain of `ops` arithmetic steps with
-  per-function constants (so nothing can be deduplicated), every 8th exported.
+  per-function constants (so nothing can be deduplicated), every `export_every`th exported.
   """
-  def big(count, ops) do
+  def big(count, ops, export_every \\ 8) do
     funcs =
       for f <- 0..(count - 1) do
         body =
@@ -77,7 +77,10 @@ defmodule Bench.Wat do
             end
           end
 
-        export = if rem(f, 8) == 0, do: [" (export \"f", Integer.to_string(f), "\")"], else: []
+        export =
+          if rem(f, export_every) == 0,
+            do: [" (export \"f", Integer.to_string(f), "\")"],
+            else: []
 
         [
           "(func $f",
@@ -390,6 +393,10 @@ defmodule Bench.Core do
     <<0, byte_size(payload)>> <> payload
   end
 
+  @tiny "(module (func (export \"sum\") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"
+  @wide_funcs 1_000
+  @wide_ops 105
+
   @big_funcs 2_500
   @big_ops 42
 
@@ -414,6 +421,9 @@ defmodule Bench.Core do
     big = compiled |> List.last() |> elem(1)
     {:ok, small} = Module.compile(store, Wat.small())
     imports = Wat.imports()
+    {:ok, tiny} = Module.compile(store, @tiny)
+    {:ok, wide_wasm} = Wasmex.Wat.to_wasm(Wat.big(@wide_funcs, @wide_ops, 1))
+    {:ok, wide} = Module.compile(store, wide_wasm)
 
     store_new = H.sample(2_000, fn -> {:ok, _} = Store.new() end, 200)
 
@@ -437,6 +447,26 @@ defmodule Bench.Core do
         20
       )
 
+    # Instantiation against the module's size: a tiny module and the ~1 MB one with every one of
+    # its 1000 functions exported, interleaved so both see the same machine state.
+    {inst_tiny, inst_wide} = H.sample_pair(2_000, fn -> inst!(tiny) end, fn -> inst!(wide) end)
+
+    # The pooling allocator against the on-demand one (the default engine), with the small
+    # module (a memory and one import), interleaved; and a first call into a fresh instance.
+    {:ok, pooled} = Wasmex.Engine.new(Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, []))
+    {:ok, pstore} = Store.new(nil, pooled)
+    {:ok, psmall} = Module.compile(pstore, Wat.small())
+
+    {inst_demand, inst_pooled} =
+      H.sample_pair(
+        2_000,
+        fn -> inst!(small, imports, nil) end,
+        fn -> inst!(psmall, imports, pooled) end
+      )
+
+    {first_demand, first_pooled} =
+      H.sample_pair(2_000, fn -> first_call(small, nil) end, fn -> first_call(psmall, pooled) end)
+
     start_small = sample_start(1_000, %{module: small, imports: imports})
     start_big = sample_start(200, %{module: big})
 
@@ -450,9 +480,28 @@ defmodule Bench.Core do
       store_new: H.stats(store_new),
       inst_small: H.stats(inst_small),
       inst_big: H.stats(inst_big),
+      inst_tiny: H.stats(inst_tiny),
+      inst_demand: H.stats(inst_demand),
+      inst_pooled: H.stats(inst_pooled),
+      first_demand: H.stats(first_demand),
+      first_pooled: H.stats(first_pooled),
+      inst_wide: H.stats(inst_wide),
+      wide_size: byte_size(wide_wasm),
       start_small: H.stats(start_small),
       start_big: H.stats(start_big)
     }
+  end
+
+  defp inst!(module, imports \\ %{}, engine \\ nil) do
+    {:ok, s} = Store.new(nil, engine)
+    {:ok, _} = Instance.new(s, module, imports)
+  end
+
+  # Store.new + Instance.new + the first call of `sum` into it.
+  defp first_call(module, engine) do
+    {:ok, s} = Store.new(nil, engine)
+    {:ok, i} = Instance.new(s, module, Wat.imports())
+    {:ok, [3]} = Instance.call(s, i, "sum", [1, 2])
   end
 
   # Times Store.new + Wasmex.start_link; the server is stopped outside the timed region.
@@ -486,6 +535,26 @@ defmodule Bench.Core do
       stat_row("`Store.new()`", r.store_new),
       stat_row("`Store.new()` + `Instance.new` (small module, 1 import)", r.inst_small),
       stat_row("`Store.new()` + `Instance.new` (large module)", r.inst_big),
+      stat_row(
+        "`Store.new()` + `Instance.new` (tiny module: one function, no memory, no imports)",
+        r.inst_tiny
+      ),
+      stat_row(
+        "`Store.new()` + `Instance.new` (#{H.group(@wide_funcs)} functions, all exported, " <>
+          "#{H.fmt_bytes(r.wide_size)}; target ≤ 1.2× the tiny module: " <>
+          "#{Float.round(r.inst_wide.median / r.inst_tiny.median, 2)}×)",
+        r.inst_wide
+      ),
+      stat_row(
+        "`Store.new()` + `Instance.new` (small module), on-demand allocator",
+        r.inst_demand
+      ),
+      stat_row(
+        "the same with `EngineConfig.pooling(config, [])` (target ≤ 5 µs)",
+        r.inst_pooled
+      ),
+      stat_row("the same + first call of `sum`, on-demand allocator", r.first_demand),
+      stat_row("the same + first call of `sum`, pooling allocator", r.first_pooled),
       stat_row(
         "`Store.new()` + `Wasmex.start_link(%{store:, module:})` (small module)",
         r.start_small

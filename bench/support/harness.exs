@@ -19,6 +19,27 @@ defmodule Bench.Harness do
     loop(n, fun, [])
   end
 
+  @doc """
+  Samples `a` and `b` alternately, `n` times each after `n/10` warm-up rounds, so both see the
+  same machine state. Returns `{durations_a, durations_b}` (ns).
+  """
+  def sample_pair(n, a, b) do
+    repeat(div(n, 10), fn ->
+      a.()
+      b.()
+    end)
+
+    1..n
+    |> Enum.map(fn _ ->
+      t0 = :erlang.monotonic_time(:nanosecond)
+      a.()
+      t1 = :erlang.monotonic_time(:nanosecond)
+      b.()
+      {t1 - t0, :erlang.monotonic_time(:nanosecond) - t1}
+    end)
+    |> Enum.unzip()
+  end
+
   defp repeat(0, _fun), do: :ok
 
   defp repeat(n, fun) do

@@ -23,6 +23,14 @@ defmodule Wasmex.Components do
   `f32` and `f64` are floats, and their non-finite values are atoms both ways: NaN is `:nan`,
   +inf `:infinity`, -inf `:neg_infinity`. A NaN's payload and sign bits are not kept.
 
+  A `list<u8>` argument takes a binary or a list of integers. A `list<u8>` result is a list of
+  integers, as in Wasmex 0.15.1, unless the component was compiled with `list_u8: :binary`
+  (`start_link/1` option, `Wasmex.Components.Component.new/3`): then a function's `list<u8>`
+  result is one binary (nested ones stay lists). Binaries were not made the default because that
+  would silently change a result's shape for 0.15.1 code. Calls whose parameters and result are
+  all `string`s and `list<u8>`s, given as binaries, copy each value at once (no per-byte
+  conversion).
+
   ## Failures and recovery
   A call that traps, fails in an Elixir import, or runs past its timeout (the guest is stopped
   at the deadline and the call returns `{:error, :timeout}`) leaves the wasmtime instance
@@ -75,7 +83,8 @@ defmodule Wasmex.Components do
 
   Options (a keyword list or a map): `:bytes`, `:path`, `:store` (a `Wasmex.Components.Store`;
   then `:wasi` and `:store_limits` are ignored), `:wasi` (`%Wasmex.Wasi.WasiP2Options{}`),
-  `:store_limits`, `:imports`, `:name` and other GenServer options.
+  `:store_limits`, `:imports`, `:list_u8` (`:list` or `:binary`, see
+  `Wasmex.Components.Component.new/3`), `:name` and other GenServer options.
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> is_pid(pid)
@@ -93,12 +102,12 @@ defmodule Wasmex.Components do
       end
 
     with {:ok, store} <- store(opts),
-         {:ok, component} <- compile(store, bytes) do
+         {:ok, component} <- compile(store, bytes, Keyword.get(opts, :list_u8, :list)) do
       Wasmex.Server.start(__MODULE__, {store, component, opts}, opts)
     end
   end
 
-  defp compile(store, bytes), do: Reload.compile(store, bytes)
+  defp compile(store, bytes, list_u8), do: Reload.compile(store, bytes, list_u8: list_u8)
 
   @doc false
   def child_spec(opts), do: Wasmex.Server.child_spec(__MODULE__, opts)

@@ -3,7 +3,8 @@ defmodule Wasmex.Driver do
   # Drives an operation that may run wasm to completion, in the calling process.
   #
   # The NIFs answer `{:done, result}`, `:yield` (the guest's time slice is over: poll again),
-  # `:wait` (the guest waits on I/O), `:busy` (another process's call occupies the store, so the
+  # `:wait` (the guest waits on I/O), `:dirty` (a large result is to be encoded: poll on dirty
+  # schedulers from now on), `:busy` (another process's call occupies the store, so the
   # operation did not start), `{:unusable, text}` (a trap or a stopped call broke the store's
   # component instances, so the operation did not start) or `{:callback, fun, params, memory, caller}` (the guest called an
   # import written in Elixir: run it here, then hand its value back). Nothing blocks: a short call
@@ -79,6 +80,12 @@ defmodule Wasmex.Driver do
   def run(:yield, handle, instance, mode) do
     handle = resolve(handle)
     run(continue(handle, mode), handle, instance, mode)
+  end
+
+  # A large result is to be encoded: poll (and encode) on a dirty scheduler from now on.
+  def run(:dirty, handle, instance, _mode) do
+    handle = resolve(handle)
+    run(continue(handle, :dirty), handle, instance, :dirty)
   end
 
   # The guest waits on I/O: give the scheduler away for a millisecond, then poll again. The

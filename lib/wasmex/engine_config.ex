@@ -12,6 +12,15 @@ defmodule Wasmex.EngineConfig do
 
   @type opt_level :: :none | :speed | :speed_and_size
 
+  @typedoc "The pooling allocator's sizes (see `pooling/2`); `nil` allocates on demand."
+  @type pooling :: %{
+          instances: pos_integer(),
+          core_instances: pos_integer(),
+          memories: pos_integer(),
+          tables: pos_integer(),
+          max_memory_size: pos_integer() | nil
+        }
+
   @type t :: %__MODULE__{
           consume_fuel: boolean(),
           cranelift_opt_level: opt_level(),
@@ -19,7 +28,8 @@ defmodule Wasmex.EngineConfig do
           memory64: boolean(),
           wasm_component_model: boolean(),
           debug_info: boolean(),
-          cache_dir: Path.t() | nil
+          cache_dir: Path.t() | nil,
+          pooling: pooling() | nil
         }
 
   defstruct consume_fuel: false,
@@ -28,7 +38,8 @@ defmodule Wasmex.EngineConfig do
             memory64: false,
             wasm_component_model: true,
             debug_info: false,
-            cache_dir: nil
+            cache_dir: nil,
+            pooling: nil
 
   @doc """
   Makes the engine count fuel: stores then start with 0 fuel and a guest that runs out traps.
@@ -81,4 +92,74 @@ defmodule Wasmex.EngineConfig do
   @spec cache_dir(t(), Path.t() | nil) :: t()
   def cache_dir(%__MODULE__{} = config, dir) when is_binary(dir) or is_nil(dir),
     do: %{config | cache_dir: dir}
+
+  @pooling_defaults [
+    instances: 1000,
+    core_instances: nil,
+    memories: nil,
+    tables: nil,
+    max_memory_size: nil
+  ]
+
+  @doc """
+  Makes the engine allocate instances from wasmtime's pooling allocator instead of on demand
+  (the default): slots for instances, linear memories, tables and call stacks are reserved once,
+  when the engine is made, and reused, and memories are set up from copy-on-write images. This
+  makes instantiating in a fresh store cheaper, at the price of a fixed capacity: with every
+  slot in use, an instantiation returns `{:error, "maximum concurrent limit of N for ... reached:
+  the engine's pooling allocator is full (raise ...)"}` naming the option to raise. The on-demand
+  allocator has no such limit, which is why it stays the default.
+
+  A slot is free again when its store is freed, and a store is freed (a moment) after its last
+  reference is garbage collected: when the owning process exits or its heap is collected. A process that
+  makes many short-lived stores holds their slots until its next garbage collection, so size the
+  pool for those too (or give each instance its own process, as `Wasmex.Pool` members do).
+
+  Options (positive integers; `pooling(config, nil)` goes back to on-demand allocation):
+
+    * `:instances` - component instances live at once, and call stacks (default 1000);
+    * `:core_instances` - core module instances live at once (default `:instances`; a component
+      instance uses one per core module inside it);
+    * `:memories`, `:tables` - linear memories and tables live at once (default
+      `:core_instances`);
+    * `:max_memory_size` - bytes one linear memory may grow to (default wasmtime's, 4 GiB);
+      each memory slot reserves (does not commit) this much address space.
+
+      iex> config = Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, instances: 10)
+      iex> config.pooling.memories
+      10
+      iex> {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
+  """
+  @spec pooling(t(), keyword() | nil) :: t()
+  def pooling(%__MODULE__{} = config, nil), do: %{config | pooling: nil}
+
+  def pooling(%__MODULE__{} = config, opts) when is_list(opts) do
+    opts = Keyword.validate!(opts, @pooling_defaults)
+    instances = count!(opts, :instances, 1000)
+    core = count!(opts, :core_instances, instances)
+
+    pooling = %{
+      instances: instances,
+      core_instances: core,
+      memories: count!(opts, :memories, core),
+      tables: count!(opts, :tables, core),
+      max_memory_size: opts[:max_memory_size] && count!(opts, :max_memory_size, nil)
+    }
+
+    %{config | pooling: pooling}
+  end
+
+  defp count!(opts, key, default) do
+    case Keyword.fetch!(opts, key) do
+      nil when default != nil ->
+        default
+
+      n when is_integer(n) and n > 0 and (key == :max_memory_size or n < 4_294_967_296) ->
+        n
+
+      other ->
+        raise ArgumentError,
+              "option #{inspect(key)} must be a positive integer, got: #{inspect(other)}"
+    end
+  end
 end

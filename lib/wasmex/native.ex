@@ -19,6 +19,8 @@ defmodule Wasmex.Native do
   def store_new(_limits, _engine), do: err()
   def store_new_wasi(_options, _limits, _engine), do: err()
   def store_new_wasi_p2(_options, _limits, _engine), do: err()
+  def store_new_wasi_normal(_options, _limits, _engine), do: err()
+  def store_new_wasi_p2_normal(_options, _limits, _engine), do: err()
   def store_renew(_store), do: err()
   def store_poisoned(_store_or_caller), do: err()
   def store_exit_code(_store_or_caller), do: err()
@@ -60,7 +62,7 @@ defmodule Wasmex.Native do
   def memory_read_binary_dirty(_store_or_caller, _memory, _index, _length), do: err()
   def memory_write_binary_dirty(_store_or_caller, _memory, _index, _bytes), do: err()
 
-  def component_new(_store_or_caller, _bytes, _cache_dir), do: err()
+  def component_new(_store_or_caller, _bytes, _cache_dir, _binary_lists), do: err()
   def component_instance_new(_store_or_caller, _component, _imports, _timeout), do: err()
   def component_call(_store_or_caller, _instance, _path, _params, _timeout), do: err()
   def component_call_dirty(_store_or_caller, _instance, _path, _params, _timeout), do: err()

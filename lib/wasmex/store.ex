@@ -36,8 +36,14 @@ defmodule Wasmex.Store do
   def new_wasi(%WasiOptions{} = options, limits \\ nil, engine \\ nil) do
     options = WasiOptions.normalize(options)
 
-    with {:ok, resource} <-
-           Wasmex.Native.store_new_wasi(options, limits, Engine.resource!(engine)) do
+    # Preopening directories is file system I/O (a dirty I/O scheduler); without, the store is
+    # made on this scheduler.
+    new =
+      if options.preopen in [nil, []],
+        do: &Wasmex.Native.store_new_wasi_normal/3,
+        else: &Wasmex.Native.store_new_wasi/3
+
+    with {:ok, resource} <- new.(options, limits, Engine.resource!(engine)) do
       {:ok, StoreOrCaller.wrap(resource)}
     end
   end

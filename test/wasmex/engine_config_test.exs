@@ -12,7 +12,8 @@ defmodule Wasmex.EngineConfigTest do
                memory64: false,
                wasm_component_model: true,
                debug_info: false,
-               cache_dir: nil
+               cache_dir: nil,
+               pooling: nil
              } = %EngineConfig{}
     end
 
@@ -27,7 +28,9 @@ defmodule Wasmex.EngineConfigTest do
                  :memory64,
                  :wasm_component_model,
                  :debug_info,
-                 :cache_dir
+                 :cache_dir,
+                 # not in 0.15.1: EngineConfig.pooling/2
+                 :pooling
                ])
     end
   end

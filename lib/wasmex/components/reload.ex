@@ -27,9 +27,9 @@ defmodule Wasmex.Components.Reload do
 
   @doc false
   # `Component.new/2`, which raises for a WIT package (as in Wasmex 0.15.1), as an error.
-  @spec compile(Store.t(), binary()) :: {:ok, Component.t()} | {:error, term()}
-  def compile(store, bytes) do
-    Component.new(store, bytes)
+  @spec compile(Store.t(), binary(), keyword()) :: {:ok, Component.t()} | {:error, term()}
+  def compile(store, bytes, opts \\ []) do
+    Component.new(store, bytes, opts)
   rescue
     e in ErlangError ->
       case e.original do

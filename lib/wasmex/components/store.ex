@@ -33,8 +33,14 @@ defmodule Wasmex.Components.Store do
   def new_wasi(%WasiP2Options{} = options \\ %WasiP2Options{}, limits \\ nil, engine \\ nil) do
     options = WasiP2Options.normalize(options)
 
-    with {:ok, resource} <-
-           Wasmex.Native.store_new_wasi_p2(options, limits, Engine.resource!(engine)) do
+    # Preopening directories is file system I/O (a dirty I/O scheduler); without, the store is
+    # made on this scheduler.
+    new =
+      if options.preopen in [nil, []],
+        do: &Wasmex.Native.store_new_wasi_p2_normal/3,
+        else: &Wasmex.Native.store_new_wasi_p2/3
+
+    with {:ok, resource} <- new.(options, limits, Engine.resource!(engine)) do
       {:ok, wrap(resource)}
     end
   end

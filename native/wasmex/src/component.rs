@@ -3,6 +3,7 @@
 //! `runtime/component/` mirrors its core files:
 //!
 //! * `instance`: instantiation and calls (the component operations and their encoders);
+//! * `flat`: the fast path for calls that take and return only strings and `list<u8>`s;
 //! * `imports`: imports written in Elixir, and the requests they make of the driving process;
 //! * `resources`: how resource positions are filled and read (the conversion hooks);
 //! * `guest_resource` / `host_resource`: resources the guest exports / Elixir implements;
@@ -11,6 +12,7 @@
 //! A `ComponentResource` is immutable and shared (its cache of prepared instantiations is behind a
 //! mutex held only to look up or insert). A `ComponentInstanceResource` is a handle into one store.
 
+pub mod flat;
 pub mod guest_resource;
 pub mod host_resource;
 pub mod imports;
@@ -42,6 +44,9 @@ pub struct ComponentResource {
     /// Linked and type-checked instantiations, by engine and imports (see
     /// `instance::prepared`).
     pub prepared: Mutex<Vec<Prepared>>,
+    /// A function result of type `list<u8>` comes back as a binary, not a list of integers
+    /// (`Component.new/3`'s `list_u8: :binary`).
+    pub binary_lists: bool,
 }
 
 /// A component linked with WASI and one imports map, ready to instantiate in any store of its
@@ -64,6 +69,8 @@ pub struct ComponentInstanceResource {
     pub component: Component,
     /// The resource types the instance exports (see `exported_resources`).
     pub resources: Vec<ExportedResource>,
+    /// As `ComponentResource::binary_lists`, for the component it was made from.
+    pub binary_lists: bool,
 }
 
 #[rustler::resource_impl]
@@ -80,6 +87,7 @@ fn component_new<'a>(
     store_or_caller: Term<'a>,
     bytes: Binary<'a>,
     cache_dir: Option<String>,
+    binary_lists: bool,
 ) -> std::result::Result<Term<'a>, rustler::Error> {
     let Some(_permit) = crate::engine::compile_permit(bytes.len()) else {
         return Ok(crate::atoms::busy().encode(env));
@@ -102,6 +110,7 @@ fn component_new<'a>(
     let resource = ResourceArc::new(ComponentResource {
         component,
         prepared: Mutex::new(Vec::new()),
+        binary_lists,
     });
     Ok((crate::atoms::ok(), resource).encode(env))
 }

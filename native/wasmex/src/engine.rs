@@ -9,6 +9,11 @@
 //! Compiles of large inputs take a permit (`compile_permit`): at most `big_compiles()` run at a
 //! time, one fewer than the cores (the BEAM's default dirty CPU scheduler count), so large
 //! compiles never occupy every dirty CPU scheduler. The permit count is an atomic; any thread.
+//!
+//! An engine allocates instances on demand (the default) or from wasmtime's pooling allocator
+//! (`pooling` in the config): slots for instances, memories, tables and fiber stacks reserved
+//! when the engine is made and reused, with copy-on-write memory images. A full pool fails an
+//! instantiation with an error naming the option to raise (`error.rs`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +22,10 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use rustler::{Binary, Env, NifMap, ResourceArc};
-use wasmtime::{Config, Engine, EngineWeak, OptLevel, WasmBacktraceDetails};
+use wasmtime::{
+    Config, Engine, EngineWeak, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    WasmBacktraceDetails,
+};
 
 use crate::atoms::{none, speed, speed_and_size};
 use crate::error::{Error, Result};
@@ -84,9 +92,21 @@ pub struct EngineConfigEx {
     memory64: bool,
     wasm_component_model: bool,
     debug_info: bool,
+    /// `nil` for the on-demand allocator.
+    pooling: Option<PoolingEx>,
     /// The compiled-code cache directory of this engine's modules and components (`nil`: the
     /// application's `:cache_dir`, see `cache_dir_for`).
     cache_dir: Option<String>,
+}
+
+/// The pooling allocator's sizes (`Wasmex.EngineConfig.pooling/2`); `nil` keeps wasmtime's.
+#[derive(NifMap)]
+pub struct PoolingEx {
+    instances: u32,
+    core_instances: u32,
+    memories: u32,
+    tables: u32,
+    max_memory_size: Option<usize>,
 }
 
 /// Engines created with a `cache_dir`, weakly (a dropped engine's entry is skipped and pruned).
@@ -181,6 +201,7 @@ static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
         wasm_component_model: true,
         debug_info: false,
         cache_dir: None,
+        pooling: None,
     };
     config_from(&defaults)
         .and_then(|config| new_engine(&config))
@@ -224,6 +245,18 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
         .wasm_memory64(ex.memory64)
         .wasm_component_model(ex.wasm_component_model)
         .debug_info(ex.debug_info);
+    if let Some(p) = &ex.pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(p.instances)
+            .total_stacks(p.instances)
+            .total_core_instances(p.core_instances)
+            .total_memories(p.memories)
+            .total_tables(p.tables);
+        if let Some(bytes) = p.max_memory_size {
+            pool.max_memory_size(bytes);
+        }
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     Ok(config)
 }
 

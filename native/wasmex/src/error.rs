@@ -128,6 +128,14 @@ pub fn import_lead(e: &wasmtime::Error) -> String {
 
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
+        if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            return Error::Msg(format!(
+                "{e:#}: the engine's pooling allocator is full (raise `instances`, \
+                 `core_instances`, `memories` or `tables` in Wasmex.EngineConfig.pooling/2)"
+            ));
+        }
         Error::Msg(format!("{e:#}"))
     }
 }

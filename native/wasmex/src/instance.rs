@@ -1,10 +1,12 @@
 //! Instances: instantiation (with Elixir imports and linked modules), calls, globals and the
 //! instance's memory.
 //!
-//! An `InstanceResource` is a handle into one store, with its exports resolved at instantiation,
-//! so looking up an export needs no store access. Calls and instantiation are operations (`Op`:
-//! they may yield or call into Elixir) that encode their own results; global access is a
-//! synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
+//! An `InstanceResource` is a handle into one store. It shares its module's export table (names
+//! and signatures, built once per compiled module) and resolves its few non-function exports at
+//! instantiation, so looking up an export needs no store access and instantiating does no
+//! per-function work; a call resolves its function by export index inside the store. Calls and
+//! instantiation are operations (`Op`: they may yield or call into Elixir) that encode their own
+//! results; global access is a synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
 //! slot lock, on the calling scheduler).
 
 use std::sync::Arc;
@@ -12,8 +14,8 @@ use std::time::Instant;
 
 use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
 use wasmtime::{
-    Extern, ExternType, Func, Global, Linker, Module, Mutability, StoreContextMut, Trap, Val,
-    ValType,
+    Extern, ExternType, Global, Linker, Module, ModuleExport, Mutability, StoreContextMut, Trap,
+    Val,
 };
 
 use crate::atoms;
@@ -22,37 +24,31 @@ use crate::convert::{list_items, name_arg};
 use crate::error::{import_lead, Error, Result};
 use crate::imports;
 use crate::memory::MemoryResource;
-use crate::module::ModuleResource;
+use crate::module::{ExportEntry, ExportTable, FuncSig, ModuleResource};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, step_or_error};
 use crate::store::exec;
 use crate::store::op::{Op, SyncOp};
 use crate::store::Handle;
 
-/// An instance with its exports resolved once, so later lookups need no store.
+/// A new instance with its non-function exports (see `ExportTable::non_funcs`).
 pub struct InstanceExports {
     pub module: Module,
-    pub exports: Vec<Export>,
+    pub table: Arc<ExportTable>,
+    pub instance: wasmtime::Instance,
+    pub others: Vec<(usize, Extern)>,
 }
 
-/// One export of an instance; functions carry their signature, read once at instantiation.
-pub struct Export {
-    /// Shared with the calls of the export, which name it in trap errors.
-    pub name: Arc<str>,
-    pub item: Extern,
-    pub func: Option<FuncSig>,
-}
-
-pub struct FuncSig {
-    pub params: Vec<ValType>,
-    /// Placeholder results of the right types, cloned for each call.
-    pub results: Vec<Val>,
-}
-
+/// An instance: the module's shared export table (names and signatures, built once per module),
+/// the instance's non-function exports resolved at instantiation, and the wasmtime instance, from
+/// which a call resolves its function inside the store. Instantiating does no per-function work.
 pub struct InstanceResource {
     pub store_id: u64,
     pub module: Module,
-    exports: Vec<Export>,
+    table: Arc<ExportTable>,
+    instance: wasmtime::Instance,
+    /// `(position in the table, export)`, in export order.
+    others: Vec<(usize, Extern)>,
 }
 
 #[rustler::resource_impl]
@@ -66,18 +62,31 @@ impl InstanceResource {
         InstanceResource {
             store_id,
             module: e.module,
-            exports: e.exports,
+            table: e.table,
+            instance: e.instance,
+            others: e.others,
         }
     }
 
-    pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports.iter().find(|e| &*e.name == name)
+    /// The exported function `name`: where the instance holds it, and its signature.
+    fn func(&self, name: &str) -> Option<(&ExportEntry, &FuncSig)> {
+        let entry = self.table.get(name)?;
+        entry.func.as_ref().map(|sig| (entry, sig))
+    }
+
+    /// The non-function export `name`.
+    fn other(&self, name: &str) -> Option<&Extern> {
+        let position = self.table.position(name)?;
+        self.others
+            .iter()
+            .find(|(p, _)| *p == position)
+            .map(|(_, e)| e)
     }
 
     pub fn first_memory(&self) -> Option<wasmtime::Memory> {
-        self.exports
+        self.others
             .iter()
-            .find_map(|e| e.item.clone().into_memory())
+            .find_map(|(_, e)| e.clone().into_memory())
     }
 
     pub fn check_store(&self, handle: &Handle) -> Result<()> {
@@ -94,6 +103,7 @@ struct Instantiate {
     linker: Box<Linker<StoreData>>,
     links: Vec<(String, Module)>,
     module: Module,
+    table: Arc<ExportTable>,
 }
 
 impl Op for Instantiate {
@@ -104,6 +114,7 @@ impl Op for Instantiate {
             mut linker,
             links,
             module,
+            table,
         } = self;
         for (name, linked) in links {
             let out = linker.instantiate_async(&mut ctx, &linked).await;
@@ -112,27 +123,20 @@ impl Op for Instantiate {
         }
         let out = linker.instantiate_async(&mut ctx, &module).await;
         let instance = started(&mut ctx, out)?;
-        let named: Vec<(Arc<str>, Extern)> = instance
-            .exports(&mut ctx)
-            .map(|e| (Arc::<str>::from(e.name()), e.into_extern()))
-            .collect();
-        let exports = named
-            .into_iter()
-            .map(|(name, item)| {
-                let func = item.clone().into_func().map(|f| {
-                    let ty = f.ty(&ctx);
-                    FuncSig {
-                        params: ty.params().collect(),
-                        results: ty
-                            .results()
-                            .map(|t| t.default_value().unwrap_or(Val::I32(0)))
-                            .collect(),
-                    }
-                });
-                Export { name, item, func }
+        let others = table
+            .non_funcs
+            .iter()
+            .filter_map(|p| {
+                let entry = table.entries.get(*p)?;
+                Some((*p, instance.get_module_export(&mut ctx, &entry.index)?))
             })
             .collect();
-        Ok(InstanceExports { module, exports })
+        Ok(InstanceExports {
+            module,
+            table,
+            instance,
+            others,
+        })
     }
 
     fn encode<'a>(out: InstanceExports, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
@@ -151,11 +155,12 @@ fn started(
     })
 }
 
-/// Calls an exported function.
+/// Calls an exported function (resolved in the store, from its export index).
 struct Call {
     /// The export's name, for trap errors.
     name: Arc<str>,
-    func: Func,
+    instance: wasmtime::Instance,
+    export: ModuleExport,
     params: Vec<Val>,
     results: Vec<Val>,
 }
@@ -166,10 +171,15 @@ impl Op for Call {
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
         let Call {
             name,
-            func,
+            instance,
+            export,
             params,
             mut results,
         } = self;
+        let func = instance
+            .get_module_export(&mut ctx, &export)
+            .and_then(Extern::into_func)
+            .ok_or_else(|| Error::msg("exported function not found"))?;
         let mark = ctx.data().stderr_mark();
         if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
             ctx.data_mut().note_exit(&e);
@@ -294,6 +304,7 @@ fn instantiate<'a>(
             .map(|l| (l.name, l.module.module.clone()))
             .collect(),
         module: module.module.clone(),
+        table: module.exports.clone(),
     };
     Ok(start_op(env, &handle, op, timeout_ms, started))
 }
@@ -326,10 +337,7 @@ fn call<'a>(
     let handle = Handle::decode(store_or_caller)?;
     instance.check_store(&handle)?;
     let not_found = || function_not_found(name);
-    let export = instance.export(name).ok_or_else(not_found)?;
-    let (Some(func), Some(sig)) = (export.item.clone().into_func(), export.func.as_ref()) else {
-        return Err(not_found());
-    };
+    let (export, sig) = instance.func(name).ok_or_else(not_found)?;
     let tys = &sig.params;
     let given = params
         .list_length()
@@ -353,7 +361,8 @@ fn call<'a>(
     let results = sig.results.clone();
     let op = Call {
         name: export.name.clone(),
-        func,
+        instance: instance.instance,
+        export: export.index,
         params,
         results,
     };
@@ -366,7 +375,7 @@ fn function_not_found(name: &str) -> Error {
 
 #[rustler::nif]
 fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: Term) -> bool {
-    name_arg(name).is_ok_and(|name| instance.export(&name).is_some_and(|e| e.func.is_some()))
+    name_arg(name).is_ok_and(|name| instance.func(&name).is_some())
 }
 
 /// A global's name argument; a name that is not UTF-8 (or not a binary) names no global.
@@ -381,8 +390,8 @@ fn global_name(name: Term) -> Result<String> {
 
 fn global(instance: &InstanceResource, name: &str) -> Result<wasmtime::Global> {
     instance
-        .export(name)
-        .and_then(|e| e.item.clone().into_global())
+        .other(name)
+        .and_then(|e| e.clone().into_global())
         .ok_or_else(|| Error::msg(format!("exported global `{name}` not found")))
 }
 

@@ -1,14 +1,21 @@
-//! Compiled core modules: compile, inspect, serialize and deserialize.
+//! Compiled core modules: compile, inspect, serialize and deserialize, and each module's export
+//! table (`ExportTable`: names, signatures and wasmtime export indices, built once per module on
+//! its first instantiation, so instantiating does no per-export work).
 //!
 //! A `Module` is immutable and shared between threads and stores of the same engine. Compiling and
 //! (de)serializing are O(input) and run on dirty CPU schedulers; a large compile waits for a
 //! permit (`engine::compile_permit`: the NIF answers `:busy` and Elixir tries again). Listing
 //! more than `DIRTY_EXTERNS` exports or imports on a normal scheduler answers `{:ok, :dirty}`, and
 //! `Wasmex.Module` calls the `*_dirty` variant.
+//! The export table is built at most once (`OnceLock`) and shared behind an `Arc`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::{
-    ExternType, FuncType, GlobalType, MemoryType, Module, Mutability, TableType, ValType,
+    ExternType, FuncType, GlobalType, MemoryType, Module, ModuleExport, Mutability, TableType, Val,
+    ValType,
 };
 
 use crate::atoms;
@@ -23,6 +30,84 @@ static COMPILED: Cache<Module> = Cache::new();
 
 pub struct ModuleResource {
     pub module: Module,
+    /// Built with the resource, on the dirty scheduler that compiled or deserialized the module.
+    pub exports: Arc<ExportTable>,
+}
+
+impl ModuleResource {
+    pub fn new(module: Module) -> Self {
+        let exports = Arc::new(ExportTable::of(&module));
+        ModuleResource { module, exports }
+    }
+}
+
+/// A function export's signature.
+pub struct FuncSig {
+    pub params: Vec<ValType>,
+    /// Placeholder results of the right types, cloned for each call.
+    pub results: Vec<Val>,
+}
+
+/// One export of a module: where instances hold it (wasmtime's export index), and its signature
+/// if it is a function.
+pub struct ExportEntry {
+    /// Shared with the calls of the export, which name it in trap errors.
+    pub name: Arc<str>,
+    pub index: ModuleExport,
+    pub func: Option<FuncSig>,
+}
+
+/// A module's exports in order, with a name index.
+pub struct ExportTable {
+    pub entries: Vec<ExportEntry>,
+    by_name: HashMap<String, usize>,
+    /// The positions of the exports that are not functions (memories, globals, tables): an
+    /// instance resolves these few at instantiation, its functions when they are called.
+    pub non_funcs: Vec<usize>,
+}
+
+impl ExportTable {
+    fn of(module: &Module) -> Self {
+        let mut entries = Vec::new();
+        let mut by_name = HashMap::new();
+        let mut non_funcs = Vec::new();
+        for e in module.exports() {
+            let Some(index) = module.get_export_index(e.name()) else {
+                continue;
+            };
+            let ty = e.ty();
+            let func = ty.func().map(|f| FuncSig {
+                params: f.params().collect(),
+                results: f
+                    .results()
+                    .map(|t| t.default_value().unwrap_or(Val::I32(0)))
+                    .collect(),
+            });
+            if func.is_none() {
+                non_funcs.push(entries.len());
+            }
+            by_name.insert(e.name().to_string(), entries.len());
+            entries.push(ExportEntry {
+                name: Arc::from(e.name()),
+                index,
+                func,
+            });
+        }
+        ExportTable {
+            entries,
+            by_name,
+            non_funcs,
+        }
+    }
+
+    /// The position of the export `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ExportEntry> {
+        self.position(name).and_then(|i| self.entries.get(i))
+    }
 }
 
 #[rustler::resource_impl]
@@ -67,7 +152,7 @@ fn compile(
                 .map_err(|e| Error::msg(format!("Could not compile module: {e:#}")))
         })
     })?;
-    Ok(ResourceArc::new(ModuleResource { module }))
+    Ok(ResourceArc::new(ModuleResource::new(module)))
 }
 
 #[rustler::nif]
@@ -231,5 +316,5 @@ fn module_unsafe_deserialize(
     // wasmtime version and a compatible engine may be given.
     let module = unsafe { Module::deserialize(&engine, bytes.as_slice()) }
         .map_err(|e| Error::msg(format!("Could not deserialize module: {e:#}")))?;
-    Ok(ResourceArc::new(ModuleResource { module }))
+    Ok(ResourceArc::new(ModuleResource::new(module)))
 }

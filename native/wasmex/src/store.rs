@@ -184,14 +184,31 @@ fn store_new(
     make_store(engine_or_default(engine)?, limits, Recipe::Plain)
 }
 
+fn p1_recipe(o: WasiOptionsEx) -> (bool, Recipe) {
+    (o.does_io(), Recipe::P1(o))
+}
+
+fn p2_recipe(o: WasiP2OptionsEx) -> (bool, Recipe) {
+    (o.does_io(), Recipe::P2(o))
+}
+
 #[rustler::nif(schedule = "DirtyIo")]
 fn store_new_wasi(
     options: Term,
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
-    make_store(engine_or_default(engine)?, limits, Recipe::P1(options))
+    new_wasi(options, limits, engine, None, p1_recipe)
+}
+
+/// `store_new_wasi` on a normal scheduler, for options without preopened directories.
+#[rustler::nif]
+fn store_new_wasi_normal(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(options, limits, engine, Some("store_new_wasi"), p1_recipe)
 }
 
 #[rustler::nif(schedule = "DirtyIo")]
@@ -200,12 +217,42 @@ fn store_new_wasi_p2(
     limits: Option<StoreLimitsEx>,
     engine: Option<ResourceArc<EngineResource>>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let options: WasiP2OptionsEx = crate::convert::decode_checked(options, "WASI options")?;
-    make_store(engine_or_default(engine)?, limits, Recipe::P2(options))
+    new_wasi(options, limits, engine, None, p2_recipe)
 }
 
-/// A fresh, empty store made like `store` (same engine, limits, WASI options and remaining fuel).
-/// Used to replace a store whose component instances were poisoned by a trap.
+/// `store_new_wasi_p2` on a normal scheduler, for options without preopened directories.
+#[rustler::nif]
+fn store_new_wasi_p2_normal(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(
+        options,
+        limits,
+        engine,
+        Some("store_new_wasi_p2"),
+        p2_recipe,
+    )
+}
+
+/// A WASI store from `options` (of P1 or P2), refusing preopens off a dirty scheduler.
+fn new_wasi<'a, O: rustler::Decoder<'a>>(
+    options: Term<'a>,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+    // `Some(name of the dirty variant)` when called on a normal scheduler.
+    dirty_variant: Option<&str>,
+    recipe: fn(O) -> (bool, Recipe),
+) -> Result<ResourceArc<StoreResource>> {
+    let options: O = crate::convert::decode_checked(options, "WASI options")?;
+    let (does_io, recipe) = recipe(options);
+    if let (true, Some(nif)) = (does_io, dirty_variant) {
+        return Err(Error::msg(format!("preopened directories need {nif}")));
+    }
+    make_store(engine_or_default(engine)?, limits, recipe)
+}
+
 #[rustler::nif(schedule = "DirtyIo")]
 fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
     let handle = Handle::decode(store_or_caller)?;

@@ -11,11 +11,12 @@
 use std::time::Instant;
 
 use rustler::env::OwnedEnv;
-use rustler::{Encoder, Env, ResourceArc, Term};
+use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{self as cm, Component, ComponentExportIndex, InstancePre};
 use wasmtime::{Engine, StoreContextMut};
 
+use super::flat::{self, FlatArg, FlatOut};
 use super::guest_resource;
 use super::resources::{ResourcesIn, ResourcesOut};
 use super::{
@@ -23,11 +24,12 @@ use super::{
     ExportedResource, Prepared,
 };
 use crate::convert::component::term_to_val;
-use crate::convert::component_out::val_to_term;
+use crate::convert::component_out::{byte_list, val_to_term, weight};
 use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, start_op_with, step_or_error};
+use crate::store::exec::to_dirty_scheduler;
 use crate::store::op::Op;
 use crate::store::Handle;
 
@@ -93,6 +95,7 @@ fn instantiate<'a>(
     let op = ComponentInstantiate {
         pre,
         component: component.component.clone(),
+        binary_lists: component.binary_lists,
     };
     Ok(start_op(env, &handle, op, timeout_ms, started))
 }
@@ -101,7 +104,7 @@ fn instantiate<'a>(
 fn lookup(
     component: &Component,
     path: &[String],
-) -> Result<(ComponentExportIndex, usize, Vec<Type>)> {
+) -> Result<(ComponentExportIndex, Vec<Type>, Vec<Type>)> {
     let shown = match path {
         [] => String::new(),
         [one] => one.clone(),
@@ -128,8 +131,8 @@ fn lookup(
     match (item, parent) {
         (Some(ComponentItem::ComponentFunc(ty)), Some(index)) => Ok((
             index,
-            ty.results().len(),
             ty.params().map(|(_, t)| t).collect(),
+            ty.results().collect(),
         )),
         _ => Err(Error::msg(format!(
             "exported function `{shown}` not found."
@@ -222,7 +225,8 @@ fn call<'a>(
     if handle.store.id != instance.store_id {
         return Err(Error::ForeignStore("instance"));
     }
-    let (index, n_results, types) = lookup(&instance.component, path)?;
+    let (index, types, result_types) = lookup(&instance.component, path)?;
+    let n_results = result_types.len();
     let receiver = match mode {
         CallMode::Resource(r) => r,
         CallMode::Function => None,
@@ -250,18 +254,26 @@ fn call<'a>(
         }));
     }
     let mut resources = ResourcesIn::for_call(instance.store_id, &instance.resources);
-    let params = args
-        .iter()
-        .zip(&types)
-        .enumerate()
-        .map(|(i, (term, ty))| {
-            term_to_val(*term, ty, &mut resources).map_err(|e| match receiver {
-                Some(_) if i == 0 => Error::msg(e.text()),
-                Some(_) => Error::msg(format!("{} (argument {})", e.text(), i)),
-                None => Error::msg(format!("{} (argument {})", e.text(), i + 1)),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let fast = match receiver {
+        None if flat::fits(&types, &result_types) => flat_args(&args, &types),
+        _ => None,
+    };
+    let params = match fast {
+        Some(flat) => Params::Flat(flat),
+        None => Params::Vals(
+            args.iter()
+                .zip(&types)
+                .enumerate()
+                .map(|(i, (term, ty))| {
+                    term_to_val(*term, ty, &mut resources).map_err(|e| match receiver {
+                        Some(_) if i == 0 => Error::msg(e.text()),
+                        Some(_) => Error::msg(format!("{} (argument {})", e.text(), i)),
+                        None => Error::msg(format!("{} (argument {})", e.text(), i + 1)),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
     let receiver = receiver.and_then(guest_resource::handle_of);
     resources.check_moves(receiver.as_deref())?;
     let op = ComponentCall {
@@ -271,6 +283,8 @@ fn call<'a>(
         params,
         n_results,
         counted: matches!(mode, CallMode::Resource(_)),
+        binary_result: instance.binary_lists
+            && matches!(result_types.as_slice(), [t] if flat::Kind::of(t) == Some(flat::Kind::Bytes)),
     };
     let moved = resources.into_moved();
     Ok(start_op_with(
@@ -291,10 +305,11 @@ fn call<'a>(
 struct ComponentInstantiate {
     pre: InstancePre<StoreData>,
     component: Component,
+    binary_lists: bool,
 }
 
 impl Op for ComponentInstantiate {
-    type Out = (cm::Instance, Component, Vec<ExportedResource>);
+    type Out = (cm::Instance, Component, Vec<ExportedResource>, bool);
 
     const ENTERS_COMPONENTS: bool = true;
 
@@ -307,19 +322,44 @@ impl Op for ComponentInstantiate {
             }
         };
         let resources = exported_resources(&mut ctx, &self.component, &instance);
-        Ok((instance, self.component, resources))
+        Ok((instance, self.component, resources, self.binary_lists))
     }
 
     fn encode<'a>(out: Self::Out, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
-        let (instance, component, resources) = out;
+        let (instance, component, resources, binary_lists) = out;
         Ok(ResourceArc::new(ComponentInstanceResource {
             store_id: handle.store.id,
             instance,
             component,
             resources,
+            binary_lists,
         })
         .encode(env))
     }
+}
+
+/// The arguments of a fast call (`flat`) when every one is a binary its type takes as it is (a
+/// `list<u8>`, or a `string` holding UTF-8); `None` sends the call down the dynamic path, which
+/// also words the errors.
+fn flat_args(args: &[Term], types: &[Type]) -> Option<Vec<FlatArg>> {
+    args.iter()
+        .zip(types)
+        .map(|(term, ty)| {
+            let bin = Binary::from_term(*term).ok()?;
+            match flat::Kind::of(ty)? {
+                flat::Kind::Bytes => Some(FlatArg::Bytes(bin.as_slice().to_vec())),
+                flat::Kind::Str => std::str::from_utf8(bin.as_slice())
+                    .ok()
+                    .map(|s| FlatArg::Str(s.to_string())),
+            }
+        })
+        .collect()
+}
+
+/// A call's arguments: dynamic values, or flat ones for the fast path (see `flat`).
+enum Params {
+    Vals(Vec<cm::Val>),
+    Flat(Vec<FlatArg>),
 }
 
 /// Calls the function at `index` of `instance`.
@@ -328,17 +368,26 @@ struct ComponentCall {
     name: String,
     instance: ResourceArc<ComponentInstanceResource>,
     index: ComponentExportIndex,
-    params: Vec<cm::Val>,
+    params: Params,
     n_results: usize,
     /// Results come back with their count (guest resource calls).
     counted: bool,
+    /// The one result is a `list<u8>` its component wants as a binary.
+    binary_result: bool,
+}
+
+/// A call's results: dynamic values, or the one flat result of a fast call.
+enum Results {
+    Vals(Vec<cm::Val>),
+    Flat(Option<FlatOut>),
 }
 
 /// A component call's results, with what their encoding needs.
 struct CallResults {
-    vals: Vec<cm::Val>,
+    results: Results,
     instance: ResourceArc<ComponentInstanceResource>,
     counted: bool,
+    binary_result: bool,
 }
 
 impl Op for ComponentCall {
@@ -352,34 +401,108 @@ impl Op for ComponentCall {
             .instance
             .get_func(&mut ctx, self.index)
             .ok_or_else(|| Error::msg("exported function not found."))?;
-        let mut results = vec![cm::Val::Bool(false); self.n_results];
         let mark = ctx.data().stderr_mark();
-        if let Err(e) = func.call_async(&mut ctx, &self.params, &mut results).await {
+        let params = match self.params {
+            Params::Flat(args) => match flat::call(func, &mut ctx, args, self.n_results).await {
+                Ok(flat::Outcome::Done(out)) => {
+                    if out
+                        .as_ref()
+                        .is_some_and(|o| heavy_flat(o, self.binary_result))
+                    {
+                        to_dirty_scheduler(&ctx).await;
+                    }
+                    return Ok(CallResults {
+                        results: Results::Flat(out),
+                        instance: self.instance,
+                        counted: self.counted,
+                        binary_result: self.binary_result,
+                    });
+                }
+                Ok(flat::Outcome::Fallback(vals)) => vals,
+                Err(e) => return Err(component_failure(&mut ctx, e, mark, &self.name)),
+            },
+            Params::Vals(vals) => vals,
+        };
+        let mut results = vec![cm::Val::Bool(false); self.n_results];
+        if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
             return Err(component_failure(&mut ctx, e, mark, &self.name));
         }
+        if weight(&results, HEAVY_TERMS) >= HEAVY_TERMS {
+            to_dirty_scheduler(&ctx).await;
+        }
         Ok(CallResults {
-            vals: results,
+            results: Results::Vals(results),
             instance: self.instance,
             counted: self.counted,
+            binary_result: self.binary_result,
         })
     }
 
     fn encode<'a>(out: CallResults, env: Env<'a>, handle: &Handle) -> Result<Term<'a>> {
         let lift = ResourcesOut::Guest(&handle.store, &out.instance);
-        let value = match out.vals.as_slice() {
-            [one] => val_to_term(env, one, &lift)?,
-            many => many
-                .iter()
-                .map(|v| val_to_term(env, v, &lift))
-                .collect::<Result<Vec<_>>>()?
-                .encode(env),
+        let (count, value) = match out.results {
+            Results::Flat(None) => (0, Vec::<Term>::new().encode(env)),
+            Results::Flat(Some(FlatOut::Str(s))) => (1, s.encode(env)),
+            Results::Flat(Some(FlatOut::Bytes(b))) if out.binary_result => {
+                (1, binary_term(env, &b)?)
+            }
+            Results::Flat(Some(FlatOut::Bytes(b))) => (1, byte_list(env, &b)),
+            Results::Vals(vals) => (vals.len(), vals_term(env, &vals, &lift, out.binary_result)?),
         };
         Ok(if out.counted {
-            (out.vals.len(), value).encode(env)
+            (count, value).encode(env)
         } else {
             value
         })
     }
+}
+
+/// Results that make this many terms or more are encoded on a dirty scheduler (a list of 64Ki
+/// integers takes about a millisecond to build).
+const HEAVY_TERMS: usize = 64 * 1024;
+
+/// Binary results of this many bytes or more are copied out on a dirty scheduler.
+const HEAVY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whether a fast call's result is large to encode: as a list of integers, or as a big binary.
+fn heavy_flat(out: &FlatOut, binary: bool) -> bool {
+    match out {
+        FlatOut::Bytes(b) if !binary => b.len() >= HEAVY_TERMS,
+        FlatOut::Bytes(b) => b.len() >= HEAVY_BYTES,
+        FlatOut::Str(s) => s.len() >= HEAVY_BYTES,
+    }
+}
+
+/// The term for a dynamic call's results: the one value, or a list of them.
+fn vals_term<'a>(
+    env: Env<'a>,
+    vals: &[cm::Val],
+    lift: &ResourcesOut,
+    binary_result: bool,
+) -> Result<Term<'a>> {
+    match vals {
+        [cm::Val::List(items)] if binary_result => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .map(|v| match v {
+                    cm::Val::U8(b) => *b,
+                    _ => 0,
+                })
+                .collect();
+            binary_term(env, &bytes)
+        }
+        [one] => val_to_term(env, one, lift),
+        many => Ok(many
+            .iter()
+            .map(|v| val_to_term(env, v, lift))
+            .collect::<Result<Vec<_>>>()?
+            .encode(env)),
+    }
+}
+
+/// `bytes` as one binary.
+fn binary_term<'a>(env: Env<'a>, bytes: &[u8]) -> Result<Term<'a>> {
+    Ok(crate::term::to_binary(env, bytes).encode(env))
 }
 
 /// Calls the method `name` of the resource (which is passed as `self`).

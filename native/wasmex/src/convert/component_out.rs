@@ -41,21 +41,61 @@ fn map<'a>(env: Env<'a>, keys: &[Term<'a>], values: &[Term<'a>]) -> Result<Term<
     Term::map_from_term_arrays(env, keys, values).map_err(|_| Error::msg("duplicate map keys"))
 }
 
-/// A `list<u8>` as a list of integers, without going through `val_to_term` per element (a
-/// mebibyte of bytes is a million elements).
+/// A `list<u8>` given as `Val`s as a list of integers, without going through `val_to_term` per
+/// element (a mebibyte of bytes is a million elements).
 fn bytes<'a>(env: Env<'a>, items: &[Val]) -> Option<Term<'a>> {
     if !matches!(items.first(), Some(Val::U8(_))) {
         return None;
     }
-    let table: Vec<Term> = (0..=u8::MAX).map(|b| b.encode(env)).collect();
-    let terms: Vec<Term> = items
+    let raw: Vec<u8> = items
         .iter()
         .map(|v| match v {
-            Val::U8(b) => table[*b as usize],
-            _ => table[0],
+            Val::U8(b) => *b,
+            _ => 0,
         })
         .collect();
-    Some(terms.encode(env))
+    Some(byte_list(env, &raw))
+}
+
+/// Bytes as a list of integers (how 0.15.1 returns a `list<u8>`), built from a table of the 256
+/// byte terms.
+pub fn byte_list<'a>(env: Env<'a>, raw: &[u8]) -> Term<'a> {
+    let table: Vec<Term> = (0..=u8::MAX).map(|b| b.encode(env)).collect();
+    let terms: Vec<Term> = raw.iter().map(|b| table[*b as usize]).collect();
+    terms.encode(env)
+}
+
+/// Roughly how many terms `vals` become (list elements and fields, strings by their bytes / 64),
+/// counted only up to `cap`: what choosing a scheduler for the encoding needs.
+pub fn weight(vals: &[Val], cap: usize) -> usize {
+    let mut total = 0;
+    for v in vals {
+        if total >= cap {
+            break;
+        }
+        total += match v {
+            Val::String(s) => 1 + s.len() / 64,
+            Val::List(items) | Val::FixedLengthList(items) | Val::Tuple(items) => {
+                1 + weight(items, cap - total)
+            }
+            Val::Record(fields) => {
+                let mut w = 1;
+                for (_, f) in fields {
+                    w += weight(std::slice::from_ref(f), cap.saturating_sub(total + w));
+                }
+                w
+            }
+            Val::Variant(_, Some(p)) | Val::Option(Some(p)) => {
+                1 + weight(std::slice::from_ref(&**p), cap - total)
+            }
+            Val::Result(Ok(Some(p))) | Val::Result(Err(Some(p))) => {
+                1 + weight(std::slice::from_ref(&**p), cap - total)
+            }
+            Val::Map(pairs) => 1 + pairs.len() * 2,
+            _ => 1,
+        };
+    }
+    total
 }
 
 /// Converts a component value to a term.

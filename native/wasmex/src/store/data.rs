@@ -163,4 +163,7 @@ pub struct Channel {
     pub aborted: Option<Error>,
     /// Set by the epoch callback: the guest yielded because its time slice is over.
     pub yielded: bool,
+    /// Set by an operation about to encode a large result (`exec::to_dirty_scheduler`): poll it
+    /// on a dirty scheduler from now on.
+    pub wants_dirty: bool,
 }

@@ -5,6 +5,8 @@
 //! * `{:callback, fun, params, memory | nil, caller}` — run an Elixir import, then `exec_resume`;
 //! * `:yield` — the time slice is over, call `exec_continue`;
 //! * `:wait` — the guest waits on I/O, pause briefly, then call `exec_continue`;
+//! * `:dirty` — the operation has a large result to encode: call `exec_continue_dirty`, and keep
+//!   polling on dirty schedulers;
 //! * `:busy` — another process's call occupies the store: the operation did not start;
 //! * `{:unusable, text}` — a trap or a stopped call broke the store's component instances: the
 //!   operation did not start.
@@ -52,6 +54,7 @@ fn encode_step<'a>(env: Env<'a>, handle: &Handle, step: Result<Step>) -> Term<'a
             atoms::yield_().encode(env)
         }
         Ok(Step::Wait) => atoms::wait().encode(env),
+        Ok(Step::Dirty) => atoms::dirty().encode(env),
         Ok(Step::Callback(request, caller_id)) => request
             .encode(env, handle, caller_id)
             .unwrap_or_else(|e| failed(env, e)),
@@ -98,7 +101,8 @@ fn exec_continue<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
     continue_call(env, store_or_caller)
 }
 
-/// `exec_continue` on a dirty CPU scheduler, for calls started by `component_call_dirty`.
+/// `exec_continue` on a dirty CPU scheduler, for calls started by `component_call_dirty` and
+/// operations that answered `:dirty`.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn exec_continue_dirty<'a>(env: Env<'a>, store_or_caller: Term<'a>) -> Term<'a> {
     continue_call(env, store_or_caller)

@@ -24,9 +24,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use rustler::Env;
-use wasmtime::AsContextMut;
+use wasmtime::{AsContextMut, StoreContextMut};
 
-use super::data::{Channel, Inbox, Outbox};
+use super::data::{Channel, Inbox, Outbox, StoreData};
 use super::op::{self, Finished, Op, Request, SyncOp, Vals};
 use super::slot::{Parked, Slot};
 use crate::error::{Error, Result};
@@ -48,6 +48,8 @@ pub enum Step {
     Yield,
     /// The guest waits on I/O (a file, a socket); poll again after a short pause.
     Wait,
+    /// The operation has a large result to encode: poll it again on a dirty scheduler.
+    Dirty,
     /// A `SyncOp` sent by `sync` finished (seen only by `sync`).
     Synced(Result<Box<dyn Any + Send>>),
 }
@@ -94,6 +96,9 @@ fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
                     Some(Outbox::Op(finished)) => return Step::Done(Ok(finished)),
                     Some(Outbox::Sync(out)) => return Step::Synced(out),
                     None => {}
+                }
+                if std::mem::take(&mut ch.wants_dirty) {
+                    return Step::Dirty;
                 }
                 let yielded = std::mem::take(&mut ch.yielded);
                 drop(ch);
@@ -235,8 +240,30 @@ pub fn sync<S: SyncOp>(handle: &Handle, op: S) -> Result<S::Out> {
             .map_err(|_| Error::Incomplete),
         // The call was stopped meanwhile (its deadline passed): why.
         Step::Done(Err(e)) => Err(e),
-        Step::Done(Ok(_)) | Step::Callback(..) | Step::Yield | Step::Wait => Err(Error::Incomplete),
+        Step::Done(Ok(_)) | Step::Callback(..) | Step::Yield | Step::Wait | Step::Dirty => {
+            Err(Error::Incomplete)
+        }
     }
+}
+
+/// Makes the running operation continue on a dirty scheduler: the poll returns `Step::Dirty`
+/// (the driver then polls with `exec_continue_dirty`), and the operation goes on from here in
+/// that poll. For an operation whose result is large to encode, since encoding runs in the NIF
+/// that sees the operation finish.
+pub fn to_dirty_scheduler(
+    ctx: &StoreContextMut<'_, StoreData>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    if let Ok(mut ch) = ctx.data().chan.lock() {
+        ch.wants_dirty = true;
+    }
+    let mut pending = true;
+    std::future::poll_fn(move |_| {
+        if std::mem::take(&mut pending) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
 }
 
 /// Polls the parked call again after a yield.
