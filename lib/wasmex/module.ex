@@ -78,11 +78,7 @@ defmodule Wasmex.Module do
   """
   @spec exports(t()) :: %{binary() => extern_info()}
   def exports(%__MODULE__{resource: resource}) do
-    # Long lists are built on a dirty CPU scheduler.
-    resource
-    |> Wasmex.Native.module_exports()
-    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.module_exports_dirty(resource) end)
-    |> ok!()
+    listed(resource, &Wasmex.Native.module_exports/1, &Wasmex.Native.module_exports_dirty/1)
   end
 
   @doc """
@@ -95,11 +91,12 @@ defmodule Wasmex.Module do
   """
   @spec imports(t()) :: %{binary() => %{binary() => extern_info()}}
   def imports(%__MODULE__{resource: resource}) do
-    resource
-    |> Wasmex.Native.module_imports()
-    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.module_imports_dirty(resource) end)
-    |> ok!()
+    listed(resource, &Wasmex.Native.module_imports/1, &Wasmex.Native.module_imports_dirty/1)
   end
+
+  # Long lists are built on a dirty CPU scheduler.
+  defp listed(resource, normal, dirty),
+    do: resource |> Wasmex.Utils.normal_or_dirty(normal, dirty) |> ok!()
 
   @doc """
   Serializes the compiled module, to be loaded later with `unsafe_deserialize/2`.

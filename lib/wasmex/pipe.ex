@@ -64,10 +64,8 @@ defmodule Wasmex.Pipe do
   @spec read(t()) :: binary()
   def read(%__MODULE__{resource: resource}) do
     # More than 64 KiB is copied on a dirty CPU scheduler.
-    resource
-    |> Wasmex.Native.pipe_read()
-    |> Wasmex.Utils.or_dirty(fn -> Wasmex.Native.pipe_read_dirty(resource) end)
-    |> ok!()
+    native = &Wasmex.Native.pipe_read/1
+    resource |> Wasmex.Utils.normal_or_dirty(native, &Wasmex.Native.pipe_read_dirty/1) |> ok!()
   end
 
   @doc """

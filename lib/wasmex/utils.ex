@@ -69,4 +69,19 @@ defmodule Wasmex.Utils do
   @spec or_dirty(term(), (() -> term())) :: term()
   def or_dirty({:ok, :dirty}, dirty), do: dirty.()
   def or_dirty(answer, _dirty), do: answer
+
+  @doc false
+  # Calls the NIF `normal` on `arg`, and its dirty variant `dirty` when it answers `{:ok, :dirty}`.
+  @spec normal_or_dirty(term(), (term() -> term()), (term() -> term())) :: term()
+  def normal_or_dirty(arg, normal, dirty), do: arg |> normal.() |> or_dirty(fn -> dirty.(arg) end)
+
+  @doc false
+  # Makes a WASI store resource with `normal` (on this scheduler) or, when the options preopen
+  # directories (file system I/O), with `io` (a NIF on a dirty I/O scheduler).
+  @spec wasi_store(map(), term(), term(), function(), function()) ::
+          {:ok, term()} | {:error, term()}
+  def wasi_store(options, limits, engine, normal, io) do
+    new = if options.preopen in [nil, []], do: normal, else: io
+    new.(options, limits, Wasmex.Engine.resource!(engine))
+  end
 end

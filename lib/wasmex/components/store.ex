@@ -33,14 +33,10 @@ defmodule Wasmex.Components.Store do
   def new_wasi(%WasiP2Options{} = options \\ %WasiP2Options{}, limits \\ nil, engine \\ nil) do
     options = WasiP2Options.normalize(options)
 
-    # Preopening directories is file system I/O (a dirty I/O scheduler); without, the store is
-    # made on this scheduler.
-    new =
-      if options.preopen in [nil, []],
-        do: &Wasmex.Native.store_new_wasi_p2_normal/3,
-        else: &Wasmex.Native.store_new_wasi_p2/3
+    normal = &Wasmex.Native.store_new_wasi_p2_normal/3
+    io = &Wasmex.Native.store_new_wasi_p2/3
 
-    with {:ok, resource} <- new.(options, limits, Engine.resource!(engine)) do
+    with {:ok, resource} <- Wasmex.Utils.wasi_store(options, limits, engine, normal, io) do
       {:ok, wrap(resource)}
     end
   end

@@ -32,13 +32,22 @@ defmodule Wasmex.Wasi.WasiOptions do
           log_output: boolean()
         }
 
-  defstruct args: [],
-            env: %{},
-            preopen: [],
-            stdin: nil,
-            stdout: nil,
-            stderr: nil,
-            log_output: false
+  # The fields WASI P1 and P2 options share, with their defaults.
+  @common [
+    args: [],
+    env: %{},
+    preopen: [],
+    stdin: nil,
+    stdout: nil,
+    stderr: nil,
+    log_output: false
+  ]
+
+  defstruct @common
+
+  @doc false
+  @spec common_fields() :: keyword()
+  def common_fields, do: @common
 
   @doc false
   @spec normalize(t()) :: t()

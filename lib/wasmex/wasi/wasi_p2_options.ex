@@ -31,17 +31,8 @@ defmodule Wasmex.Wasi.WasiP2Options do
           log_output: boolean()
         }
 
-  defstruct inherit_stdin: true,
-            inherit_stdout: true,
-            inherit_stderr: true,
-            allow_http: false,
-            args: [],
-            env: %{},
-            preopen: [],
-            stdin: nil,
-            stdout: nil,
-            stderr: nil,
-            log_output: false
+  defstruct [inherit_stdin: true, inherit_stdout: true, inherit_stderr: true, allow_http: false] ++
+              Wasmex.Wasi.WasiOptions.common_fields()
 
   @doc false
   @spec normalize(t()) :: t()
