@@ -198,7 +198,8 @@ defmodule Wasmex.Components do
            component: component,
            imports: imports,
            timeout: timeout,
-           log: log
+           log: log,
+           list_u8: Keyword.get(opts, :list_u8, :list)
          }}
 
       {:error, reason} ->
@@ -244,7 +245,7 @@ defmodule Wasmex.Components do
   end
 
   def handle_call(:reload_base, _from, state),
-    do: {:reply, Map.take(state, [:instance, :imports, :timeout]), state}
+    do: {:reply, Map.take(state, [:instance, :imports, :timeout, :list_u8]), state}
 
   # Between two calls: the calls after this one run the new code.
   def handle_call({:reload, prepared}, _from, state),

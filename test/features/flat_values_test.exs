@@ -95,6 +95,14 @@ defmodule Wasmex.Features.FlatValuesTest do
       assert {:ok, "ab"} = Instance.call(i, "make", [])
     end
 
+    test "a server started with list_u8: :binary keeps it across reload/2" do
+      bytes = component_bytes("component_types")
+      {:ok, pid} = Wasmex.Components.start_link(bytes: bytes, list_u8: :binary)
+      assert {:ok, <<1, 2>>} = Wasmex.Components.call_function(pid, "echo-list-u8", [[1, 2]])
+      assert :ok = Wasmex.Components.reload(pid, bytes: bytes)
+      assert {:ok, <<1, 2>>} = Wasmex.Components.call_function(pid, "echo-list-u8", [[1, 2]])
+    end
+
     test "a small call with a 1 MiB result", %{flat: i} do
       assert {:ok, <<0::size(1_048_576)-unit(8)>>} = Instance.call(i, "zeros", [])
     end

@@ -11,15 +11,21 @@ defmodule Wasmex.Components.Reload do
   @type prepared :: %{instance: Instance.t(), component: Component.t(), imports: map()}
 
   @doc false
-  # `base` is what the server answers to `:reload_base`: its instance, imports and timeout.
-  @spec prepare(keyword(), %{instance: Instance.t(), imports: map(), timeout: timeout()}) ::
+  # `base` is what the server answers to `:reload_base`: its instance, imports, timeout and
+  # `:list_u8` (the new code is compiled with the server's).
+  @spec prepare(keyword(), %{
+          instance: Instance.t(),
+          imports: map(),
+          timeout: timeout(),
+          list_u8: :list | :binary
+        }) ::
           {:ok, prepared()} | {:error, term()}
   def prepare(opts, base) do
     imports = Keyword.get(opts, :imports) || base.imports
 
     with {:ok, bytes} <- Wasmex.Pool.Options.reload_code(opts),
          {:ok, store} <- base.instance.store_resource |> Store.wrap() |> Store.renew(),
-         {:ok, component} <- compile(store, bytes),
+         {:ok, component} <- compile(store, bytes, list_u8: base.list_u8),
          {:ok, instance} <- Instance.new(store, component, imports, base.timeout) do
       {:ok, %{instance: instance, component: component, imports: imports}}
     end
