@@ -27,7 +27,7 @@ setup:
 		exit 1; \
 	fi
 
-demo: setup
+demo: deps
 	mix run examples/demo.exs
 	@$(MAKE) --no-print-directory chat-room-component
 	mix run examples/chat_room.exs
@@ -72,10 +72,10 @@ phoenix-test: setup chat-room-component
 
 # The WebAssembly core spec tests through the public API (a few minutes; not part of `test`).
 # Installs wasm-tools with cargo when missing. SPEC_ARGS="--only f32,i32 --failures 20".
-spec: setup
+spec: deps
 	mix run spec/run.exs $(SPEC_ARGS)
 
-bench: setup
+bench: deps
 	MIX_ENV=prod mix run bench/core.exs
 
 # Rust unit tests of the NIF crate, like `cargo test --release`. Plain `cargo
