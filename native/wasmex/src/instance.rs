@@ -1,34 +1,29 @@
-//! Instances: instantiation (with Elixir imports and linked modules), calls, globals and the
-//! instance's memory.
+//! Instances: instantiation (with Elixir imports and linked modules), the instance's exports and
+//! its memory. Calls are in `func`, globals in `global`.
 //!
 //! An `InstanceResource` is a handle into one store. It shares its module's export table (names
 //! and signatures, built once per compiled module) and resolves its few non-function exports at
 //! instantiation, so looking up an export needs no store access and instantiating does no
 //! per-function work; a call resolves its function by export index inside the store. Calls and
-//! instantiation are operations (`Op`: they may yield or call into Elixir) that encode their own
-//! results; global access is a synchronous store operation (`SyncOp`). Threading: as `store::exec` says (under the store's
-//! slot lock, on the calling scheduler).
+//! instantiation is an operation (`Op`: it may yield or call into Elixir) that encodes its own
+//! result. Threading: as `store::exec` says (under the store's slot lock, on the calling
+//! scheduler).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
-use wasmtime::{
-    Extern, ExternType, Global, Linker, Module, ModuleExport, Mutability, StoreContextMut, Trap,
-    Val,
-};
+use wasmtime::{Extern, Linker, Module, StoreContextMut};
 
 use crate::atoms;
-use crate::convert::core::{param_to_val, term_to_val, val_to_term, vals_to_list};
-use crate::convert::{list_items, name_arg};
-use crate::error::{import_lead, Error, Result};
+use crate::convert::list_items;
+use crate::error::{Error, Result};
 use crate::imports;
 use crate::memory::MemoryResource;
 use crate::module::{ExportEntry, ExportTable, FuncSig, ModuleResource};
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, step_or_error};
-use crate::store::exec;
-use crate::store::op::{Op, SyncOp};
+use crate::store::op::Op;
 use crate::store::Handle;
 
 /// A new instance with its non-function exports (see `ExportTable::non_funcs`).
@@ -46,7 +41,7 @@ pub struct InstanceResource {
     pub store_id: u64,
     pub module: Module,
     table: Arc<ExportTable>,
-    instance: wasmtime::Instance,
+    pub instance: wasmtime::Instance,
     /// `(position in the table, export)`, in export order.
     others: Vec<(usize, Extern)>,
 }
@@ -69,13 +64,13 @@ impl InstanceResource {
     }
 
     /// The exported function `name`: where the instance holds it, and its signature.
-    fn func(&self, name: &str) -> Option<(&ExportEntry, &FuncSig)> {
+    pub fn func(&self, name: &str) -> Option<(&ExportEntry, &FuncSig)> {
         let entry = self.table.get(name)?;
         entry.func.as_ref().map(|sig| (entry, sig))
     }
 
     /// The non-function export `name`.
-    fn other(&self, name: &str) -> Option<&Extern> {
+    pub fn other(&self, name: &str) -> Option<&Extern> {
         let position = self.table.position(name)?;
         self.others
             .iter()
@@ -153,79 +148,6 @@ fn started(
         ctx.data_mut().note_exit(&e);
         Error::from(e)
     })
-}
-
-/// Calls an exported function (resolved in the store, from its export index).
-struct Call {
-    /// The export's name, for trap errors.
-    name: Arc<str>,
-    instance: wasmtime::Instance,
-    export: ModuleExport,
-    params: Vec<Val>,
-    results: Vec<Val>,
-}
-
-impl Op for Call {
-    type Out = Vec<Val>;
-
-    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
-        let Call {
-            name,
-            instance,
-            export,
-            params,
-            mut results,
-        } = self;
-        let func = instance
-            .get_module_export(&mut ctx, &export)
-            .and_then(Extern::into_func)
-            .ok_or_else(|| Error::msg("exported function not found"))?;
-        let mark = ctx.data().stderr_mark();
-        if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
-            ctx.data_mut().note_exit(&e);
-            return Err(ctx.data().with_stderr(mark, call_error(e).in_export(&name)));
-        }
-        Ok(results)
-    }
-
-    fn encode<'a>(out: Vec<Val>, env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
-        vals_to_list(env, &out)
-    }
-}
-
-/// Maps a failed wasm call to the error texts of the API.
-fn call_error(e: wasmtime::Error) -> Error {
-    match e.downcast_ref::<Trap>() {
-        Some(trap) => Error::Trap(format!("Error during function excecution ({trap}): {e:#}")),
-        None => Error::Msg(format!(
-            "Error during function excecution: {}{e:#}",
-            import_lead(&e)
-        )),
-    }
-}
-
-/// Reads a global.
-struct GetGlobal(Global);
-
-impl SyncOp for GetGlobal {
-    type Out = Val;
-
-    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<Val> {
-        Ok(self.0.get(ctx))
-    }
-}
-
-/// Sets a global.
-struct SetGlobal(Global, Val);
-
-impl SyncOp for SetGlobal {
-    type Out = ();
-
-    fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<()> {
-        self.0
-            .set(ctx, self.1)
-            .map_err(|e| Error::Msg(format!("Could not set global: {e:#}")))
-    }
 }
 
 #[derive(NifMap)]
@@ -307,130 +229,6 @@ fn instantiate<'a>(
         table: module.exports.clone(),
     };
     Ok(start_op(env, &handle, op, timeout_ms, started))
-}
-
-#[rustler::nif]
-fn instance_call<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    instance: ResourceArc<InstanceResource>,
-    name: Term<'a>,
-    params: Term<'a>,
-    timeout_ms: Option<u64>,
-) -> Term<'a> {
-    let result = match name_arg(name) {
-        Ok(name) => call(env, store_or_caller, instance, &name, params, timeout_ms),
-        Err(shown) => Err(function_not_found(&shown.unwrap_or_default())),
-    };
-    step_or_error(env, result)
-}
-
-fn call<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    instance: ResourceArc<InstanceResource>,
-    name: &str,
-    params: Term<'a>,
-    timeout_ms: Option<u64>,
-) -> Result<Term<'a>> {
-    let started = Instant::now();
-    let handle = Handle::decode(store_or_caller)?;
-    instance.check_store(&handle)?;
-    let not_found = || function_not_found(name);
-    let (export, sig) = instance.func(name).ok_or_else(not_found)?;
-    let tys = &sig.params;
-    let given = params
-        .list_length()
-        .map_err(|_| Error::msg("params must be a list"))?;
-    if tys.len() != given {
-        return Err(Error::msg(format!(
-            "number of params does not match. expected {}, got {given}",
-            tys.len()
-        )));
-    }
-    let mut vals = Vec::with_capacity(given);
-    let mut rest = params;
-    for (i, ty) in tys.iter().enumerate() {
-        let (head, tail) = rest
-            .list_get_cell()
-            .map_err(|_| Error::msg("params must be a list"))?;
-        vals.push(param_to_val(head, ty, i + 1)?);
-        rest = tail;
-    }
-    let params = vals;
-    let results = sig.results.clone();
-    let op = Call {
-        name: export.name.clone(),
-        instance: instance.instance,
-        export: export.index,
-        params,
-        results,
-    };
-    Ok(start_op(env, &handle, op, timeout_ms, started))
-}
-
-fn function_not_found(name: &str) -> Error {
-    Error::msg(format!("exported function `{name}` not found"))
-}
-
-#[rustler::nif]
-fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: Term) -> bool {
-    name_arg(name).is_ok_and(|name| instance.func(&name).is_some())
-}
-
-/// A global's name argument; a name that is not UTF-8 (or not a binary) names no global.
-fn global_name(name: Term) -> Result<String> {
-    name_arg(name).map_err(|shown| {
-        Error::msg(format!(
-            "exported global `{}` not found",
-            shown.unwrap_or_default()
-        ))
-    })
-}
-
-fn global(instance: &InstanceResource, name: &str) -> Result<wasmtime::Global> {
-    instance
-        .other(name)
-        .and_then(|e| e.clone().into_global())
-        .ok_or_else(|| Error::msg(format!("exported global `{name}` not found")))
-}
-
-#[rustler::nif]
-fn instance_get_global<'a>(
-    env: Env<'a>,
-    store_or_caller: Term<'a>,
-    instance: ResourceArc<InstanceResource>,
-    name: Term<'a>,
-) -> Result<Term<'a>> {
-    let name = global_name(name)?;
-    let handle = Handle::decode(store_or_caller)?;
-    instance.check_store(&handle)?;
-    let g = global(&instance, &name)?;
-    let value = exec::sync(&handle, GetGlobal(g))?;
-    val_to_term(env, &value)
-}
-
-#[rustler::nif]
-fn instance_set_global(
-    store_or_caller: Term,
-    instance: ResourceArc<InstanceResource>,
-    name: Term,
-    value: Term,
-) -> Result<()> {
-    let name = global_name(name)?;
-    let handle = Handle::decode(store_or_caller)?;
-    instance.check_store(&handle)?;
-    let g = global(&instance, &name)?;
-    let Some(ExternType::Global(gt)) = instance.module.get_export(&name) else {
-        return Err(Error::msg(format!("exported global `{name}` not found")));
-    };
-    if gt.mutability() == Mutability::Const {
-        return Err(Error::msg(
-            "Could not set global: immutable global cannot be set",
-        ));
-    }
-    let val = term_to_val(value, gt.content())?;
-    exec::sync(&handle, SetGlobal(g, val))
 }
 
 #[rustler::nif]

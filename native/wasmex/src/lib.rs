@@ -68,7 +68,8 @@
 //! 1. ground: `error`, `atoms`, `term`, `engine`, `cache`, `pipe`, `wat_text`, `convert/`;
 //! 2. the store: `store` and `store/` (data, slot, limits, op, exec, callback, driver, wasi,
 //!    host_table). It knows no concept: it runs `Op`s and `Request`s it does not look inside;
-//! 3. core concepts, flat: `module`, `instance`, `memory`, `imports`, `linker`;
+//! 3. core concepts, flat: `module`, `instance`, `func` (calls), `global`, `memory`, `imports`,
+//!    `linker`;
 //! 4. components: `component` and `component/`, mirroring the core files.
 //!
 //! No `use crate::` runs from a lower layer to a higher one, and no import circle spans folders;
@@ -85,6 +86,8 @@ mod wat_text;
 
 mod store;
 
+mod func;
+mod global;
 mod imports;
 mod instance;
 mod linker;

@@ -17,7 +17,7 @@ import os, re, sys
 verbose = "--verbose" in sys.argv[1:]
 GROUND = {"error", "atoms", "term", "engine", "cache", "pipe", "wat_text", "cache_tests",
           "pipe_tests"}
-CONCEPTS = {"module", "instance", "memory", "imports", "linker"}
+CONCEPTS = {"module", "instance", "func", "global", "memory", "imports", "linker"}
 NAMES = ["ground", "store", "concepts", "component", "lib"]
 
 files = sorted(
