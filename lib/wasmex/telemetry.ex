@@ -60,7 +60,11 @@ defmodule Wasmex.Telemetry do
       :ok
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f") (result i32) i32.const 1))]})
       iex> {:ok, [1]} = Wasmex.call_function(pid, :f, [])
-      iex> receive do {[:wasmex, :call, :stop], %{duration: d}, %{function: "f"}} -> is_integer(d) end
+      iex> receive do
+      ...>   {[:wasmex, :call, :stop], %{duration: d}, %{function: "f"}} -> is_integer(d)
+      ...> after
+      ...>   1_000 -> :no_event
+      ...> end
       true
       iex> :telemetry.detach("doc-handler")
       :ok

@@ -2,7 +2,7 @@
 //! (`ComponentInstanceResource`), the handle types of the `component/` folder, the way wasmtime's
 //! `runtime/component/` mirrors its core files:
 //!
-//! * `instance`: instantiation and calls (the component operations and their encoders);
+//! * `instance`: instantiation; `func`: calls (the component operations and their encoders);
 //! * `flat`: the fast path for calls that take and return only strings and `list<u8>`s;
 //! * `imports`: imports written in Elixir, and the requests they make of the driving process;
 //! * `resources`: how resource positions are filled and read (the conversion hooks);
@@ -13,6 +13,7 @@
 //! mutex held only to look up or insert). A `ComponentInstanceResource` is a handle into one store.
 
 pub mod flat;
+pub mod func;
 pub mod guest_resource;
 pub mod host_resource;
 pub mod imports;

@@ -13,6 +13,7 @@
 //! Threading: `call` runs inside a component call's operation, on the thread holding the store's
 //! slot; the values are owned (`Send`), since the operation may be parked between polls.
 
+use rustler::{Binary, Term};
 use std::mem::MaybeUninit;
 
 use wasmtime::component::__internal::{
@@ -267,4 +268,22 @@ impl IntoArgs for (FlatArg, FlatArg, FlatArg) {
     fn into_args(self) -> Vec<FlatArg> {
         vec![self.0, self.1, self.2]
     }
+}
+
+/// The arguments of a fast call when every one is a binary its type takes as it is (a
+/// `list<u8>`, or a `string` holding UTF-8); `None` sends the call down the dynamic path, which
+/// also words the errors.
+pub fn args(args: &[Term], types: &[Type]) -> Option<Vec<FlatArg>> {
+    args.iter()
+        .zip(types)
+        .map(|(term, ty)| {
+            let bin = Binary::from_term(*term).ok()?;
+            match Kind::of(ty)? {
+                Kind::Bytes => Some(FlatArg::Bytes(bin.as_slice().to_vec())),
+                Kind::Str => std::str::from_utf8(bin.as_slice())
+                    .ok()
+                    .map(|s| FlatArg::Str(s.to_string())),
+            }
+        })
+        .collect()
 }

@@ -12,42 +12,11 @@ use rustler::{Atom, Binary, MapIterator, Term, TermType};
 use wasmtime::component::{Type, Val};
 
 use super::term_kind as kind;
+use super::type_label;
 use super::LowerResource;
 use super::{list_items, special_float};
 use crate::atoms::{error, none, ok, some};
 use crate::error::{Error, Result};
-
-pub fn type_label(ty: &Type) -> &'static str {
-    match ty {
-        Type::Bool => "Bool",
-        Type::S8 => "S8",
-        Type::U8 => "U8",
-        Type::S16 => "S16",
-        Type::U16 => "U16",
-        Type::S32 => "S32",
-        Type::U32 => "U32",
-        Type::S64 => "S64",
-        Type::U64 => "U64",
-        Type::Float32 => "Float32",
-        Type::Float64 => "Float64",
-        Type::Char => "Char",
-        Type::String => "String",
-        Type::List(_) => "List",
-        Type::Map(_) => "Map",
-        Type::Record(_) => "Record",
-        Type::Tuple(_) => "Tuple",
-        Type::Variant(_) => "Variant",
-        Type::Enum(_) => "Enum",
-        Type::Option(_) => "Option",
-        Type::Result(_) => "Result",
-        Type::Flags(_) => "Flags",
-        Type::Own(_) | Type::Borrow(_) => "Resource",
-        Type::Future(_) => "Future",
-        Type::Stream(_) => "Stream",
-        Type::ErrorContext => "ErrorContext",
-        Type::FixedLengthList(_) => "FixedLengthList",
-    }
-}
 
 /// A conversion failure and where it happened, innermost segment last.
 struct Failure {

@@ -153,7 +153,7 @@ pub fn wit_shape(ty: &Type) -> String {
         Type::Enum(_) => "an enum case (atom)".into(),
         Type::Flags(_) => "flags (a list of atoms)".into(),
         Type::Own(_) | Type::Borrow(_) => "a resource".into(),
-        other => super::component::type_label(other).to_lowercase(),
+        other => super::type_label(other).to_lowercase(),
     }
 }
 

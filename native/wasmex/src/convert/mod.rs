@@ -15,7 +15,7 @@ pub mod core;
 pub mod describe;
 
 use rustler::{Atom, Encoder, Env, Term, TermType};
-use wasmtime::component::{ResourceAny, ResourceType, Val};
+use wasmtime::component::{ResourceAny, ResourceType, Type, Val};
 
 use crate::atoms::{infinity, nan, neg_infinity};
 use crate::error::Result;
@@ -130,5 +130,39 @@ fn lists_proper(term: Term, depth: usize) -> bool {
             rustler::types::tuple::get_tuple(term).is_ok_and(|items| items.iter().all(inner))
         }
         _ => true,
+    }
+}
+
+/// The name of a WIT type as error messages spell it (`U8`, `Record`, ...), the counterpart of
+/// `term_kind`.
+pub fn type_label(ty: &Type) -> &'static str {
+    match ty {
+        Type::Bool => "Bool",
+        Type::S8 => "S8",
+        Type::U8 => "U8",
+        Type::S16 => "S16",
+        Type::U16 => "U16",
+        Type::S32 => "S32",
+        Type::U32 => "U32",
+        Type::S64 => "S64",
+        Type::U64 => "U64",
+        Type::Float32 => "Float32",
+        Type::Float64 => "Float64",
+        Type::Char => "Char",
+        Type::String => "String",
+        Type::List(_) => "List",
+        Type::Map(_) => "Map",
+        Type::Record(_) => "Record",
+        Type::Tuple(_) => "Tuple",
+        Type::Variant(_) => "Variant",
+        Type::Enum(_) => "Enum",
+        Type::Option(_) => "Option",
+        Type::Result(_) => "Result",
+        Type::Flags(_) => "Flags",
+        Type::Own(_) | Type::Borrow(_) => "Resource",
+        Type::Future(_) => "Future",
+        Type::Stream(_) => "Stream",
+        Type::ErrorContext => "ErrorContext",
+        Type::FixedLengthList(_) => "FixedLengthList",
     }
 }
