@@ -13,8 +13,11 @@ defmodule Wasmex.Deadline do
 
   @doc false
   @spec call(GenServer.server(), (integer() | nil -> term()), timeout()) :: term()
-  def call(server, request, timeout),
-    do: guarded(fn -> GenServer.call(server, request.(deadline(timeout)), timeout) end)
+  def call(server, request, timeout) do
+    GenServer.call(server, request.(deadline(timeout)), timeout)
+  catch
+    :exit, reason -> exited(reason)
+  end
 
   @doc false
   # Runs `fun`, which calls a server: a call that timed out, or whose server is gone, answers
@@ -24,9 +27,13 @@ defmodule Wasmex.Deadline do
   def guarded(fun) do
     fun.()
   catch
-    :exit, {:timeout, {GenServer, :call, _}} -> {:error, :timeout}
-    :exit, {reason, {GenServer, :call, _}} -> {:error, exit_reason(reason)}
+    :exit, reason -> exited(reason)
   end
+
+  # A server call's exit as its error; any other exit goes on.
+  defp exited({:timeout, {GenServer, :call, _}}), do: {:error, :timeout}
+  defp exited({reason, {GenServer, :call, _}}), do: {:error, exit_reason(reason)}
+  defp exited(reason), do: exit(reason)
 
   @doc false
   # The error a call gets when its server is gone; see `call/3`.

@@ -112,8 +112,7 @@ defmodule Wasmex.Telemetry do
     for {gate, events} <- @gates do
       attached = @enabled and Enum.any?(events, &handled?/1)
 
-      if :persistent_term.get({__MODULE__, gate}, false) != attached,
-        do: :persistent_term.put({__MODULE__, gate}, attached)
+      if attached?(gate) != attached, do: :persistent_term.put(gate_key(gate), attached)
     end
 
     :ok
@@ -122,8 +121,14 @@ defmodule Wasmex.Telemetry do
   @doc false
   # Whether a handler was attached to an event of `gate` (`:call`, `:compile`, `:instantiate`
   # or `:pool`) at the last `refresh/0`: one `:persistent_term` read.
+  # (An atom key: a `:persistent_term` read with a tuple key costs half as much again.)
   @spec attached?(span() | :pool) :: boolean()
-  def attached?(gate), do: :persistent_term.get({__MODULE__, gate}, false)
+  for {gate, _} <- @gates do
+    def attached?(unquote(gate)),
+      do: :persistent_term.get(unquote(:"#{__MODULE__}.#{gate}?"), false)
+  end
+
+  defp gate_key(gate), do: :"#{__MODULE__}.#{gate}?"
 
   @doc false
   # Runs `fun` as the span `[:wasmex, span, ...]` with `metadata`. With `fuel_store` (a store or

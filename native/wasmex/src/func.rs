@@ -11,7 +11,7 @@ use rustler::{Env, ResourceArc, Term};
 use wasmtime::{Extern, ModuleExport, StoreContextMut, Trap, Val};
 
 use crate::convert::core::{param_to_val, vals_to_list};
-use crate::convert::name_arg;
+use crate::convert::{name_arg, name_ref};
 use crate::error::{import_lead, Error, Result};
 use crate::instance::InstanceResource;
 use crate::store::data::StoreData;
@@ -77,8 +77,8 @@ fn instance_call<'a>(
     params: Term<'a>,
     timeout_ms: Option<u64>,
 ) -> Term<'a> {
-    let result = match name_arg(name) {
-        Ok(name) => call(env, store_or_caller, instance, &name, params, timeout_ms),
+    let result = match name_ref(name) {
+        Ok(name) => call(env, store_or_caller, instance, name, params, timeout_ms),
         Err(shown) => Err(function_not_found(&shown.unwrap_or_default())),
     };
     step_or_error(env, result)

@@ -52,7 +52,10 @@ pub struct StoreResource {
     pub hosts: Arc<Mutex<HostTable>>,
     /// Operations left by handles that were garbage collected (a guest resource's drop), run
     /// before the next call; their results are ignored.
-    pub deferred: Mutex<Vec<Box<dyn Nested>>>,
+    deferred: Mutex<Vec<Box<dyn Nested>>>,
+    /// Whether `deferred` may hold operations: read on every call, so the lock is taken only
+    /// when there is something to take.
+    has_deferred: AtomicBool,
     /// The slot's `poisoned` flag, readable without taking the slot's lock.
     poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
@@ -65,6 +68,25 @@ impl rustler::Resource for StoreResource {}
 impl std::panic::RefUnwindSafe for StoreResource {}
 
 impl StoreResource {
+    /// Leaves `job` to run before the next call on this store.
+    pub fn defer(&self, job: Box<dyn Nested>) {
+        if let Ok(mut deferred) = self.deferred.lock() {
+            deferred.push(job);
+            self.has_deferred.store(true, Ordering::Release);
+        }
+    }
+
+    /// The jobs `defer` left, taken (none without taking the lock when there are none).
+    pub fn take_deferred(&self) -> Vec<Box<dyn Nested>> {
+        if !self.has_deferred.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        self.deferred
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    }
+
     pub fn lock(&self) -> Result<MutexGuard<'_, Slot>> {
         self.slot.lock().map_err(|_| Error::Poisoned(Lock::Store))
     }
@@ -171,6 +193,7 @@ fn make_store(
         chan,
         hosts,
         deferred: Mutex::new(Vec::new()),
+        has_deferred: AtomicBool::new(false),
         poisoned: poisoned.clone(),
         slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
     }))

@@ -34,7 +34,8 @@ fn lookup(
     component: &Component,
     path: &[String],
 ) -> Result<(ComponentExportIndex, Vec<Type>, Vec<Type>)> {
-    let shown = match path {
+    // Only a failed lookup shows the path.
+    let shown = || match path {
         [] => String::new(),
         [one] => one.clone(),
         many => format!("[{}]", many.join(", ")),
@@ -48,13 +49,15 @@ fn lookup(
                 item = Some(found);
             }
             None if path.len() == 1 => {
-                return Err(Error::msg(format!("exported function `{shown}` not found.")))
-            }
-            None => {
                 return Err(Error::msg(format!(
-                    "exported function `{shown}` not found. Could not find `{segment}` at position {pos}"
+                    "exported function `{}` not found.",
+                    shown()
                 )))
             }
+            None => return Err(Error::msg(format!(
+                "exported function `{}` not found. Could not find `{segment}` at position {pos}",
+                shown()
+            ))),
         }
     }
     match (item, parent) {
@@ -64,7 +67,8 @@ fn lookup(
             ty.results().collect(),
         )),
         _ => Err(Error::msg(format!(
-            "exported function `{shown}` not found."
+            "exported function `{}` not found.",
+            shown()
         ))),
     }
 }
@@ -110,7 +114,7 @@ macro_rules! call_nif {
         ) -> Term<'a> {
             let result = Handle::decode(store_or_caller).and_then(|handle| {
                 let (path, params) = (path_arg(path)?, params_arg(params)?);
-                call(env, handle, &instance, &path, &params, timeout_ms, $mode)
+                call(env, handle, &instance, path, &params, timeout_ms, $mode)
             });
             step_or_error(env, result)
         }
@@ -145,7 +149,7 @@ fn call<'a>(
     env: Env<'a>,
     handle: Handle,
     instance: &ResourceArc<ComponentInstanceResource>,
-    path: &[String],
+    path: Vec<String>,
     params: &[Term<'a>],
     timeout_ms: Option<u64>,
     mode: CallMode<'a>,
@@ -154,7 +158,7 @@ fn call<'a>(
     if handle.store.id != instance.store_id {
         return Err(Error::ForeignStore("instance"));
     }
-    let (index, types, result_types) = lookup(&instance.component, path)?;
+    let (index, types, result_types) = lookup(&instance.component, &path)?;
     let n_results = result_types.len();
     let receiver = match mode {
         CallMode::Resource(r) => r,
@@ -206,7 +210,7 @@ fn call<'a>(
     let receiver = receiver.and_then(guest_resource::handle_of);
     resources.check_moves(receiver.as_deref())?;
     let op = ComponentCall {
-        name: path.join("#"),
+        path,
         instance: instance.clone(),
         index,
         params,
@@ -238,8 +242,8 @@ enum Params {
 
 /// Calls the function at `index` of `instance`.
 struct ComponentCall {
-    /// The export's path, for trap errors.
-    name: String,
+    /// The export's path, for trap errors (joined with `#` only then).
+    path: Vec<String>,
     instance: ResourceArc<ComponentInstanceResource>,
     index: ComponentExportIndex,
     params: Params,
@@ -293,13 +297,13 @@ impl Op for ComponentCall {
                     });
                 }
                 Ok(flat::Outcome::Fallback(vals)) => vals,
-                Err(e) => return Err(component_failure(&mut ctx, e, mark, &self.name)),
+                Err(e) => return Err(component_failure(&mut ctx, e, mark, &self.path.join("#"))),
             },
             Params::Vals(vals) => vals,
         };
         let mut results = vec![cm::Val::Bool(false); self.n_results];
         if let Err(e) = func.call_async(&mut ctx, &params, &mut results).await {
-            return Err(component_failure(&mut ctx, e, mark, &self.name));
+            return Err(component_failure(&mut ctx, e, mark, &self.path.join("#")));
         }
         if weight(&results, HEAVY_TERMS) >= HEAVY_TERMS {
             to_dirty_scheduler(&ctx).await;
@@ -411,7 +415,7 @@ fn guest_resource_call<'a>(
             env,
             store,
             &handle.instance,
-            &path,
+            path,
             &params,
             timeout_ms,
             CallMode::Resource(Some(resource)),

@@ -42,9 +42,7 @@ impl std::panic::RefUnwindSafe for GuestResourceHandle {}
 impl Drop for GuestResourceHandle {
     fn drop(&mut self) {
         if self.is_live() {
-            if let Ok(mut deferred) = self.store.deferred.lock() {
-                deferred.push(op::nested(CollectedDrop(self.resource)));
-            }
+            self.store.defer(op::nested(CollectedDrop(self.resource)));
         }
     }
 }

@@ -100,11 +100,14 @@ pub fn list_items(term: Term) -> Option<Vec<Term>> {
 /// lossily (such a name matches no export, and error messages can still show it). `Err(None)`
 /// when the term is not a binary at all.
 pub fn name_arg(term: Term) -> std::result::Result<String, Option<String>> {
+    name_ref(term).map(str::to_string)
+}
+
+/// `name_arg` without the copy: the name borrowed from the term's bytes.
+pub fn name_ref<'a>(term: Term<'a>) -> std::result::Result<&'a str, Option<String>> {
     let bin = rustler::Binary::from_term(term).map_err(|_| None)?;
-    match std::str::from_utf8(bin.as_slice()) {
-        Ok(s) => Ok(s.to_string()),
-        Err(_) => Err(Some(String::from_utf8_lossy(bin.as_slice()).into_owned())),
-    }
+    let bytes: &'a [u8] = bin.as_slice();
+    std::str::from_utf8(bytes).map_err(|_| Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// Decodes `term` with its derived decoder after checking that it holds no improper list (the

@@ -60,18 +60,40 @@ pub enum Step {
 /// `poll_oneoff` or `wasi:clocks`) arm Tokio timers, which panic outside a runtime. The timers
 /// fire on that runtime's threads; the poll itself stays on the calling thread.
 pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
-    wasmtime_wasi::runtime::with_ambient_tokio_runtime(|| poll_slice(slot, chan))
+    enter_tokio_runtime();
+    poll_slice(slot, chan)
+}
+
+thread_local! {
+    /// Whether this thread has entered wasmtime-wasi's Tokio runtime for good.
+    static IN_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Enters wasmtime-wasi's Tokio runtime on this scheduler thread once, and stays in it: entering
+/// it around every poll cost a noticeable part of a short call. Scheduler threads live as long as
+/// the VM, and a runtime entered later on the same thread nests inside this one as usual.
+fn enter_tokio_runtime() {
+    if IN_RUNTIME.get() {
+        return;
+    }
+    let handle =
+        wasmtime_wasi::runtime::with_ambient_tokio_runtime(tokio::runtime::Handle::current);
+    // The guard borrows the handle: leak both, once per thread, so the thread stays inside.
+    let handle: &'static tokio::runtime::Handle = Box::leak(Box::new(handle));
+    std::mem::forget(handle.enter());
+    IN_RUNTIME.set(true);
 }
 
 fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
     let start = Instant::now();
+    let mut now = start;
     let mut cx = Context::from_waker(Waker::noop());
     loop {
         let Some(parked) = slot.parked.as_mut() else {
             let aborted = lock_chan(chan).ok().and_then(|c| c.aborted.clone());
             return Step::Done(Err(aborted.unwrap_or(Error::NoCall)));
         };
-        if parked.deadline.is_some_and(|d| Instant::now() >= d) {
+        if parked.deadline.is_some_and(|d| now >= d) {
             return abort(slot, chan, Error::Timeout);
         }
         match parked.task.as_mut().poll_run(&mut cx) {
@@ -81,6 +103,8 @@ fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
                     ch.waiting.clear();
                     ch.serving = false;
                     ch.inbox = None;
+                    // An earlier call's abort reason is stale now (see `start`).
+                    ch.aborted = None;
                 }
                 return Step::Done(finished.ok_or(Error::NoCall));
             }
@@ -102,7 +126,8 @@ fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
                 }
                 let yielded = std::mem::take(&mut ch.yielded);
                 drop(ch);
-                if start.elapsed() >= BUDGET {
+                now = Instant::now();
+                if now.duration_since(start) >= BUDGET {
                     return if yielded { Step::Yield } else { Step::Wait };
                 }
             }
@@ -166,16 +191,12 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(Error::Timeout);
             }
-            lock_chan(chan)?.aborted = None;
+            // The reason an earlier call was aborted is cleared when the next call finishes:
+            // it is read only while no call is parked, and this one is parked from here on.
             slot.store()?.set_epoch_deadline(1);
             let ptr = slot.store_ptr();
             // Clean-ups left by handles that were garbage collected run first.
-            let deferred = handle
-                .store
-                .deferred
-                .lock()
-                .map(|mut d| std::mem::take(&mut *d))
-                .unwrap_or_default();
+            let deferred = handle.store.take_deferred();
             let task = op::task::<O, _>(async move {
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
