@@ -252,7 +252,7 @@ defmodule Wasmex do
     case instance do
       {:ok, instance} ->
         :ok = Wasmex.Server.publish(@state_key, {store, instance})
-        log = Wasmex.GuestOutput.wanted?(Map.get(opts, :wasi))
+        log = Wasmex.GuestOutput.wanted?(store.resource)
         {:ok, %{store: store, module: module, instance: instance, log: log}}
 
       {:error, reason} ->

@@ -190,7 +190,7 @@ defmodule Wasmex.Components do
 
     case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        log = Wasmex.GuestOutput.wanted?(opts[:wasi])
+        log = Wasmex.GuestOutput.wanted?(instance.store_resource)
 
         {:ok,
          %{
@@ -258,8 +258,7 @@ defmodule Wasmex.Components do
         timeout -> Instance.attempt(state.instance, path, params, timeout)
       end
 
-    if state.log,
-      do: Wasmex.GuestOutput.log(state.instance.store_resource, Enum.join(path, "#"))
+    if state.log, do: Wasmex.GuestOutput.log(state.instance.store_resource, path)
 
     reply
   end
