@@ -41,10 +41,10 @@ defmodule Wasmex.Components do
   another call, or found the store busy) leaves the instance and its state as they were.
 
   Like a timeout, a server that is not running (a name nobody holds, or a server its supervisor
-  is restarting) makes `call_function/4` return `{:error, :noproc}`, and a server that dies
-  before it answers `{:error, {:exit, reason}}`, instead of exiting the caller (unless the caller
-  is linked to the server, as `start_link/1`'s caller is). The reason never holds the call's
-  arguments.
+  is restarting) makes `call_function/4`, `instance/1` and `reload/2` return
+  `{:error, :noproc}`, and a server that dies before it answers `{:error, {:exit, reason}}`,
+  instead of exiting the caller (unless the caller is linked to the server, as `start_link/1`'s
+  caller is). The reason never holds the call's arguments.
 
   ## The `use` macros
   Three macros generate modules from WIT at compile time. Their options, side by side (`:wit`
@@ -149,13 +149,18 @@ defmodule Wasmex.Components do
   end
 
   @doc """
-  The server's current instance (it changes when the server replaces a failed instance).
+  The server's current instance (it changes when the server replaces a failed instance). The
+  server answers between two calls; instead of exiting, a server that is not running gives
+  `{:error, :noproc}`, one that dies before it answers `{:error, {:exit, reason}}` and one still
+  busy after 5 seconds `{:error, :timeout}`.
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> %Wasmex.Components.Instance{} = Wasmex.Components.instance(pid)
+      iex> Wasmex.Components.instance(:nobody_has_this_name)
+      {:error, :noproc}
   """
-  @spec instance(server()) :: Instance.t()
-  def instance(server), do: GenServer.call(server, :instance)
+  @spec instance(server()) :: Instance.t() | {:error, :timeout | :noproc | {:exit, term()}}
+  def instance(server), do: Wasmex.Deadline.guarded(fn -> GenServer.call(server, :instance) end)
 
   @doc """
   Swaps in new code (`:bytes` or `:path`, and optionally new `:imports`; the old ones are kept
