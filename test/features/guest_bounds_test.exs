@@ -100,7 +100,7 @@ defmodule Wasmex.Features.GuestBoundsTest do
     defp nesting_server!, do: start_wasmex!(%{bytes: @nest_wat, imports: nesting_imports()})
 
     # Issue 8 item 3. Without the limit each level keeps a fiber stack (20,000 levels grew past
-    # 13 GiB); with it, 100 levels fit in far less than 512 MiB.
+    # 13 GiB); with it, 100 levels grow the RSS by about 1.4 MiB here (bound: 128 MiB).
     test "a server's callback nesting 20,000 deep ends at the limit, with bounded memory" do
       pid = nesting_server!()
       settle(100)
@@ -110,7 +110,7 @@ defmodule Wasmex.Features.GuestBoundsTest do
 
       assert result == {:ok, [98]}
       assert ms < 5_000
-      assert rss_kb() - before < 512 * 1024
+      assert rss_kb() - before < 128 * 1024
       # The call 101 levels deep (the 100th callback's) was refused, and only that one.
       assert_received {:nested_error, 19_900, "nested calls are limited to 100 levels" <> _}
       refute_received {:nested_error, _, _}
@@ -125,7 +125,7 @@ defmodule Wasmex.Features.GuestBoundsTest do
 
       assert result == {:error, :timeout}
       assert ms < 2_000
-      assert rss_kb() - before < 512 * 1024
+      assert rss_kb() - before < 128 * 1024
       # Every level was allowed; the stopped guest's timeout reached each callback in turn.
       refute_received {:nested_error, _, "nested calls are limited" <> _}
       # The instance serves the next call.
