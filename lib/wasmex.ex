@@ -65,6 +65,12 @@ defmodule Wasmex do
   `call_function/4` returns `{:error, reason}` with `reason` a message (traps read
   `"Error during function excecution (<trap>): ..."`), `:timeout`, `:noproc` or
   `{:exit, reason}`.
+
+  The other functions that reach the server (`function_exists/2`, `memory/1`, `store/1`,
+  `module/1`, `instance/1`) never exit either: a server that is not running gives
+  `{:error, :noproc}`, one that dies before it answers `{:error, {:exit, reason}}`, and one that
+  has not answered in 5 seconds (`module/1` waits for a running call to end; the others ask
+  only a remote server) `{:error, :timeout}`.
   """
 
   use GenServer
@@ -75,6 +81,8 @@ defmodule Wasmex do
   @state_key :"$wasmex_handles"
 
   @type server :: GenServer.server()
+  @typedoc "Why a server did not answer: it is not running, or it died before it answered."
+  @type server_error :: :noproc | {:exit, term()}
   @type start_options :: %{
           optional(:bytes) => binary(),
           optional(:module) => Module.t(),
@@ -164,7 +172,7 @@ defmodule Wasmex do
       {:ok, [7]}
   """
   @spec call_function(server(), atom() | binary(), [number()], timeout()) ::
-          {:ok, [number()]} | {:error, binary() | :timeout | :noproc | {:exit, term()}}
+          {:ok, [number()]} | {:error, binary() | :timeout | server_error()}
   def call_function(server, name, params, timeout \\ 5000) when is_list(params) do
     name = Wasmex.Utils.name!(name, "function name")
     Wasmex.Deadline.call(server, &{:call_function, name, params, &1}, timeout)
@@ -172,63 +180,78 @@ defmodule Wasmex do
 
   @doc """
   Whether the instance exports a function `name`. Answered without waiting on a running call.
+  A server that is not running gives `{:error, :noproc}` (see "How calls run"; the tuple is
+  truthy, so match on `true` rather than testing the result with `if`).
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f")))]})
       iex> Wasmex.function_exists(pid, "f")
       true
+      iex> Wasmex.function_exists(:nobody_has_this_name, "f")
+      {:error, :noproc}
   """
-  @spec function_exists(server(), atom() | binary()) :: boolean()
+  @spec function_exists(server(), atom() | binary()) ::
+          boolean() | {:error, :timeout | server_error()}
   def function_exists(server, name) do
-    {store, instance} = handles(server)
-    Instance.function_export_exists(store, instance, Wasmex.Utils.stringify(name))
+    with {:ok, {store, instance}} <- handles(server),
+         do: Instance.function_export_exists(store, instance, Wasmex.Utils.stringify(name))
   end
 
   @doc """
-  The instance's first exported memory. Answered without waiting on a running call.
+  The instance's first exported memory. Answered without waiting on a running call. A server
+  that is not running gives `{:error, :noproc}`.
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f")))]})
       iex> Wasmex.memory(pid)
       {:error, "The WebAssembly module has no exported memory."}
   """
-  @spec memory(server()) :: {:ok, Memory.t()} | {:error, binary()}
+  @spec memory(server()) ::
+          {:ok, Memory.t()} | {:error, binary() | :timeout | server_error()}
   def memory(server) do
-    {store, instance} = handles(server)
-    Memory.from_instance(store, instance)
+    with {:ok, {store, instance}} <- handles(server), do: Memory.from_instance(store, instance)
   end
 
   @doc """
-  The server's store.
+  The server's store. A server that is not running gives `{:error, :noproc}`.
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
       iex> {:ok, %Wasmex.StoreOrCaller{}} = Wasmex.store(pid)
   """
-  @spec store(server()) :: {:ok, StoreOrCaller.t()}
-  def store(server), do: {:ok, server |> handles() |> elem(0)}
+  @spec store(server()) :: {:ok, StoreOrCaller.t()} | {:error, :timeout | server_error()}
+  def store(server) do
+    with {:ok, {store, _instance}} <- handles(server), do: {:ok, store}
+  end
 
   @doc """
-  The server's compiled module.
+  The server's compiled module. The server answers between two calls; a server that is not
+  running gives `{:error, :noproc}`, one that dies before it answers `{:error, {:exit, reason}}`
+  and one still busy after 5 seconds `{:error, :timeout}`.
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
       iex> {:ok, %Wasmex.Module{}} = Wasmex.module(pid)
+      iex> Wasmex.module(:nobody_has_this_name)
+      {:error, :noproc}
   """
-  @spec module(server()) :: {:ok, Module.t()}
-  def module(server), do: GenServer.call(server, :module)
+  @spec module(server()) :: {:ok, Module.t()} | {:error, :timeout | server_error()}
+  def module(server), do: Wasmex.Deadline.guarded(fn -> GenServer.call(server, :module) end)
 
   @doc """
-  The server's instance.
+  The server's instance. A server that is not running gives `{:error, :noproc}`.
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module)"})
       iex> {:ok, %Wasmex.Instance{}} = Wasmex.instance(pid)
   """
-  @spec instance(server()) :: {:ok, Instance.t()}
-  def instance(server), do: {:ok, server |> handles() |> elem(1)}
+  @spec instance(server()) :: {:ok, Instance.t()} | {:error, :timeout | server_error()}
+  def instance(server) do
+    with {:ok, {_store, instance}} <- handles(server), do: {:ok, instance}
+  end
 
   # The store and instance never change, so the server publishes them (`Wasmex.Server.published/2`):
   # this answers even while the server runs an import of its guest (which may be the caller).
+  # A remote server is asked; a server that is not running is `{:error, :noproc}`.
   defp handles(server) do
     case Wasmex.Server.published(server, @state_key) do
-      {:ok, handles} -> handles
-      :error -> GenServer.call(server, :handles)
+      {:ok, handles} -> {:ok, handles}
+      :error -> Wasmex.Deadline.guarded(fn -> {:ok, GenServer.call(server, :handles)} end)
     end
   end
 
@@ -252,7 +275,7 @@ defmodule Wasmex do
     case instance do
       {:ok, instance} ->
         :ok = Wasmex.Server.publish(@state_key, {store, instance})
-        log = Wasmex.GuestOutput.wanted?(Map.get(opts, :wasi))
+        log = Wasmex.GuestOutput.wanted?(store.resource)
         {:ok, %{store: store, module: module, instance: instance, log: log}}
 
       {:error, reason} ->

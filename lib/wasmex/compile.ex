@@ -8,7 +8,9 @@ defmodule Wasmex.Compile do
   # With a timeout, the compile runs in a helper process and the caller stops waiting at the
   # deadline (`{:error, :timeout}`); a compile that already runs cannot be interrupted (wasmtime
   # has no way to stop Cranelift), so it finishes on its dirty scheduler and its result is
-  # dropped. A helper that still waits for a permit is killed at the deadline.
+  # dropped. A helper that still waits for a permit is killed at the deadline. A compile that
+  # raises, throws or exits in the helper does so again in the caller, with the same kind and
+  # reason, as it would without a timeout.
 
   @retry_ms 5
 
@@ -32,15 +34,26 @@ defmodule Wasmex.Compile do
     end
   end
 
+  # In the helper: the result, or what the compile raised, threw or exited with.
+  defp attempt(compile) do
+    {:ok, until_started(compile)}
+  catch
+    kind, reason -> {:raised, kind, reason, __STACKTRACE__}
+  end
+
   defp with_deadline(compile, ms) do
     caller = self()
     tag = make_ref()
-    {pid, monitor} = spawn_monitor(fn -> send(caller, {tag, until_started(compile)}) end)
+    {pid, monitor} = spawn_monitor(fn -> send(caller, {tag, attempt(compile)}) end)
 
     receive do
-      {^tag, result} ->
+      {^tag, {:ok, result}} ->
         Process.demonitor(monitor, [:flush])
         result
+
+      {^tag, {:raised, kind, reason, stacktrace}} ->
+        Process.demonitor(monitor, [:flush])
+        :erlang.raise(kind, reason, stacktrace)
 
       {:DOWN, ^monitor, :process, ^pid, reason} ->
         {:error, "the compile failed: #{inspect(reason)}"}

@@ -41,10 +41,10 @@ defmodule Wasmex.Components do
   another call, or found the store busy) leaves the instance and its state as they were.
 
   Like a timeout, a server that is not running (a name nobody holds, or a server its supervisor
-  is restarting) makes `call_function/4` return `{:error, :noproc}`, and a server that dies
-  before it answers `{:error, {:exit, reason}}`, instead of exiting the caller (unless the caller
-  is linked to the server, as `start_link/1`'s caller is). The reason never holds the call's
-  arguments.
+  is restarting) makes `call_function/4`, `instance/1` and `reload/2` return
+  `{:error, :noproc}`, and a server that dies before it answers `{:error, {:exit, reason}}`,
+  instead of exiting the caller (unless the caller is linked to the server, as `start_link/1`'s
+  caller is). The reason never holds the call's arguments.
 
   ## The `use` macros
   Three macros generate modules from WIT at compile time. Their options, side by side (`:wit`
@@ -84,11 +84,20 @@ defmodule Wasmex.Components do
   Options (a keyword list or a map): `:bytes`, `:path`, `:store` (a `Wasmex.Components.Store`;
   then `:wasi` and `:store_limits` are ignored), `:wasi` (`%Wasmex.Wasi.WasiP2Options{}`),
   `:store_limits`, `:imports`, `:list_u8` (`:list` or `:binary`, see
-  `Wasmex.Components.Component.new/3`), `:name` and other GenServer options.
+  `Wasmex.Components.Component.new/3`), `:watch`, `:name` and other GenServer options.
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> is_pid(pid)
       true
+
+  `watch: true` (with `:path`) reloads the server with `reload/2` when the file changes (its
+  modification time or size, checked every 250 ms), as `Wasmex.Components.Pool`'s `:watch`
+  does: a development mode. A failed reload is logged as a warning and the old code serves on.
+
+      {:ok, pid} = Wasmex.Components.start_link(path: "priv/plugin.wasm", watch: true)
+
+      iex> Wasmex.Components.start_link(bytes: "(component)", watch: true)
+      ** (ArgumentError) option :watch must be used with a :path (none given), got: true
   """
   @spec start_link(keyword() | map()) :: GenServer.on_start()
   def start_link(opts) when is_map(opts), do: start_link(Map.to_list(opts))
@@ -101,9 +110,11 @@ defmodule Wasmex.Components do
         true -> raise ArgumentError, "Either :bytes or :path must be provided"
       end
 
+    watch = Wasmex.Pool.Options.watch!(Keyword.get(opts, :watch, false), opts[:path])
+
     with {:ok, store} <- store(opts),
          {:ok, component} <- compile(store, bytes, Keyword.get(opts, :list_u8, :list)) do
-      Wasmex.Server.start(__MODULE__, {store, component, opts}, opts)
+      Wasmex.Server.start(__MODULE__, {store, component, opts, watch}, opts)
     end
   end
 
@@ -149,13 +160,18 @@ defmodule Wasmex.Components do
   end
 
   @doc """
-  The server's current instance (it changes when the server replaces a failed instance).
+  The server's current instance (it changes when the server replaces a failed instance). The
+  server answers between two calls; instead of exiting, a server that is not running gives
+  `{:error, :noproc}`, one that dies before it answers `{:error, {:exit, reason}}` and one still
+  busy after 5 seconds `{:error, :timeout}`.
 
       iex> {:ok, pid} = Wasmex.Components.start_link(bytes: "(component)")
       iex> %Wasmex.Components.Instance{} = Wasmex.Components.instance(pid)
+      iex> Wasmex.Components.instance(:nobody_has_this_name)
+      {:error, :noproc}
   """
-  @spec instance(server()) :: Instance.t()
-  def instance(server), do: GenServer.call(server, :instance)
+  @spec instance(server()) :: Instance.t() | {:error, :timeout | :noproc | {:exit, term()}}
+  def instance(server), do: Wasmex.Deadline.guarded(fn -> GenServer.call(server, :instance) end)
 
   @doc """
   Swaps in new code (`:bytes` or `:path`, and optionally new `:imports`; the old ones are kept
@@ -184,13 +200,14 @@ defmodule Wasmex.Components do
   end
 
   @impl true
-  def init({store, component, opts}) do
+  def init({store, component, opts, watch}) do
     imports = opts[:imports] || %{}
     timeout = opts[:timeout] || 5000
 
     case Instance.new(store, component, imports, timeout) do
       {:ok, instance} ->
-        log = Wasmex.GuestOutput.wanted?(opts[:wasi])
+        if watch, do: {:ok, _watch} = watch(watch, opts[:name] || self())
+        log = Wasmex.GuestOutput.wanted?(instance.store_resource)
 
         {:ok,
          %{
@@ -258,10 +275,17 @@ defmodule Wasmex.Components do
         timeout -> Instance.attempt(state.instance, path, params, timeout)
       end
 
-    if state.log,
-      do: Wasmex.GuestOutput.log(state.instance.store_resource, Enum.join(path, "#"))
+    if state.log, do: Wasmex.GuestOutput.log(state.instance.store_resource, path)
 
     reply
+  end
+
+  # `watch: true`: the watcher reloads this server from its `:path` (a `reload/2` from another
+  # process, so the server serves while the new code compiles).
+  defp watch(path, name) do
+    server = self()
+    reload = fn -> reload(server, path: path) end
+    Wasmex.Watch.start_link(path, reload, "Wasmex.Components server #{inspect(name)}")
   end
 
   defp renew(state) do

@@ -39,17 +39,22 @@ defmodule Wasmex.Deadline do
   # The error a call gets when its server is gone; see `call/3`.
   @spec exit_reason(term()) :: :noproc | {:exit, term()}
   def exit_reason(:noproc), do: :noproc
+  def exit_reason(reason), do: {:exit, without_arguments(reason)}
 
-  def exit_reason({exception, stacktrace}) when is_list(stacktrace),
-    do: {:exit, {exception, Enum.map(stacktrace, &without_arguments/1)}}
+  @doc false
+  # An exit reason without the arguments of a crash's stacktrace (they become arities), for
+  # every error that carries a process's exit reason (also a pool's `{:member_down, reason}`).
+  @spec without_arguments(term()) :: term()
+  def without_arguments({exception, stacktrace}) when is_list(stacktrace),
+    do: {exception, Enum.map(stacktrace, &entry_without_arguments/1)}
 
-  def exit_reason(reason), do: {:exit, reason}
+  def without_arguments(reason), do: reason
 
-  defp without_arguments({module, fun, args, location})
+  defp entry_without_arguments({module, fun, args, location})
        when is_atom(module) and is_atom(fun) and is_list(args) and is_list(location),
        do: {module, fun, length(args), location}
 
-  defp without_arguments(entry), do: entry
+  defp entry_without_arguments(entry), do: entry
 
   @doc false
   @spec deadline(timeout()) :: integer() | nil

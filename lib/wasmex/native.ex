@@ -25,6 +25,7 @@ defmodule Wasmex.Native do
   def store_poisoned(_store_or_caller), do: err()
   def store_exit_code(_store_or_caller), do: err()
   def store_take_output(_store_or_caller, _all), do: err()
+  def store_logs_output(_store_or_caller), do: err()
   def store_get_fuel(_store_or_caller), do: err()
   def store_set_fuel(_store_or_caller, _fuel), do: err()
 

@@ -60,7 +60,8 @@ defmodule Wasmex.Pool do
 
     * `:overloaded` - too many callers wait (see below);
     * `:noproc` - no pool of that name here or on a connected node;
-    * `{:member_down, reason}` - the member process running or holding the call died;
+    * `{:member_down, reason}` - the member process running or holding the call died (the
+      arguments in a crash's stacktrace become arities, as for `Wasmex.call_function/4`);
     * `{:nodedown, node}` - the node running the call went away (it may have run);
     * `{:remote_exit, node, reason}` - the call on another node exited.
 

@@ -51,7 +51,9 @@ defmodule Wasmex.Features.GuestBoundsTest do
           (else (call $cb (i32.sub (local.get 0) (i32.const 1)))))))
     """
 
-    defp nesting_instance! do
+    # `env.cb(n)` calls `down(n)` again through the caller; a nested call's error is sent to
+    # the test as `{:nested_error, n, reason}` and answered with -1.
+    defp nesting_imports do
       test = self()
 
       cb = fn %{caller: caller, instance: instance}, n ->
@@ -65,9 +67,11 @@ defmodule Wasmex.Features.GuestBoundsTest do
         end
       end
 
-      {store, _module, instance} =
-        instantiate!(@nest_wat, %{env: %{cb: {:fn, [:i32], [:i32], cb}}})
+      %{env: %{cb: {:fn, [:i32], [:i32], cb}}}
+    end
 
+    defp nesting_instance! do
+      {store, _module, instance} = instantiate!(@nest_wat, nesting_imports())
       {store, instance}
     end
 
@@ -89,6 +93,43 @@ defmodule Wasmex.Features.GuestBoundsTest do
       assert ms < 2_000
       # the store is usable again
       assert {:error, :timeout} = call(store, instance, "down", [0], 50)
+    end
+
+    # The same guest in a `Wasmex` server: its import calls back into the server's instance
+    # through `context.caller`, as in `nesting_instance!/0`.
+    defp nesting_server!, do: start_wasmex!(%{bytes: @nest_wat, imports: nesting_imports()})
+
+    # Issue 8 item 3. Without the limit each level keeps a fiber stack (20,000 levels grew past
+    # 13 GiB); with it, 100 levels grow the RSS by about 1.4 MiB here (bound: 128 MiB).
+    test "a server's callback nesting 20,000 deep ends at the limit, with bounded memory" do
+      pid = nesting_server!()
+      settle(100)
+      before = rss_kb()
+
+      {ms, result} = timed_ms(fn -> Wasmex.call_function(pid, "down", [20_000], 10_000) end)
+
+      assert result == {:ok, [98]}
+      assert ms < 5_000
+      assert rss_kb() - before < 128 * 1024
+      # The call 101 levels deep (the 100th callback's) was refused, and only that one.
+      assert_received {:nested_error, 19_900, "nested calls are limited to 100 levels" <> _}
+      refute_received {:nested_error, _, _}
+    end
+
+    test "a server's callback nesting to the limit and spinning there stops at the outer deadline" do
+      pid = nesting_server!()
+      before = rss_kb()
+
+      # 99 callbacks deep, the 100th level spins.
+      {ms, result} = timed_ms(fn -> Wasmex.call_function(pid, "down", [99], 300) end)
+
+      assert result == {:error, :timeout}
+      assert ms < 2_000
+      assert rss_kb() - before < 128 * 1024
+      # Every level was allowed; the stopped guest's timeout reached each callback in turn.
+      refute_received {:nested_error, _, "nested calls are limited" <> _}
+      # The instance serves the next call.
+      assert {:error, :timeout} = Wasmex.call_function(pid, "down", [0], 50)
     end
   end
 

@@ -7,29 +7,10 @@ defmodule Wasmex.Features.GuestOutputTest do
 
   alias Wasmex.Wasi.{WasiOptions, WasiP2Options}
 
-  # Writes `text` (at offset 16) to fd `fd` `times` times, then traps (`fail`) or returns (`say`).
-  defp wat(text, fd \\ 2, times \\ 1) do
-    iovec = <<16::little-32, byte_size(text)::little-32>>
-    writes = String.duplicate("call $write ", times)
-
-    """
-    (module
-      (import "wasi_snapshot_preview1" "fd_write"
-        (func $fd_write (param i32 i32 i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (data (i32.const 0) "#{escape(iovec)}")
-      (data (i32.const 16) "#{escape(text)}")
-      (func $write (drop (call $fd_write (i32.const #{fd}) (i32.const 0) (i32.const 1) (i32.const 8))))
-      (func (export "say") #{writes})
-      (func (export "fail") #{writes} unreachable)
-      (func (export "quiet_fail") unreachable))
-    """
-  end
-
-  defp escape(bytes), do: for(<<b <- bytes>>, into: "", do: "\\" <> Base.encode16(<<b>>))
+  import Wasmex.WatFixtures, only: [fd_write: 1, fd_write: 3]
 
   defp start_core!(text, wasi \\ %WasiOptions{}) do
-    {:ok, pid} = Wasmex.start_link(%{bytes: wat(text), wasi: wasi})
+    {:ok, pid} = Wasmex.start_link(%{bytes: fd_write(text), wasi: wasi})
     pid
   end
 
@@ -75,7 +56,7 @@ defmodule Wasmex.Features.GuestOutputTest do
     test "the tail is bounded to the last 4 KiB" do
       # Two writes in one call: 6004 bytes, of which the last 4096 are kept.
       line = String.duplicate("a", 3000) <> "b\n"
-      {:ok, pid} = Wasmex.start_link(%{bytes: wat(line, 2, 2), wasi: %WasiOptions{}})
+      {:ok, pid} = Wasmex.start_link(%{bytes: fd_write(line, 2, 2), wasi: %WasiOptions{}})
       assert {:error, message} = Wasmex.call_function(pid, "fail", [])
       [_, tail] = String.split(message, "\nguest stderr:\n")
       # The last line break is trimmed.
@@ -85,7 +66,7 @@ defmodule Wasmex.Features.GuestOutputTest do
     test "log_output: true sends stdout and stderr lines to Logger with metadata" do
       {:ok, pid} =
         Wasmex.start_link(%{
-          bytes: wat("first\nsecond\n", 1),
+          bytes: fd_write("first\nsecond\n", 1, 1),
           wasi: %WasiOptions{log_output: true},
           name: LoggingCoreServer
         })

@@ -5,60 +5,12 @@ defmodule Wasmex.Features.ServerExitsTest do
 
   import Wasmex.TestHelpers
   import Wasmex.ComponentTestHelpers
+  import Wasmex.ServerExitHelpers
 
   alias Wasmex.Components
 
   @moduletag timeout: 60_000
   @moduletag :capture_log
-
-  # `f(x)` calls the Elixir import `env.slow(x)`, which sleeps `x` ms (or kills its server when
-  # `x` is 0), then returns `x`.
-  @slow_wat ~S"""
-  (module
-    (import "env" "slow" (func $slow (param i32) (result i32)))
-    (func (export "f") (param i32) (result i32) local.get 0 call $slow))
-  """
-
-  defp slow_imports do
-    %{
-      env: %{
-        slow:
-          {:fn, [:i32], [:i32],
-           fn
-             _context, 0 ->
-               Process.exit(self(), :kill)
-
-             _context, ms ->
-               Process.sleep(ms)
-               ms
-           end}
-      }
-    }
-  end
-
-  # A `Wasmex` server not linked to the test, so that its death reaches the test only through
-  # the call.
-  defp unlinked_wasmex!(opts \\ %{}) do
-    pid = start_wasmex!(Map.merge(%{bytes: @slow_wat, imports: slow_imports()}, opts))
-    Process.unlink(pid)
-    pid
-  end
-
-  # A `Wasmex.Components` server (component_imports.wasm) not linked to the test whose `greet`
-  # import runs `greet`.
-  defp unlinked_component!(greet, opts \\ []) do
-    imports = importer_imports(%{"wasmex:test/host@0.1.0" => %{"greet" => {:fn, greet}}})
-    pid = start_component!("component_imports", [imports: imports] ++ opts)
-    Process.unlink(pid)
-    pid
-  end
-
-  defp stopped_pid(pid) do
-    ref = Process.monitor(pid)
-    Process.exit(pid, :kill)
-    assert_receive {:DOWN, ^ref, :process, ^pid, :killed}, 5_000
-    pid
-  end
 
   describe "Wasmex.call_function/4" do
     test "on a registered name nobody holds returns {:error, :noproc}" do
@@ -142,7 +94,7 @@ defmodule Wasmex.Features.ServerExitsTest do
 
     test "answers {:error, :noproc} while it is down and serves again after its restart" do
       name = unique_name()
-      child = {Wasmex, %{bytes: @slow_wat, imports: slow_imports(), name: name}}
+      child = {Wasmex, %{bytes: slow_wat(), imports: slow_imports(), name: name}}
       sup = start_supervised!(supervisor([child], strategy: :one_for_one))
       assert {:ok, [1]} = Wasmex.call_function(name, "f", [1])
 

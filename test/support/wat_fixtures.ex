@@ -68,4 +68,29 @@ defmodule Wasmex.WatFixtures do
     )
     """
   end
+
+  @doc """
+  A WASI P1 module that writes `text` to fd `fd` `times` times in each call: `say` returns,
+  `fail` traps after writing, `quiet_fail` traps without writing (features/guest_output_test.exs
+  and features/guest_output_wiring_test.exs).
+  """
+  def fd_write(text, fd \\ 2, times \\ 1) do
+    iovec = <<16::little-32, byte_size(text)::little-32>>
+    writes = String.duplicate("call $write ", times)
+
+    """
+    (module
+      (import "wasi_snapshot_preview1" "fd_write"
+        (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "#{escape(iovec)}")
+      (data (i32.const 16) "#{escape(text)}")
+      (func $write (drop (call $fd_write (i32.const #{fd}) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "say") #{writes})
+      (func (export "fail") #{writes} unreachable)
+      (func (export "quiet_fail") unreachable))
+    """
+  end
+
+  defp escape(bytes), do: for(<<b <- bytes>>, into: "", do: "\\" <> Base.encode16(<<b>>))
 end

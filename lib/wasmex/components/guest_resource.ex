@@ -192,8 +192,12 @@ defmodule Wasmex.Components.GuestResource do
 
   # A server that is not running (or dies while it answers) is an error, as for
   # `Wasmex.Components.call_function/4`.
-  defp server_instance(server),
-    do: Wasmex.Deadline.guarded(fn -> {:ok, Wasmex.Components.instance(server)} end)
+  defp server_instance(server) do
+    case Wasmex.Components.instance(server) do
+      %Instance{} = instance -> {:ok, instance}
+      {:error, _} = error -> error
+    end
+  end
 
   defp call_instance(instance, path, params, timeout),
     do: instance |> attempt(path, params, timeout) |> Driver.settle() |> counted()

@@ -87,6 +87,6 @@ defmodule Wasmex.Pool.Client do
     GenServer.call(elem(info.members, index - 1), {:call, fun, params, deadline}, timeout)
   catch
     :exit, {:timeout, _} -> {:error, :timeout}
-    :exit, {reason, _} -> {:error, {:member_down, reason}}
+    :exit, {reason, _} -> {:error, {:member_down, Deadline.without_arguments(reason)}}
   end
 end

@@ -9,6 +9,7 @@ defmodule Wasmex.Pool.Component do
   @behaviour Wasmex.Pool.Kind
 
   alias Wasmex.Components.{Component, Instance, Store}
+  alias Wasmex.GuestOutput
   alias Wasmex.Pool.Kind
   alias Wasmex.Wasi.WasiP2Options
 
@@ -24,7 +25,7 @@ defmodule Wasmex.Pool.Component do
 
     with {:ok, store} <- new_store.(),
          {:ok, component} <- compile(store, bytes) do
-      {:ok, Kind.recipe(new_store, component, opts)}
+      {:ok, Kind.recipe(new_store, component, opts, %{log: GuestOutput.wanted?(store.resource)})}
     end
   end
 
@@ -33,7 +34,8 @@ defmodule Wasmex.Pool.Component do
     with {:ok, store} <- recipe.new_store.(),
          {:ok, instance} <-
            Instance.new(store, recipe.code, recipe.imports, recipe.timeout) do
-      {:ok, %{recipe_id: recipe.id, instance: instance}}
+      output = if recipe.log, do: store.resource
+      {:ok, %{recipe_id: recipe.id, instance: instance, output: output}}
     end
   end
 

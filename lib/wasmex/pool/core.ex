@@ -9,7 +9,7 @@ defmodule Wasmex.Pool.Core do
 
   @behaviour Wasmex.Pool.Kind
 
-  alias Wasmex.{Instance, Module, Native, Store, StoreOrCaller}
+  alias Wasmex.{GuestOutput, Instance, Module, Native, Store, StoreOrCaller}
   alias Wasmex.Pool.Kind
   alias Wasmex.Wasi.WasiOptions
 
@@ -26,7 +26,11 @@ defmodule Wasmex.Pool.Core do
     with {:ok, store} <- new_store.(),
          {:ok, module} <- module(opts, store),
          {:ok, links} <- Wasmex.Links.flatten(Keyword.get(opts, :links, %{}), store) do
-      {:ok, Kind.recipe(new_store, module, opts, %{links: links})}
+      {:ok,
+       Kind.recipe(new_store, module, opts, %{
+         links: links,
+         log: GuestOutput.wanted?(store.resource)
+       })}
     end
   end
 
@@ -38,7 +42,8 @@ defmodule Wasmex.Pool.Core do
     with {:ok, store} <- recipe.new_store.(),
          {:ok, instance} <-
            Instance.new(store, recipe.code, recipe.imports, recipe.links, recipe.timeout) do
-      {:ok, %{recipe_id: recipe.id, store: store, instance: instance}}
+      output = if recipe.log, do: store.resource
+      {:ok, %{recipe_id: recipe.id, store: store, instance: instance, output: output}}
     end
   end
 

@@ -3,16 +3,12 @@ defmodule Wasmex.Pool.Keeper do
   # The process registered under a pool's name. It puts the pool's `Wasmex.Pool.Info` where
   # callers read it, erases it when the pool stops, joins the pool's `:pg` group with
   # `distributed: true`, answers other nodes asking for the pool's load, and with `watch: true`
-  # reloads the pool when its `:path` file changes (checked every 250 ms). Calls never go
-  # through it.
+  # starts the `Wasmex.Watch` that reloads the pool when its `:path` file changes. Calls never
+  # go through it.
 
   use GenServer
 
-  require Logger
-
   alias Wasmex.Pool.{Cluster, Info}
-
-  @watch_ms 250
 
   @doc false
   def start_link({info, recipe}),
@@ -23,8 +19,8 @@ defmodule Wasmex.Pool.Keeper do
     Process.flag(:trap_exit, true)
     info = Info.put_new(info, recipe)
     if info.distributed, do: Cluster.join(info.name, self())
-    if info.watch, do: Process.send_after(self(), :watch, @watch_ms)
-    {:ok, %{info: info, seen: info.watch && version(info.watch)}}
+    if info.watch, do: {:ok, _watch} = watch(info)
+    {:ok, %{info: info}}
   end
 
   @impl true
@@ -35,34 +31,12 @@ defmodule Wasmex.Pool.Keeper do
   end
 
   @impl true
-  def handle_info(:watch, %{info: info} = state) do
-    Process.send_after(self(), :watch, @watch_ms)
-
-    case version(info.watch) do
-      same when same == state.seen ->
-        {:noreply, state}
-
-      new ->
-        case Wasmex.Pool.Supervisor.reload(info.name, path: info.watch) do
-          :ok ->
-            :ok
-
-          {:error, reason} ->
-            Logger.warning("Wasmex pool #{inspect(info.name)}: reload failed: #{inspect(reason)}")
-        end
-
-        {:noreply, %{state | seen: new}}
-    end
-  end
-
+  # Exit signals of the linked watcher (this process traps exits) and other messages.
   def handle_info(_message, state), do: {:noreply, state}
 
-  # What tells a changed file: its modification time and size.
-  defp version(path) do
-    case File.stat(path, time: :posix) do
-      {:ok, stat} -> {stat.mtime, stat.size}
-      {:error, reason} -> reason
-    end
+  defp watch(%{name: name, watch: path}) do
+    reload = fn -> Wasmex.Pool.Supervisor.reload(name, path: path) end
+    Wasmex.Watch.start_link(path, reload, "Wasmex pool #{inspect(name)}")
   end
 
   @impl true

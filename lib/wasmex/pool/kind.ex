@@ -3,10 +3,16 @@ defmodule Wasmex.Pool.Kind do
   # What a pool needs to know about the code it runs: core modules (`Wasmex.Pool.Core`) or
   # components (`Wasmex.Pool.Component`). A recipe holds what is prepared once and shared by all
   # members (the compiled module or component, imports, how to make a store); a member is one
-  # store with one instance. Every callback runs in the calling process.
+  # store with one instance. Every callback runs in the calling process. A recipe's `:log` says
+  # whether its stores were made with `log_output: true`; a member's `:output` is then its store
+  # resource (else `nil`), whose lines the member logs after each call (`Wasmex.GuestOutput`).
 
   @type recipe :: %{required(:id) => reference(), optional(atom()) => term()}
-  @type member :: %{required(:recipe_id) => reference(), optional(atom()) => term()}
+  @type member :: %{
+          required(:recipe_id) => reference(),
+          required(:output) => reference() | nil,
+          optional(atom()) => term()
+        }
 
   # Compiles the code of the member options (the single server's options).
   @callback prepare(keyword()) :: {:ok, recipe()} | {:error, term()}

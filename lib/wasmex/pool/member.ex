@@ -85,12 +85,17 @@ defmodule Wasmex.Pool.Member do
   # With `fresh: true` a failed build leaves no instance; the next call builds its own.
   defp run(%{member: nil} = state, fun, params, ms) do
     case state.info.kind.build(state.recipe) do
-      {:ok, member} -> state.info.kind.run(member, fun, params, ms)
+      {:ok, member} -> run(%{state | member: member}, fun, params, ms)
       {:error, _} = error -> {error, :keep}
     end
   end
 
-  defp run(state, fun, params, ms), do: state.info.kind.run(state.member, fun, params, ms)
+  defp run(%{member: member} = state, fun, params, ms) do
+    result = state.info.kind.run(member, fun, params, ms)
+    # With `log_output: true`: the guest's lines, named by member, function and pool.
+    if member.output, do: Wasmex.GuestOutput.log(member.output, fun, wasm_pool: state.pool)
+    result
+  end
 
   # The state for the pool's current recipe.
   defp current(state) do

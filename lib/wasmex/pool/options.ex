@@ -45,21 +45,27 @@ defmodule Wasmex.Pool.Options do
     name = own[:name]
     check!(:name, name, is_atom(name) and name not in [nil, true, false], "an atom")
 
-    for key <- [:fresh, :distributed, :spill, :watch],
+    for key <- [:fresh, :distributed, :spill],
         do: check!(key, own[key], is_boolean(own[key]), "a boolean")
 
     waiting = own[:max_waiting]
     check!(:max_waiting, waiting, is_integer(waiting) and waiting >= 0, "a non-negative integer")
 
-    # `watch: true` keeps the path to watch.
-    watch =
-      if own[:watch] do
-        path = member[:path]
-        check!(:watch, own[:watch], is_binary(path), "used with a :path (none given)")
-        path
-      end
-
+    watch = watch!(own[:watch], member[:path])
     {own |> Map.new() |> Map.put(:watch, watch), Keyword.drop(member, @gen_server_keys)}
+  end
+
+  @doc false
+  # Checks a `watch:` option (pools, `Wasmex.Components.start_link/1`) and returns the path to
+  # watch: the `:path` option for `true`, `nil` for `false`.
+  @spec watch!(term(), term()) :: binary() | nil
+  def watch!(watch, path) do
+    check!(:watch, watch, is_boolean(watch), "a boolean")
+
+    if watch do
+      check!(:watch, watch, is_binary(path), "used with a :path (none given)")
+      path
+    end
   end
 
   @doc false

@@ -9,10 +9,18 @@ defmodule Wasmex.Wasi.WasiOptions do
   stderr:\n<text>"`).
 
   `log_output: true` (default `false`) sends each line the guest writes to stdout or stderr
-  (where no pipe is given) to `Logger`, from a `Wasmex` server after each call, at level `:info`
-  (stdout) or `:warning` (stderr), with metadata `wasm_stream: :stdout | :stderr`,
-  `wasm_server` (the server's name or pid) and `wasm_function` (the export called). At most
-  64 KiB of lines wait between two calls; older ones are dropped.
+  (where no pipe is given) to `Logger`, from a `Wasmex` server or a `Wasmex.Pool` member after
+  each call, at level `:info` (stdout) or `:warning` (stderr), with metadata
+  `wasm_stream: :stdout | :stderr`, `wasm_server` (the server's or member's name, else its pid),
+  `wasm_function` (the export called) and, from a pool member, `wasm_pool` (the pool's name).
+  A store made with it logs wherever it serves: given as `:store` to `Wasmex.start_link/1` or as
+  a pool's store template too. At most 64 KiB of lines wait between two calls; older ones are
+  dropped.
+
+      iex> {:ok, store} = Wasmex.Store.new_wasi(%Wasmex.Wasi.WasiOptions{log_output: true})
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: "(module (func (export \"f\")))", store: store})
+      iex> Wasmex.call_function(pid, "f", [])
+      {:ok, []}
 
       iex> {:ok, stdout} = Wasmex.Pipe.new()
       iex> %Wasmex.Wasi.WasiOptions{args: ["prog"], env: %{"A" => "1"}, stdout: stdout}.args

@@ -10,8 +10,9 @@ defmodule Wasmex.Wasi.WasiP2Options do
   so a JavaScript component's message reaches the caller. `inherit_stderr` still prints it.
 
   `log_output: true` (default `false`) sends the guest's stdout and stderr lines to `Logger`
-  instead of the BEAM's streams, from a `Wasmex.Components` server after each call (levels and
-  metadata as in `Wasmex.Wasi.WasiOptions`).
+  instead of the BEAM's streams, from a `Wasmex.Components` server or a
+  `Wasmex.Components.Pool` member after each call, also when the store is given as `:store`
+  (levels and metadata as in `Wasmex.Wasi.WasiOptions`).
 
       iex> %Wasmex.Wasi.WasiP2Options{args: ["prog"]}.inherit_stdout
       true

@@ -335,6 +335,13 @@ fn store_take_output(store_or_caller: Term, all: bool) -> Result<Vec<(rustler::A
     Ok(lines)
 }
 
+/// Whether the store was made with `log_output: true` and keeps lines for `store_take_output`
+/// (a store made like it by `store_renew` does too). Needs no lock of the store.
+#[rustler::nif]
+fn store_logs_output(store_or_caller: Term) -> Result<bool> {
+    Ok(Handle::decode(store_or_caller)?.store.captured.logs())
+}
+
 /// Reads the store's fuel.
 struct GetFuel;
 

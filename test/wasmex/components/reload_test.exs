@@ -117,4 +117,68 @@ defmodule Wasmex.Components.ReloadTest do
     assert_raise ArgumentError, fn -> Components.reload(pid, bytes: "x", nope: 1) end
     assert Components.reload(:no_such_server, bytes: answering(1)) == {:error, :noproc}
   end
+
+  describe "watch: true" do
+    import ExUnit.CaptureLog
+    import Wasmex.PoolTestHelpers, only: [eventually: 1]
+
+    defp watched_file!(source) do
+      path = Path.join(System.tmp_dir!(), "watch_#{System.unique_integer([:positive])}.wat")
+      File.write!(path, source)
+      on_exit(fn -> File.rm(path) end)
+      path
+    end
+
+    test "reloads the server when the :path file changes" do
+      path = watched_file!(answering(1))
+      {:ok, pid} = Components.start_link(path: path, watch: true)
+      assert Components.call_function(pid, "v", []) == {:ok, 1}
+
+      # A different size, so that a change within the same second is seen too.
+      File.write!(path, answering(2) <> "\n")
+      eventually(fn -> Components.call_function(pid, "v", []) == {:ok, 2} end)
+    end
+
+    test "a change that does not compile is logged and the old code serves on" do
+      path = watched_file!(answering(1))
+      name = :"watched_#{System.unique_integer([:positive])}"
+      {:ok, pid} = Components.start_link(path: path, watch: true, name: name)
+
+      log =
+        capture_log(fn ->
+          File.write!(path, "not a component")
+          Process.sleep(600)
+        end)
+
+      assert log =~ "Wasmex.Components server #{inspect(name)}: reload failed: "
+      assert Components.call_function(pid, "v", []) == {:ok, 1}
+
+      File.write!(path, answering(3))
+      eventually(fn -> Components.call_function(pid, "v", []) == {:ok, 3} end)
+    end
+
+    test "the watcher stops with its server, also when the server stops normally" do
+      path = watched_file!(answering(1))
+      {:ok, pid} = Components.start_link(path: path, watch: true)
+      {:links, links} = Process.info(pid, :links)
+      [watcher] = Enum.filter(links, &(&1 != self()))
+      ref = Process.monitor(watcher)
+
+      GenServer.stop(pid, :normal)
+      assert_receive {:DOWN, ^ref, :process, ^watcher, _reason}, 1_000
+    end
+
+    test "the option is checked" do
+      assert_raise ArgumentError, ~r/option :watch must be a boolean, got: "yes"/, fn ->
+        Components.start_link(path: watched_file!(answering(1)), watch: "yes")
+      end
+
+      assert_raise ArgumentError, ~r/option :watch must be used with a :path/, fn ->
+        Components.start_link(bytes: answering(1), watch: true)
+      end
+
+      {:ok, pid} = Components.start_link(bytes: answering(1), watch: false)
+      assert {:links, [_test]} = Process.info(pid, :links)
+    end
+  end
 end

@@ -75,6 +75,11 @@ impl Output {
         };
     }
 
+    /// Whether complete lines are kept for Elixir (`log_output: true`).
+    pub fn logs(&self) -> bool {
+        self.log
+    }
+
     /// A mark: the count of bytes written so far.
     pub fn mark(&self) -> u64 {
         self.buffer.lock().map(|b| b.written).unwrap_or(0)

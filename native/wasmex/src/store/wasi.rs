@@ -45,6 +45,15 @@ pub struct Captured {
     pub stderr: Option<Output>,
 }
 
+impl Captured {
+    /// Whether either stream keeps lines for Elixir to log (`log_output: true`).
+    pub fn logs(&self) -> bool {
+        [&self.stdout, &self.stderr]
+            .into_iter()
+            .any(|out| out.as_ref().is_some_and(Output::logs))
+    }
+}
+
 /// Fills the parts WASI P1 and P2 options share. `inherit` says which of stdin, stdout and
 /// stderr go to the BEAM's own streams when no pipe is given (P2's `inherit_*`); stderr without
 /// a pipe is always captured (its tail goes into trap errors), and with `log` stdout too.
