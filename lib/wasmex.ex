@@ -180,20 +180,24 @@ defmodule Wasmex do
 
   @doc """
   Whether the instance exports a function `name`. Answered without waiting on a running call.
-  A server that is not running gives `{:error, :noproc}` (see "How calls run"; the tuple is
-  truthy, so match on `true` rather than testing the result with `if`).
+  A server that is not running exports nothing: `false` (a boolean, as in 0.15.1, so that
+  `if Wasmex.function_exists(...)` stays right).
 
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: ~S[(module (func (export "f")))]})
       iex> Wasmex.function_exists(pid, "f")
       true
       iex> Wasmex.function_exists(:nobody_has_this_name, "f")
-      {:error, :noproc}
+      false
   """
-  @spec function_exists(server(), atom() | binary()) ::
-          boolean() | {:error, :timeout | server_error()}
+  @spec function_exists(server(), atom() | binary()) :: boolean()
   def function_exists(server, name) do
-    with {:ok, {store, instance}} <- handles(server),
-         do: Instance.function_export_exists(store, instance, Wasmex.Utils.stringify(name))
+    case handles(server) do
+      {:ok, {store, instance}} ->
+        Instance.function_export_exists(store, instance, Wasmex.Utils.stringify(name))
+
+      {:error, _} ->
+        false
+    end
   end
 
   @doc """

@@ -1,8 +1,9 @@
 defmodule Wasmex.Features.ServerQueriesExitsTest do
   # Issue 8 item 6 for the functions besides `call_function/4` that reach a server
-  # (`Wasmex.function_exists/2`, `memory/1`, `store/1`, `module/1`, `instance/1`,
-  # `Wasmex.Components.instance/1`): a server that is not running, or that dies while the caller
-  # waits, is `{:error, :noproc}` or `{:error, {:exit, reason}}`, not an exit of the caller.
+  # (`memory/1`, `store/1`, `module/1`, `instance/1`, `Wasmex.Components.instance/1`): a server
+  # that is not running, or that dies while the caller waits, is `{:error, :noproc}` or
+  # `{:error, {:exit, reason}}`, not an exit of the caller. `function_exists/2` stays a boolean:
+  # `false`.
   use ExUnit.Case, async: true
 
   import Wasmex.TestHelpers
@@ -16,7 +17,6 @@ defmodule Wasmex.Features.ServerQueriesExitsTest do
   # Every query of a `Wasmex` server, as `{name, fun}`.
   defp queries do
     [
-      function_exists: &Wasmex.function_exists(&1, "f"),
       memory: &Wasmex.memory/1,
       store: &Wasmex.store/1,
       module: &Wasmex.module/1,
@@ -50,11 +50,13 @@ defmodule Wasmex.Features.ServerQueriesExitsTest do
     test "on a registered name nobody holds return {:error, :noproc}" do
       name = unique_name()
       for {query, fun} <- queries(), do: assert({query, {:error, :noproc}} == {query, fun.(name)})
+      assert Wasmex.function_exists(name, "f") == false
     end
 
     test "on a server that has stopped return {:error, :noproc}" do
       pid = stopped_pid(unlinked_wasmex!())
       for {query, fun} <- queries(), do: assert({query, {:error, :noproc}} == {query, fun.(pid)})
+      assert Wasmex.function_exists(pid, "f") == false
     end
 
     test "module/1 waiting behind a call on a server that is killed returns {:error, {:exit, :killed}}" do
