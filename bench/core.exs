@@ -5,6 +5,18 @@
 
 Code.require_file("support/harness.exs", __DIR__)
 
+defmodule Bench.Echo do
+  @moduledoc false
+  # A GenServer that answers every call with its request: the floor of a server call.
+  use GenServer
+
+  @impl true
+  def init(state), do: {:ok, state}
+
+  @impl true
+  def handle_call(request, _from, state), do: {:reply, request, state}
+end
+
 defmodule Bench.Wat do
   @moduledoc false
 
@@ -155,6 +167,21 @@ defmodule Bench.Core do
 
     H.kill(pid)
 
+    # The reference for (a): a bare GenServer.call round trip with the same message shape.
+    {:ok, echo} = GenServer.start_link(Bench.Echo, nil)
+
+    echo_call =
+      H.sample(
+        @calls,
+        fn ->
+          {:call_function, "sum", [1, 2], 0} =
+            GenServer.call(echo, {:call_function, "sum", [1, 2], 0})
+        end,
+        @warmup
+      )
+
+    H.kill(echo)
+
     # (b), (c): low-level calls from the process owning the store
     {:ok, store} = Store.new()
     {:ok, module} = Module.compile(store, wat)
@@ -164,6 +191,18 @@ defmodule Bench.Core do
       H.sample(
         @calls,
         fn -> {:ok, [3]} = Instance.call(store, instance, "sum", [1, 2]) end,
+        @warmup
+      )
+
+    # The reference for (b): a NIF that decodes the same handles, name and list, and does nothing.
+    {store_res, instance_res} = {store.resource, instance.resource}
+
+    floor =
+      H.sample(
+        @calls,
+        fn ->
+          true = Wasmex.Native.instance_call_floor(store_res, instance_res, "sum", [1, 2])
+        end,
         @warmup
       )
 
@@ -186,6 +225,8 @@ defmodule Bench.Core do
 
     %{
       overhead: H.stats(overhead),
+      echo_call: H.stats(echo_call),
+      floor: H.stats(floor),
       server_sum: H.stats(server_sum),
       server_once: H.stats(server_once),
       direct_sum: H.stats(direct_sum),
@@ -208,8 +249,16 @@ defmodule Bench.Core do
         "(b) `Wasmex.Instance.call(store, instance, \"sum\", [1, 2])` (owning process)",
         r.direct_sum
       ),
+      row("bare `GenServer.call` echo, the same message (reference for (a))", r.echo_call),
+      row("a NIF that only decodes the same handles (reference for (b))", r.floor),
       row("timer overhead (empty closure, included above)", r.overhead)
     ])
+
+    IO.puts(
+      "(a) / echo: #{ratio(r.server_sum, r.echo_call, r.overhead)}x (target <= 1.3x); " <>
+        "(b) / floor NIF: #{ratio(r.direct_sum, r.floor, r.overhead)}x (target <= 2x), " <>
+        "medians less the timer overhead\n"
+    )
 
     H.heading("(c) Elixir import round trip (import `env.cb` = `x + 1`)")
 
@@ -234,6 +283,9 @@ defmodule Bench.Core do
   end
 
   defp row(label, s), do: [label, H.fmt_ns(s.median), H.fmt_ns(s.p99), H.fmt_ns(s.max)]
+
+  defp ratio(a, b, overhead),
+    do: H.num((a.median - overhead.median) / max(b.median - overhead.median, 1))
 
   ## (d): throughput with concurrent callers
 

@@ -52,6 +52,7 @@ defmodule Wasmex.Native do
   def instance_new_dirty(_store_or_caller, _module, _imports, _links, _timeout), do: err()
   def instance_call(_store_or_caller, _instance, _name, _params, _timeout), do: err()
   def instance_function_export_exists(_instance, _name), do: err()
+  def instance_call_floor(_store_or_caller, _instance, _name, _params), do: err()
   def instance_get_global(_store_or_caller, _instance, _name), do: err()
   def instance_set_global(_store_or_caller, _instance, _name, _value), do: err()
 

@@ -136,3 +136,18 @@ fn function_not_found(name: &str) -> Error {
 fn instance_function_export_exists(instance: ResourceArc<InstanceResource>, name: Term) -> bool {
     name_arg(name).is_ok_and(|name| instance.func(&name).is_some())
 }
+
+/// A reference for the call benchmark (`bench/core.exs`): decodes what `instance_call` decodes
+/// (the store or caller, the instance, the name and the argument list) and does nothing else,
+/// so the call's own cost can be told from the cost of reaching a NIF at all.
+#[rustler::nif]
+fn instance_call_floor(
+    store_or_caller: Term,
+    instance: ResourceArc<InstanceResource>,
+    name: Term,
+    params: Term,
+) -> bool {
+    Handle::decode(store_or_caller).is_ok_and(|h| instance.check_store(&h).is_ok())
+        && name_ref(name).is_ok()
+        && params.list_length().is_ok()
+}
