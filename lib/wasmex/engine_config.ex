@@ -89,7 +89,7 @@ defmodule Wasmex.EngineConfig do
       :winch
       iex> {:ok, engine} = Wasmex.Engine.new(config)
       iex> {:ok, store} = Wasmex.Store.new(nil, engine)
-      iex> wat = "(module (func (export \"two\") (result i32) i32.const 2))"
+      iex> wat = ~s[(module (func (export "two") (result i32) i32.const 2))]
       iex> {:ok, pid} = Wasmex.start_link(%{bytes: wat, store: store})
       iex> Wasmex.call_function(pid, "two", [])
       {:ok, [2]}
