@@ -77,8 +77,9 @@ defmodule Wasmex.EngineConfig do
     * the GC, function references, tail call, exception handling and relaxed SIMD proposals are
       off: a module that uses them fails to compile (`{:error, "... tail calls support is not
       enabled ..."}`);
-    * SIMD is partly implemented: a module using an instruction Winch lacks fails to compile with
-      an error, it never runs wrongly;
+    * SIMD is partly implemented and needs AVX (some instructions AVX2 or AVX-512) on the host:
+      a module using an instruction Winch lacks, or cannot emit on this CPU, fails to compile
+      with an error;
     * compiled code is cached apart from Cranelift's (`Wasmex.Cache`): the same bytes compile once
       per compiler.
 
