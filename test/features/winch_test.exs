@@ -170,6 +170,25 @@ defmodule Wasmex.Features.WinchTest do
     end
   end
 
+  describe "precompiled modules" do
+    test "load only in an engine of the compiler that made them" do
+      wat = ~S[(module (func (export "f") (result i32) i32.const 7))]
+      winch = engine!(:winch)
+      cranelift = engine!(:cranelift)
+      assert {:ok, by_winch} = Engine.precompile_module(winch, wat)
+      assert {:ok, by_cranelift} = Engine.precompile_module(cranelift, wat)
+
+      assert {:ok, module} = Wasmex.Module.unsafe_deserialize(by_winch, winch)
+      store = store!(nil, winch)
+      pid = start_wasmex!(%{module: module, store: store})
+      assert Wasmex.call_function(pid, "f", []) == {:ok, [7]}
+
+      assert {:error, reason} = Wasmex.Module.unsafe_deserialize(by_winch, cranelift)
+      assert reason =~ "Winch calling convention"
+      assert {:error, _} = Wasmex.Module.unsafe_deserialize(by_cranelift, winch)
+    end
+  end
+
   describe "the compiled-code cache" do
     test "the same bytes compiled by each compiler are two files, each loaded by its compiler" do
       dir = tmp_dir!("wasmex_winch_cache")
