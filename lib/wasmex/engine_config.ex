@@ -68,7 +68,8 @@ defmodule Wasmex.EngineConfig do
   development, tests, short-lived guests compiled once per run. Both compile the functions of a
   module on every core.
 
-  With Winch (wasmtime 48, x86_64):
+  With Winch (wasmtime 48 on x86_64, where these were checked; Winch's support of other
+  architectures is partial, aarch64 has no threads proposal):
 
     * deadlines (`:timeout`, epoch interruption) and fuel work as with Cranelift;
     * `cranelift_opt_level/2` has no effect;
