@@ -16,19 +16,17 @@ defmodule Bench.Cache do
   alias Bench.Harness, as: H
 
   @root Path.expand("..", __DIR__)
-  @chat_room Path.join(@root, "wasm/chat_room/chat-room.wasm")
-  @fixtures Path.join(@root, "test/fixtures/components")
 
   def run do
     H.machine_info()
-    path = component()
+    path = H.big_component()
     bytes = File.read!(path)
     dir = Path.join(System.tmp_dir!(), "wasmex_bench_cache_#{System.os_time()}")
 
     H.heading("Component server start: compile vs compiled-code cache")
     IO.puts("#{Path.relative_to(path, @root)}: #{H.fmt_bytes(byte_size(bytes))}\n")
 
-    {uncached_runs, cached_runs} = if smoke?(), do: {1, 3}, else: {2, 10}
+    {uncached_runs, cached_runs} = if H.smoke?(), do: {1, 3}, else: {2, 10}
     uncached = for _ <- 1..uncached_runs, do: boot(bytes, nil)
     first = boot(bytes, dir)
     cached = for _ <- 1..cached_runs, do: boot(bytes, dir)
@@ -47,19 +45,6 @@ defmodule Bench.Cache do
   defp row(label, samples) do
     stats = H.stats(samples)
     [label, length(samples), H.fmt_ns(stats.median), H.fmt_ns(stats.max)]
-  end
-
-  defp smoke?, do: System.get_env("BENCH_SMOKE") == "1"
-
-  defp component do
-    if File.exists?(@chat_room) and not smoke?() do
-      @chat_room
-    else
-      @fixtures
-      |> Path.join("*.wasm")
-      |> Path.wildcard()
-      |> Enum.max_by(&File.stat!(&1).size)
-    end
   end
 
   # One server start with a new engine caching in `dir` (nil: no cache), in nanoseconds.

@@ -305,6 +305,30 @@ defmodule Bench.Harness do
     end
   end
 
+  ## Inputs
+
+  @root Path.expand("../..", __DIR__)
+
+  @doc "Whether the script runs as a quick check (`BENCH_SMOKE=1`: small inputs, few runs)."
+  def smoke?, do: System.get_env("BENCH_SMOKE") == "1"
+
+  @doc """
+  The large component of the compile benchmarks: the chat room (`make chat-room-component`) when
+  it is built and this is no smoke run, else the largest committed component fixture.
+  """
+  def big_component do
+    chat_room = Path.join(@root, "wasm/chat_room/chat-room.wasm")
+
+    if File.exists?(chat_room) and not smoke?() do
+      chat_room
+    else
+      @root
+      |> Path.join("test/fixtures/components/*.wasm")
+      |> Path.wildcard()
+      |> Enum.max_by(&File.stat!(&1).size)
+    end
+  end
+
   @doc "Garbage-collects every process, then lets things settle."
   def gc_all(settle_ms \\ 100) do
     Enum.each(Process.list(), &:erlang.garbage_collect/1)

@@ -15,12 +15,13 @@ defmodule Wasmex.Cache do
   `mix wasmex.compile FILE...` fills it, for a release build step.
 
   Each file holds wasmtime's serialized module or component, named by a SHA-256 digest of the
-  input bytes, the engine's settings, the wasmtime version and the target. Before a file is
-  deserialized its header is checked (the key, the payload's length and its SHA-256 digest; the
-  digests are taken over 4 MiB chunks on every core); a file that fails the check, was
-  truncated, was copied over another's name or was written by another wasmtime is never loaded:
-  the bytes are compiled again and the file rewritten. Writers write a temporary file and rename
-  it, so nodes and VMs can share one directory.
+  input bytes, the engine's settings (its compiler, Cranelift or Winch, among them), the wasmtime
+  version and the target. Before a file is deserialized its header is checked (the key, the
+  payload's length and its SHA-256 digest; the digests are taken over 4 MiB chunks on every
+  core); a file that fails the check, was truncated, was copied over another's name or was
+  written by another wasmtime is never loaded: the bytes are compiled again and the file
+  rewritten. Writers write a temporary file and rename it, so nodes and VMs can share one
+  directory.
 
   Deserializing runs the machine code in the file: the directory must be writable only by those
   you trust to run code on the machine.

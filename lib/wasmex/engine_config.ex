@@ -12,6 +12,9 @@ defmodule Wasmex.EngineConfig do
 
   @type opt_level :: :none | :speed | :speed_and_size
 
+  @typedoc "The compiler of an engine's modules and components (see `compiler/2`)."
+  @type compiler :: :cranelift | :winch
+
   @typedoc "The pooling allocator's sizes (see `pooling/2`); `nil` allocates on demand."
   @type pooling :: %{
           instances: pos_integer(),
@@ -23,6 +26,7 @@ defmodule Wasmex.EngineConfig do
 
   @type t :: %__MODULE__{
           consume_fuel: boolean(),
+          compiler: compiler(),
           cranelift_opt_level: opt_level(),
           wasm_backtrace_details: boolean(),
           memory64: boolean(),
@@ -33,6 +37,7 @@ defmodule Wasmex.EngineConfig do
         }
 
   defstruct consume_fuel: false,
+            compiler: :cranelift,
             cranelift_opt_level: :none,
             wasm_backtrace_details: false,
             memory64: false,
@@ -50,6 +55,55 @@ defmodule Wasmex.EngineConfig do
   @spec consume_fuel(t(), boolean()) :: t()
   def consume_fuel(%__MODULE__{} = config, enabled) when is_boolean(enabled),
     do: %{config | consume_fuel: enabled}
+
+  @compilers [:cranelift, :winch]
+
+  @doc """
+  Chooses the compiler of the engine's modules and components: `:cranelift` (the default) or
+  `:winch`.
+
+  Cranelift is wasmtime's optimizing compiler. Winch is its baseline compiler: it translates each
+  function in one pass, without optimizing, so compiles are several times faster and the code it
+  makes runs slower (see BENCHMARKS.md, "Compile time"). Use it where compile time dominates:
+  development, tests, short-lived guests compiled once per run. Both compile the functions of a
+  module on every core.
+
+  With Winch (wasmtime 48 on x86_64, where these were checked; Winch's support of other
+  architectures is partial, aarch64 has no threads proposal):
+
+    * deadlines (`:timeout`, epoch interruption) and fuel work as with Cranelift;
+    * `cranelift_opt_level/2` has no effect;
+    * `debug_info: true` is refused: `Wasmex.Engine.new/1` returns `{:error, "compiler :winch
+      does not support debug_info: true ..."}`;
+    * the GC, function references, tail call, exception handling and relaxed SIMD proposals are
+      off: a module that uses them fails to compile (`{:error, "... tail calls support is not
+      enabled ..."}`);
+    * SIMD is partly implemented and needs AVX (some instructions AVX2 or AVX-512) on the host:
+      a module using an instruction Winch lacks, or cannot emit on this CPU, fails to compile
+      with an error;
+    * compiled code is cached apart from Cranelift's (`Wasmex.Cache`): the same bytes compile once
+      per compiler.
+
+  Any other value raises `ArgumentError`.
+
+      iex> config = Wasmex.EngineConfig.compiler(%Wasmex.EngineConfig{}, :winch)
+      iex> config.compiler
+      :winch
+      iex> {:ok, engine} = Wasmex.Engine.new(config)
+      iex> {:ok, store} = Wasmex.Store.new(nil, engine)
+      iex> wat = ~s[(module (func (export "two") (result i32) i32.const 2))]
+      iex> {:ok, pid} = Wasmex.start_link(%{bytes: wat, store: store})
+      iex> Wasmex.call_function(pid, "two", [])
+      {:ok, [2]}
+  """
+  @spec compiler(t(), compiler()) :: t()
+  def compiler(%__MODULE__{} = config, compiler) when compiler in @compilers,
+    do: %{config | compiler: compiler}
+
+  def compiler(%__MODULE__{}, other) do
+    raise ArgumentError,
+          "compiler must be one of #{inspect(@compilers)}, got: #{inspect(other)}"
+  end
 
   @doc """
   Sets Cranelift's optimization level: `:none`, `:speed` or `:speed_and_size`.

@@ -7,6 +7,7 @@ defmodule Wasmex.EngineConfigTest do
     test "has the 0.15.1 defaults" do
       assert %EngineConfig{
                consume_fuel: false,
+               compiler: :cranelift,
                cranelift_opt_level: :none,
                wasm_backtrace_details: false,
                memory64: false,
@@ -30,7 +31,9 @@ defmodule Wasmex.EngineConfigTest do
                  :debug_info,
                  :cache_dir,
                  # not in 0.15.1: EngineConfig.pooling/2
-                 :pooling
+                 :pooling,
+                 # not in 0.15.1: EngineConfig.compiler/2
+                 :compiler
                ])
     end
   end
@@ -50,6 +53,29 @@ defmodule Wasmex.EngineConfigTest do
     test "rejects a non-boolean" do
       assert_raise FunctionClauseError, fn ->
         EngineConfig.consume_fuel(%EngineConfig{}, "yes")
+      end
+    end
+  end
+
+  describe "compiler/2" do
+    test "accepts :cranelift and :winch" do
+      assert EngineConfig.compiler(%EngineConfig{}, :winch).compiler == :winch
+      config = EngineConfig.compiler(%EngineConfig{consume_fuel: true}, :winch)
+      assert %{EngineConfig.compiler(config, :cranelift) | consume_fuel: false} == %EngineConfig{}
+    end
+
+    test "rejects anything else, naming the value" do
+      for other <- [:llvm, "winch", nil] do
+        assert_raise ArgumentError,
+                     "compiler must be one of [:cranelift, :winch], got: #{inspect(other)}",
+                     fn -> EngineConfig.compiler(%EngineConfig{}, other) end
+      end
+    end
+
+    test "engines of both compilers are made" do
+      for compiler <- [:cranelift, :winch] do
+        config = EngineConfig.compiler(%EngineConfig{consume_fuel: true}, compiler)
+        assert {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
       end
     end
   end

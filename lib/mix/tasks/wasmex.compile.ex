@@ -6,7 +6,7 @@ defmodule Mix.Tasks.Wasmex.Compile do
   cache directory (see `Wasmex.Cache`), so the application that later compiles the same bytes
   with the same engine settings loads them in milliseconds instead of compiling:
 
-      mix wasmex.compile [--cache-dir DIR] [--fuel] FILE...
+      mix wasmex.compile [--cache-dir DIR] [--fuel] [--compiler winch] FILE...
 
   The directory is `--cache-dir DIR`, else the application's `config :wasmex, cache_dir: ...`,
   else `Wasmex.Cache.default_dir/0`. Use it as a release build step, with the directory your
@@ -19,7 +19,9 @@ defmodule Mix.Tasks.Wasmex.Compile do
 
     * `--cache-dir DIR` - the cache directory to fill;
     * `--fuel` - compile for a fuel-metered engine (`%Wasmex.EngineConfig{consume_fuel: true}`,
-      as `mix wasmex.run --fuel` uses) instead of the default engine.
+      as `mix wasmex.run --fuel` uses) instead of the default engine;
+    * `--compiler winch` - compile with Winch (`Wasmex.EngineConfig.compiler/2`), for an
+      application whose engine does (`--compiler cranelift` is the default).
 
   Code is cached per engine configuration: an application whose engine has other settings
   compiles again (and fills the cache itself).
@@ -29,17 +31,23 @@ defmodule Mix.Tasks.Wasmex.Compile do
 
   alias Wasmex.Components.Component
 
-  @switches [cache_dir: :string, fuel: :boolean]
+  @switches [cache_dir: :string, fuel: :boolean, compiler: :string]
 
   @impl Mix.Task
   def run(argv) do
     {opts, files} = OptionParser.parse!(argv, strict: @switches)
-    if files == [], do: Mix.raise("usage: mix wasmex.compile [--cache-dir DIR] [--fuel] FILE...")
+
+    if files == [],
+      do:
+        Mix.raise(
+          "usage: mix wasmex.compile [--cache-dir DIR] [--fuel] [--compiler winch] FILE..."
+        )
 
     Mix.Task.run("app.config")
     if dir = opts[:cache_dir], do: Application.put_env(:wasmex, :cache_dir, Path.expand(dir))
     dir = Wasmex.Cache.enable()
-    engine = engine!(opts[:fuel] == true)
+    fuel? = opts[:fuel] == true
+    engine = Mix.Wasmex.CompilerFlag.engine(opts[:compiler], fuel?) || engine!(fuel?)
     Enum.each(files, &compile!(&1, engine))
     Mix.shell().info("compiled code cached in #{dir}")
   end

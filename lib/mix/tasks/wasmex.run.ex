@@ -33,7 +33,9 @@ defmodule Mix.Tasks.Wasmex.Run do
     * `--env K=V` - set an environment variable (`--env K` passes the task's own `K`); may be
       repeated;
     * `--timeout MS` - stop the guest after `MS` milliseconds (default: no limit);
-    * `--fuel N` - give the guest `N` units of fuel (run on a fuel-metered engine).
+    * `--fuel N` - give the guest `N` units of fuel (run on a fuel-metered engine);
+    * `--compiler winch` - compile with Winch, wasmtime's baseline compiler: a faster compile,
+      slower code (`Wasmex.EngineConfig.compiler/2`; `--compiler cranelift` is the default).
 
   A guest that traps, times out or runs out of fuel ends the task with an error message and exit
   code 1. See `Wasmex.Command` for running commands from code.
@@ -51,7 +53,14 @@ defmodule Mix.Tasks.Wasmex.Run do
   # Output is kept in memory until the guest ends; the task keeps up to 1 GiB per stream.
   @max_output 1024 * 1024 * 1024
 
-  @switches [invoke: :string, dir: :keep, env: :keep, timeout: :integer, fuel: :integer]
+  @switches [
+    invoke: :string,
+    dir: :keep,
+    env: :keep,
+    timeout: :integer,
+    fuel: :integer,
+    compiler: :string
+  ]
 
   @impl Mix.Task
   def run(argv) do
@@ -73,6 +82,7 @@ defmodule Mix.Tasks.Wasmex.Run do
       preopen: Enum.map(Keyword.get_values(opts, :dir), &dir!/1),
       timeout: Keyword.get(opts, :timeout, :infinity),
       fuel: opts[:fuel],
+      engine: Mix.Wasmex.CompilerFlag.engine(opts[:compiler], opts[:fuel] != nil),
       max_output: @max_output
     ]
 

@@ -47,6 +47,9 @@ rustler::atoms! {
     // Cranelift optimisation levels (engine configuration).
     speed,
     speed_and_size,
+    // Compilers (engine configuration).
+    cranelift,
+    winch,
     // Kinds of resource functions (WIT introspection).
     constructor,
     method,

@@ -10,6 +10,13 @@
 //! time, one fewer than the cores (the BEAM's default dirty CPU scheduler count), so large
 //! compiles never occupy every dirty CPU scheduler. The permit count is an atomic; any thread.
 //!
+//! An engine compiles with Cranelift (the default, optimizing) or Winch (`compiler` in the config:
+//! wasmtime's baseline compiler, one pass per function, faster compiles and slower code). Winch
+//! checks epochs and fuel like Cranelift; it cannot emit native debug information (`debug_info`
+//! is refused with an error naming both options) and leaves out the proposals it does not
+//! implement (GC, function references, tail calls, exceptions, relaxed SIMD), which wasmtime turns
+//! off for it.
+//!
 //! An engine allocates instances on demand (the default) or from wasmtime's pooling allocator
 //! (`pooling` in the config): slots for instances, memories, tables and fiber stacks reserved
 //! when the engine is made and reused, with copy-on-write memory images. A full pool fails an
@@ -24,10 +31,10 @@ use once_cell::sync::Lazy;
 use rustler::{Binary, Env, NifMap, ResourceArc};
 use wasmtime::{
     Config, Engine, EngineWeak, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
-    WasmBacktraceDetails,
+    Strategy, WasmBacktraceDetails,
 };
 
-use crate::atoms::{none, speed, speed_and_size};
+use crate::atoms::{cranelift, none, speed, speed_and_size, winch};
 use crate::error::{Error, Result};
 use crate::term::to_binary;
 
@@ -87,6 +94,8 @@ impl std::panic::RefUnwindSafe for EngineResource {}
 #[derive(NifMap)]
 pub struct EngineConfigEx {
     consume_fuel: bool,
+    /// `:cranelift` or `:winch`.
+    compiler: rustler::Atom,
     cranelift_opt_level: rustler::Atom,
     wasm_backtrace_details: bool,
     memory64: bool,
@@ -195,6 +204,7 @@ pub fn new_engine(config: &Config) -> Result<Engine> {
 static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
     let defaults = EngineConfigEx {
         consume_fuel: false,
+        compiler: cranelift(),
         cranelift_opt_level: none(),
         wasm_backtrace_details: false,
         memory64: false,
@@ -234,6 +244,7 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
             "cranelift_opt_level must be :none, :speed or :speed_and_size",
         ));
     };
+    config.strategy(strategy_from(ex)?);
     config
         .consume_fuel(ex.consume_fuel)
         .cranelift_opt_level(level)
@@ -258,6 +269,22 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Ok(config)
+}
+
+/// The compiler of `ex`, refusing the settings it cannot honour (wasmtime's own refusal would
+/// name neither option).
+fn strategy_from(ex: &EngineConfigEx) -> Result<Strategy> {
+    if ex.compiler == cranelift() {
+        Ok(Strategy::Cranelift)
+    } else if ex.compiler != winch() {
+        Err(Error::msg("compiler must be :cranelift or :winch"))
+    } else if ex.debug_info {
+        Err(Error::msg(
+            "compiler :winch does not support debug_info: true (Winch emits no native debug information)",
+        ))
+    } else {
+        Ok(Strategy::Winch)
+    }
 }
 
 #[rustler::nif]

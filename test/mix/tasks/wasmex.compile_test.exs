@@ -6,6 +6,8 @@ defmodule Mix.Tasks.Wasmex.CompileTest do
 
   alias Mix.Tasks.Wasmex.Compile
 
+  doctest Mix.Wasmex.CompilerFlag
+
   setup do
     dir =
       Path.join(System.tmp_dir!(), "wasmex_compile_task_#{System.unique_integer([:positive])}")
@@ -55,6 +57,31 @@ defmodule Mix.Tasks.Wasmex.CompileTest do
     run([module])
     run(["--fuel", module])
     assert [_, _] = Path.wildcard(Path.join(dir, "*.cwasm"))
+  end
+
+  test "--compiler winch fills a file of its own, which a Winch engine loads", %{dir: dir} do
+    tag = System.unique_integer([:positive])
+    wat = ~s[(module $winch#{tag} (func (export "tag") (result i32) i32.const #{tag}))]
+    module = write!(dir, "m.wat", wat)
+    cache = Path.join(dir, "cache")
+    run(["--cache-dir", cache, module])
+    [cranelift] = Path.wildcard(Path.join(cache, "*.cwasm"))
+    assert run(["--cache-dir", cache, "--compiler", "winch", module]) =~ "m.wat: module, "
+    assert [winch] = Path.wildcard(Path.join(cache, "*.cwasm")) -- [cranelift]
+
+    inode = File.stat!(winch).inode
+    config = %Wasmex.EngineConfig{cache_dir: cache, compiler: :winch}
+    {:ok, engine} = Wasmex.Engine.new(config)
+    {:ok, store} = Wasmex.Store.new(nil, engine)
+    {:ok, compiled} = Wasmex.Module.compile(store, wat)
+    {:ok, instance} = Wasmex.Instance.new(store, compiled, %{})
+    assert Wasmex.Instance.call(store, instance, "tag", []) == {:ok, [tag]}
+    assert File.stat!(winch).inode == inode
+    assert length(Path.wildcard(Path.join(cache, "*.cwasm"))) == 2
+
+    assert_raise Mix.Error, ~s(--compiler must be cranelift or winch, got: "llvm"), fn ->
+      run(["--cache-dir", cache, "--compiler", "llvm", module])
+    end
   end
 
   test "a file that does not compile or cannot be read fails the task", %{dir: dir} do

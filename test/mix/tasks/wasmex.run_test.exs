@@ -70,6 +70,19 @@ defmodule Mix.Tasks.Wasmex.RunTest do
         assert_raise Mix.Error, ~r/--fuel/, fn -> run(["--fuel", "10000", @wasm_file, "spin"]) end
       end
 
+      test "#{kind}: --compiler winch runs it; --timeout and --fuel still stop it" do
+        assert run(["--compiler", "winch", @wasm_file], ~s({"id": 2})) ==
+                 ~s({"ok":true,"bytes":9,"args":[],"request":{"id": 2}})
+
+        assert_raise Mix.Error, ~r/--timeout/, fn ->
+          run(["--compiler", "winch", "--timeout", "50", @wasm_file, "spin"])
+        end
+
+        assert_raise Mix.Error, ~r/--fuel/, fn ->
+          run(["--compiler", "winch", "--fuel", "10000", @wasm_file, "spin"])
+        end
+      end
+
       test "#{kind}: a trap is an error" do
         assert_raise Mix.Error, ~r/trap: .*unreachable/s, fn -> run([@wasm_file, "trap"]) end
       end

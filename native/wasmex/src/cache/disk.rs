@@ -1,11 +1,11 @@
 //! The compiled-code cache on disk: wasmtime's serialized modules and components, one file each.
 //!
 //! A file's name is its key: the SHA-256 of a format tag, the artifact kind, the digest of the
-//! input bytes, the engine's compatibility hash (its compilation settings and the wasmtime
-//! version), wasmtime's version and the target. A file holds a header (magic, the key again, the
-//! payload's digest and length) and the payload, the bytes `serialize` gave. A digest is the
-//! SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the megabytes of a large component
-//! (12 MB of input, 40 MB of code) are hashed on every core.
+//! input bytes, the engine's compatibility hash (its compilation settings, which tell Winch from
+//! Cranelift, and the wasmtime version), wasmtime's version and the target. A file holds a
+//! header (magic, the key again, the payload's digest and length) and the payload, the bytes
+//! `serialize` gave. A digest is the SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the
+//! megabytes of a large component (12 MB of input, 40 MB of code) are hashed on every core.
 //!
 //! Deserializing runs native code taken from the file, so a file is loaded only when its header
 //! verifies first: right magic, right key (a file copied over another's name is refused), right

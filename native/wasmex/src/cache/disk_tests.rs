@@ -77,3 +77,21 @@ fn the_digest_is_the_sha256_of_the_chunks_sha256s() {
     assert_ne!(digest(&payload[1..]), expected);
     assert_eq!(digest(b""), digest(b""));
 }
+
+#[test]
+fn keys_depend_on_the_compiler() {
+    let mut cranelift = wasmtime::Config::new();
+    cranelift.strategy(wasmtime::Strategy::Cranelift);
+    let mut winch = wasmtime::Config::new();
+    winch.strategy(wasmtime::Strategy::Winch);
+    let cranelift = Engine::new(&cranelift).unwrap();
+    let winch = Engine::new(&winch).unwrap();
+    assert_ne!(
+        key::<Module>(&cranelift, b"(module)"),
+        key::<Module>(&winch, b"(module)")
+    );
+    assert_ne!(
+        key::<Component>(&cranelift, b"(component)"),
+        key::<Component>(&winch, b"(component)")
+    );
+}
