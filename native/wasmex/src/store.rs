@@ -178,6 +178,7 @@ fn make_store(
     store.limiter(|d| &mut d.limits);
     // Each epoch tick (a quarter millisecond) ends a time slice: note it for the driver, then yield.
     store.epoch_deadline_callback(|ctx| {
+        crate::engine::note_slice_used();
         if let Ok(mut ch) = ctx.data().chan.lock() {
             ch.yielded = true;
         }

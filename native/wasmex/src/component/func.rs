@@ -54,10 +54,12 @@ fn lookup(
                     shown()
                 )))
             }
-            None => return Err(Error::msg(format!(
+            None => {
+                return Err(Error::msg(format!(
                 "exported function `{}` not found. Could not find `{segment}` at position {pos}",
                 shown()
-            ))),
+            )))
+            }
         }
     }
     match (item, parent) {
