@@ -33,7 +33,7 @@ use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::{disk, Cache};
 use crate::engine::cache_dir_for;
-use crate::error::{import_lead, Error};
+use crate::error::{import_lead, mapping_hint, Error};
 use crate::store::data::StoreData;
 use crate::store::Handle;
 
@@ -208,8 +208,9 @@ pub fn component_failure(
     let error = match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
         None => Error::Msg(format!(
-            "Error executing function: {}{e:#}",
-            import_lead(&e)
+            "Error executing function: {}{e:#}{}",
+            import_lead(&e),
+            mapping_hint(&e)
         )),
     };
     data.with_stderr(stderr_mark, error.in_export(export))
