@@ -98,6 +98,39 @@ defmodule Wasmex.Features.ManyLiveInstancesTest do
     end
   end
 
+  describe "components compiled from the same bytes" do
+    # They share the instantiations prepared for them (native/wasmex/src/component/instance.rs),
+    # matched by engine and imports map.
+    @importer """
+    (component
+      (import "get" (func $get (result u32)))
+      (core func $get_low (canon lower (func $get)))
+      (core module $m
+        (import "host" "get" (func $get (result i32)))
+        (func (export "twice") (result i32) (i32.mul (call $get) (i32.const 2))))
+      (core instance $i (instantiate $m (with "host" (instance (export "get" (func $get_low))))))
+      (func (export "twice") (result u32) (canon lift (core func $i "twice"))))
+    """
+
+    test "each instance calls its own imports" do
+      engine = engine!(@small)
+
+      twice = fn imports ->
+        {:ok, store} = Store.new(nil, engine)
+        {:ok, component} = Component.new(store, @importer)
+
+        with {:ok, instance} <- Instance.new(store, component, imports),
+             do: Instance.call(instance, "twice", [])
+      end
+
+      assert twice.(%{"get" => {:fn, fn -> 1 end}}) == {:ok, 2}
+      assert twice.(%{"get" => {:fn, fn -> 5 end}}) == {:ok, 10}
+      assert twice.(%{"get" => {:fn, fn -> 1 end}}) == {:ok, 2}
+      assert {:error, "component imports function `get`, but a matching" <> _} = twice.(%{})
+      assert twice.(%{"get" => {:fn, fn -> 21 end}}) == {:ok, 42}
+    end
+  end
+
   describe "a mapping the kernel refuses" do
     test "fails instantiation with an error naming the settings to raise" do
       for memory <- [[reservation: @too_big], [guard_size: @too_big]] do
