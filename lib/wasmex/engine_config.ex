@@ -173,7 +173,8 @@ defmodule Wasmex.EngineConfig do
     * `:reservation_for_growth` - room reserved past a memory's size when it is made beyond
       `:reservation` or moved (default 2 GiB).
 
-  `0` is allowed for each. For very many small instances (see the "Many live instances" guide),
+  `0` is allowed for each. For very many small instances (see
+  [Many live instances](many_live_instances.md)),
   `memory(config, reservation: 0, guard_size: 0, reservation_for_growth: 0)` makes each memory
   one mapping of exactly its size; every `memory.grow` then moves the memory.
 
