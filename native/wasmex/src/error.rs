@@ -3,8 +3,10 @@
 //! Every NIF returns `Result<T, Error>`; rustler encodes `Ok(t)` as `{:ok, t}` and `Err(e)` as
 //! `{:error, reason}`, where `reason` is the kind's text as a binary (the texts are fixed by the
 //! API, byte for byte) or, for `Timeout`, the atom `:timeout`. The drivers turn two kinds into
-//! steps of their own (`:busy`, `{:unusable, text}`; see `store::driver`). No threading concerns:
-//! values are plain data.
+//! steps of their own (`:busy`, `{:unusable, text}`; see `store::driver`). Two wasmtime failures
+//! get a hint naming the settings to raise, found by the error's type, never its text: a full
+//! pooling allocator and a memory mapping the kernel refused (`refused_mapping`). No threading
+//! concerns: values are plain data.
 
 use std::fmt;
 
@@ -192,3 +194,7 @@ impl Encoder for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;
