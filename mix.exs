@@ -68,6 +68,7 @@ defmodule Wasmex.MixProject do
     "guides/rust_components.md",
     "guides/javascript_components.md",
     "guides/untrusted_code.md",
+    "guides/many_live_instances.md",
     "guides/phoenix_chat.md"
   ]
 

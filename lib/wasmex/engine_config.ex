@@ -24,6 +24,13 @@ defmodule Wasmex.EngineConfig do
           max_memory_size: pos_integer() | nil
         }
 
+  @typedoc "Each linear memory's address space, in bytes (see `memory/2`); `nil` keeps wasmtime's."
+  @type memory :: %{
+          reservation: non_neg_integer() | nil,
+          guard_size: non_neg_integer() | nil,
+          reservation_for_growth: non_neg_integer() | nil
+        }
+
   @type t :: %__MODULE__{
           consume_fuel: boolean(),
           compiler: compiler(),
@@ -33,7 +40,8 @@ defmodule Wasmex.EngineConfig do
           wasm_component_model: boolean(),
           debug_info: boolean(),
           cache_dir: Path.t() | nil,
-          pooling: pooling() | nil
+          pooling: pooling() | nil,
+          memory: memory() | nil
         }
 
   defstruct consume_fuel: false,
@@ -44,7 +52,8 @@ defmodule Wasmex.EngineConfig do
             wasm_component_model: true,
             debug_info: false,
             cache_dir: nil,
-            pooling: nil
+            pooling: nil,
+            memory: nil
 
   @doc """
   Makes the engine count fuel: stores then start with 0 fuel and a guest that runs out traps.
@@ -201,6 +210,47 @@ defmodule Wasmex.EngineConfig do
     }
 
     %{config | pooling: pooling}
+  end
+
+  @memory_defaults [reservation: nil, guard_size: nil, reservation_for_growth: nil]
+
+  @doc """
+  Sets how much address space each linear memory takes, in bytes; `memory(config, nil)` (the
+  default) keeps wasmtime's. These are wasmtime's `Config::memory_reservation`,
+  `memory_guard_size` and `memory_reservation_for_growth`:
+
+    * `:reservation` - address space reserved for a memory when it is made (wasmtime's default
+      on 64-bit hosts: 4 GiB). With 4 GiB plus the guard, compiled code needs no bounds checks,
+      but a VM has room (47 bits) for only about 31,000 such memories. A smaller reservation
+      makes the code check bounds, and a memory that outgrows it is moved (copied) when it grows;
+    * `:guard_size` - unmapped bytes after each memory that catch stray accesses (default 32 MiB);
+    * `:reservation_for_growth` - room reserved past a memory's size when it is made beyond
+      `:reservation` or moved (default 2 GiB).
+
+  `0` is allowed for each. For very many small instances (see
+  [Many live instances](many_live_instances.md)),
+  `memory(config, reservation: 0, guard_size: 0, reservation_for_growth: 0)` makes each memory
+  one mapping of exactly its size; every `memory.grow` then moves the memory.
+
+      iex> config = Wasmex.EngineConfig.memory(%Wasmex.EngineConfig{}, reservation: 0, guard_size: 0)
+      iex> config.memory
+      %{reservation: 0, guard_size: 0, reservation_for_growth: nil}
+      iex> {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
+  """
+  @spec memory(t(), keyword() | nil) :: t()
+  def memory(%__MODULE__{} = config, nil), do: %{config | memory: nil}
+
+  def memory(%__MODULE__{} = config, opts) when is_list(opts) do
+    opts = Keyword.validate!(opts, @memory_defaults)
+    %{config | memory: Map.new(opts, fn {key, value} -> {key, bytes!(key, value)} end)}
+  end
+
+  defp bytes!(_key, nil), do: nil
+  defp bytes!(_key, n) when is_integer(n) and n >= 0 and n < 18_446_744_073_709_551_616, do: n
+
+  defp bytes!(key, other) do
+    raise ArgumentError,
+          "option #{inspect(key)} must be a non-negative integer or nil, got: #{inspect(other)}"
   end
 
   defp count!(opts, key, default) do

@@ -14,7 +14,8 @@ defmodule Wasmex.EngineConfigTest do
                wasm_component_model: true,
                debug_info: false,
                cache_dir: nil,
-               pooling: nil
+               pooling: nil,
+               memory: nil
              } = %EngineConfig{}
     end
 
@@ -30,9 +31,9 @@ defmodule Wasmex.EngineConfigTest do
                  :wasm_component_model,
                  :debug_info,
                  :cache_dir,
-                 # not in 0.15.1: EngineConfig.pooling/2
+                 # not in 0.15.1: EngineConfig.pooling/2, memory/2 and compiler/2
                  :pooling,
-                 # not in 0.15.1: EngineConfig.compiler/2
+                 :memory,
                  :compiler
                ])
     end
@@ -132,5 +133,45 @@ defmodule Wasmex.EngineConfigTest do
            } = config
 
     assert {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
+  end
+
+  describe "memory/2" do
+    test "sets the given sizes, leaves the others nil, and nil goes back to wasmtime's" do
+      config = EngineConfig.memory(%EngineConfig{}, reservation: 0, guard_size: 65_536)
+      assert config.memory == %{reservation: 0, guard_size: 65_536, reservation_for_growth: nil}
+      assert %{config | memory: nil} == %EngineConfig{}
+      assert EngineConfig.memory(config, nil) == %EngineConfig{}
+
+      assert EngineConfig.memory(%EngineConfig{}, []).memory ==
+               %{reservation: nil, guard_size: nil, reservation_for_growth: nil}
+    end
+
+    test "options are checked" do
+      assert_raise ArgumentError,
+                   "option :reservation must be a non-negative integer or nil, got: -1",
+                   fn -> EngineConfig.memory(%EngineConfig{}, reservation: -1) end
+
+      assert_raise ArgumentError,
+                   ~s(option :guard_size must be a non-negative integer or nil, got: "0"),
+                   fn -> EngineConfig.memory(%EngineConfig{}, guard_size: "0") end
+
+      assert_raise ArgumentError,
+                   "option :reservation_for_growth must be a non-negative integer or nil, " <>
+                     "got: 18446744073709551616",
+                   fn ->
+                     EngineConfig.memory(%EngineConfig{},
+                       reservation_for_growth: 18_446_744_073_709_551_616
+                     )
+                   end
+
+      assert_raise ArgumentError, ~r/unknown keys \[:size\]/, fn ->
+        EngineConfig.memory(%EngineConfig{}, size: 1)
+      end
+    end
+
+    test "an engine is made with the sizes" do
+      config = EngineConfig.memory(%EngineConfig{}, reservation: 1_048_576, guard_size: 0)
+      assert {:ok, %Wasmex.Engine{}} = Wasmex.Engine.new(config)
+    end
   end
 end

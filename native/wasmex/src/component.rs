@@ -9,8 +9,10 @@
 //! * `guest_resource` / `host_resource`: resources the guest exports / Elixir implements;
 //! * `wit`: WIT introspection; `wit_print`: a component's world as WIT text.
 //!
-//! A `ComponentResource` is immutable and shared (its cache of prepared instantiations is behind a
-//! mutex held only to look up or insert). A `ComponentInstanceResource` is a handle into one store.
+//! A `ComponentResource` is immutable and shared (its caches of prepared instantiations are behind
+//! mutexes held only to look up or insert; the compile cache's entry shares one of them between
+//! every resource compiled from the same bytes). A `ComponentInstanceResource` is a handle into
+//! one store.
 
 pub mod flat;
 pub mod func;
@@ -23,7 +25,7 @@ pub mod wit;
 pub mod wit_print;
 
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
@@ -33,18 +35,25 @@ use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::{disk, Cache};
 use crate::engine::cache_dir_for;
-use crate::error::{import_lead, Error};
+use crate::error::{import_lead, mapping_hint, Error};
 use crate::store::data::StoreData;
 use crate::store::Handle;
 
-/// Compiled components, reused when the same bytes are compiled again (e.g. a restart).
-static COMPILED: Cache<Component> = Cache::new();
+/// Compiled components, reused when the same bytes are compiled again (e.g. a restart, or one
+/// server per session), with the instantiations prepared for them by any resource.
+static COMPILED: Cache<(Component, Arc<PreparedList>)> = Cache::new();
+
+/// Prepared instantiations (see `instance::prepared`), the most recent last.
+pub type PreparedList = Mutex<Vec<Arc<Prepared>>>;
 
 pub struct ComponentResource {
     pub component: Component,
-    /// Linked and type-checked instantiations, by engine and imports (see
-    /// `instance::prepared`).
-    pub prepared: Mutex<Vec<Prepared>>,
+    /// Linked and type-checked instantiations made for this resource, by engine and imports
+    /// (see `instance::prepared`).
+    pub prepared: PreparedList,
+    /// The ones made for any resource of the same compiled component (the compile cache's):
+    /// 100,000 servers of one component link and type-check it once, not 100,000 times.
+    pub shared: Arc<PreparedList>,
     /// A function result of type `list<u8>` comes back as a binary, not a list of integers
     /// (`Component.new/3`'s `list_u8: :binary`).
     pub binary_lists: bool,
@@ -54,7 +63,9 @@ pub struct ComponentResource {
 /// engine: type-checking the imports is most of the cost of instantiating.
 pub struct Prepared {
     pub engine: Engine,
-    pub imports: (OwnedEnv, SavedTerm),
+    /// The imports map it was made for (behind a mutex: an `OwnedEnv` is used by one thread at
+    /// a time, and a `Prepared` is in two lists).
+    pub imports: Mutex<(OwnedEnv, SavedTerm)>,
     pub pre: InstancePre<StoreData>,
 }
 
@@ -97,12 +108,13 @@ fn component_new<'a>(
     let handle = Handle::decode(store_or_caller).map_err(as_term)?;
     let engine = &handle.store.engine;
     let dir = cache_dir_for(engine, cache_dir);
-    let component = COMPILED
+    let (component, shared) = COMPILED
         .get_or_compile(engine, bytes.as_slice(), || {
             disk::get_or_compile(dir.as_deref(), engine, bytes.as_slice(), || {
                 Component::new(engine, bytes.as_slice())
                     .map_err(|e| Error::msg(format!("Unable to decode WASM: {e:#}")))
             })
+            .map(|component| (component, Arc::default()))
         })
         .map_err(as_term)?;
     if is_wit_package(engine, &component, bytes.as_slice()) {
@@ -111,6 +123,7 @@ fn component_new<'a>(
     let resource = ResourceArc::new(ComponentResource {
         component,
         prepared: Mutex::new(Vec::new()),
+        shared,
         binary_lists,
     });
     Ok((crate::atoms::ok(), resource).encode(env))
@@ -208,8 +221,9 @@ pub fn component_failure(
     let error = match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error executing function ({trap}): {e:#}")),
         None => Error::Msg(format!(
-            "Error executing function: {}{e:#}",
-            import_lead(&e)
+            "Error executing function: {}{e:#}{}",
+            import_lead(&e),
+            mapping_hint(&e)
         )),
     };
     data.with_stderr(stderr_mark, error.in_export(export))

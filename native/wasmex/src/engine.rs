@@ -23,6 +23,11 @@
 //! (`pooling` in the config): slots for instances, memories, tables and fiber stacks reserved
 //! when the engine is made and reused, with copy-on-write memory images. A full pool fails an
 //! instantiation with an error naming the option to raise (`error.rs`).
+//!
+//! Either way each linear memory reserves address space: by default 4 GiB plus guards, which
+//! caps a VM at about 31,000 live memories in a 47-bit address space. `memory` in the config
+//! (`Wasmex.EngineConfig.memory/2`) sets the reservation, the guard and the room for growth, for
+//! many small instances (the "Many live instances" guide has the figures).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -105,6 +110,9 @@ pub struct EngineConfigEx {
     debug_info: bool,
     /// `nil` for the on-demand allocator.
     pooling: Option<PoolingEx>,
+    /// How much address space each linear memory reserves (`Wasmex.EngineConfig.memory/2`);
+    /// `nil` keeps wasmtime's.
+    memory: Option<MemoryEx>,
     /// The compiled-code cache directory of this engine's modules and components (`nil`: the
     /// application's `:cache_dir`, see `cache_dir_for`).
     cache_dir: Option<String>,
@@ -118,6 +126,16 @@ pub struct PoolingEx {
     memories: u32,
     tables: u32,
     max_memory_size: Option<usize>,
+}
+
+/// Each linear memory's reservation, guard and room for growth, in bytes
+/// (`Wasmex.EngineConfig.memory/2`); a `nil` field keeps wasmtime's default (4 GiB, 32 MiB and
+/// 2 GiB on 64-bit hosts).
+#[derive(NifMap)]
+pub struct MemoryEx {
+    reservation: Option<u64>,
+    guard_size: Option<u64>,
+    reservation_for_growth: Option<u64>,
 }
 
 /// Engines created with a `cache_dir`, weakly (a dropped engine's entry is skipped and pruned).
@@ -240,6 +258,7 @@ static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
         debug_info: false,
         cache_dir: None,
         pooling: None,
+        memory: None,
     };
     config_from(&defaults)
         .and_then(|config| new_engine(&config))
@@ -284,6 +303,17 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
         .wasm_memory64(ex.memory64)
         .wasm_component_model(ex.wasm_component_model)
         .debug_info(ex.debug_info);
+    if let Some(m) = &ex.memory {
+        if let Some(bytes) = m.reservation {
+            config.memory_reservation(bytes);
+        }
+        if let Some(bytes) = m.guard_size {
+            config.memory_guard_size(bytes);
+        }
+        if let Some(bytes) = m.reservation_for_growth {
+            config.memory_reservation_for_growth(bytes);
+        }
+    }
     if let Some(p) = &ex.pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(p.instances)

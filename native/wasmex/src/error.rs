@@ -3,8 +3,10 @@
 //! Every NIF returns `Result<T, Error>`; rustler encodes `Ok(t)` as `{:ok, t}` and `Err(e)` as
 //! `{:error, reason}`, where `reason` is the kind's text as a binary (the texts are fixed by the
 //! API, byte for byte) or, for `Timeout`, the atom `:timeout`. The drivers turn two kinds into
-//! steps of their own (`:busy`, `{:unusable, text}`; see `store::driver`). No threading concerns:
-//! values are plain data.
+//! steps of their own (`:busy`, `{:unusable, text}`; see `store::driver`). Two wasmtime failures
+//! get a hint naming the settings to raise, found by the error's type, never its text: a full
+//! pooling allocator and a memory mapping the kernel refused (`refused_mapping`). No threading
+//! concerns: values are plain data.
 
 use std::fmt;
 
@@ -136,8 +138,37 @@ impl From<wasmtime::Error> for Error {
                  `core_instances`, `memories` or `tables` in Wasmex.EngineConfig.pooling/2)"
             ));
         }
-        Error::Msg(format!("{e:#}"))
+        Error::Msg(format!("{e:#}{}", mapping_hint(&e)))
     }
+}
+
+/// What a failure to map memory adds to its error: the settings that raise the limits it hit.
+pub const REFUSED_MAPPING: &str = "the kernel refused a memory mapping (ENOMEM): raise the \
+     mapping count limit (sysctl vm.max_map_count) or the address space limit (ulimit -v), or \
+     reserve less per linear memory (Wasmex.EngineConfig.memory/2)";
+
+/// What follows the text of a failed operation: `": " + REFUSED_MAPPING` when the kernel
+/// refused one of its memory mappings (`refused_mapping`), else nothing.
+pub fn mapping_hint(e: &wasmtime::Error) -> String {
+    if refused_mapping(e) {
+        format!(": {REFUSED_MAPPING}")
+    } else {
+        String::new()
+    }
+}
+
+/// Whether `e` comes from a memory mapping the kernel refused (`ENOMEM` from mmap or mprotect:
+/// past `vm.max_map_count` or the address space). Found by the error's type and errno: wasmtime
+/// maps with rustix, whose `Errno` it keeps in the chain; `std::io::Error`s are checked too.
+pub fn refused_mapping(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<rustix::io::Errno>()
+        .is_some_and(|n| *n == rustix::io::Errno::NOMEM)
+        || e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::raw_os_error)
+                == Some(libc::ENOMEM)
+        })
 }
 
 impl From<String> for Error {
@@ -163,3 +194,7 @@ impl Encoder for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

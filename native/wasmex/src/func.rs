@@ -12,7 +12,7 @@ use wasmtime::{Extern, ModuleExport, StoreContextMut, Trap, Val};
 
 use crate::convert::core::{param_to_val, vals_to_list};
 use crate::convert::{name_arg, name_ref};
-use crate::error::{import_lead, Error, Result};
+use crate::error::{import_lead, mapping_hint, Error, Result};
 use crate::instance::InstanceResource;
 use crate::store::data::StoreData;
 use crate::store::driver::{start_op, step_or_error};
@@ -62,8 +62,9 @@ fn call_error(e: wasmtime::Error) -> Error {
     match e.downcast_ref::<Trap>() {
         Some(trap) => Error::Trap(format!("Error during function excecution ({trap}): {e:#}")),
         None => Error::Msg(format!(
-            "Error during function excecution: {}{e:#}",
-            import_lead(&e)
+            "Error during function excecution: {}{e:#}{}",
+            import_lead(&e),
+            mapping_hint(&e)
         )),
     }
 }

@@ -6,6 +6,7 @@
 //! deadline and calls Elixir imports without blocking. Threading: as `store::exec` says (under
 //! the store's slot lock, on the calling scheduler).
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rustler::env::OwnedEnv;
@@ -15,6 +16,7 @@ use wasmtime::{Engine, StoreContextMut};
 
 use super::{
     exported_resources, ComponentInstanceResource, ComponentResource, ExportedResource, Prepared,
+    PreparedList,
 };
 use crate::error::Result;
 use crate::store::data::StoreData;
@@ -22,10 +24,15 @@ use crate::store::driver::{start_op, step_or_error};
 use crate::store::op::Op;
 use crate::store::Handle;
 
-/// How many prepared instantiations a component keeps (the oldest is dropped).
+/// How many prepared instantiations a component resource keeps (the oldest is dropped).
 const PREPARED: usize = 4;
 
-/// The prepared instantiation for `imports` in stores of `engine`, built on first use.
+/// How many a compiled component keeps for all its resources.
+const SHARED: usize = 16;
+
+/// The prepared instantiation for `imports` in stores of `engine`: the resource's own, else one
+/// another resource of the same compiled component made, else built (linking and type-checking
+/// the imports: most of the cost of instantiating a small component).
 fn prepared(
     component: &ComponentResource,
     engine: &Engine,
@@ -34,29 +41,47 @@ fn prepared(
     let env = imports.get_env();
     let same = |p: &Prepared| {
         Engine::same(&p.engine, engine)
-            && p.imports.0.run(|own| p.imports.1.load(own).in_env(env)) == imports
+            && p.imports
+                .lock()
+                .is_ok_and(|saved| saved.0.run(|own| saved.1.load(own).in_env(env)) == imports)
     };
-    if let Ok(entries) = component.prepared.lock() {
-        if let Some(p) = entries.iter().find(|p| same(p)) {
-            return Ok(p.pre.clone());
-        }
+    let find = |list: &PreparedList| {
+        list.lock()
+            .ok()
+            .and_then(|entries| entries.iter().find(|p| same(p)).cloned())
+    };
+    if let Some(p) = find(&component.prepared) {
+        return Ok(p.pre.clone());
     }
-    let mut linker = crate::linker::component(engine)?;
-    super::imports::define_all(&mut linker, imports)?;
-    let pre = linker.instantiate_pre(&component.component)?;
-    if let Ok(mut entries) = component.prepared.lock() {
-        if entries.len() >= PREPARED {
+    let p = match find(&component.shared) {
+        Some(p) => p,
+        None => {
+            let mut linker = crate::linker::component(engine)?;
+            super::imports::define_all(&mut linker, imports)?;
+            let pre = linker.instantiate_pre(&component.component)?;
+            let owned = OwnedEnv::new();
+            let saved = owned.save(imports);
+            let p = Arc::new(Prepared {
+                engine: engine.clone(),
+                imports: Mutex::new((owned, saved)),
+                pre,
+            });
+            keep(&component.shared, p.clone(), SHARED);
+            p
+        }
+    };
+    keep(&component.prepared, p.clone(), PREPARED);
+    Ok(p.pre.clone())
+}
+
+/// Adds `p` to `list`, dropping the oldest entry past `cap`.
+fn keep(list: &PreparedList, p: Arc<Prepared>, cap: usize) {
+    if let Ok(mut entries) = list.lock() {
+        if entries.len() >= cap {
             entries.remove(0);
         }
-        let owned = OwnedEnv::new();
-        let saved = owned.save(imports);
-        entries.push(Prepared {
-            engine: engine.clone(),
-            imports: (owned, saved),
-            pre: pre.clone(),
-        });
+        entries.push(p);
     }
-    Ok(pre)
 }
 
 #[rustler::nif]
