@@ -60,6 +60,26 @@ defmodule Wasmex.Features.FlatListsTest do
     end
   end
 
+  # Something the element type does not take: out of range, the other number kind, not a number.
+  defp bad("f32"), do: Enum.random([1, 3.5e38, :nan_not, "1.0", [1.0]])
+  defp bad("f64"), do: Enum.random([1, -1, :inf, "1.0", {1.0}])
+
+  defp bad(t) do
+    {lo, hi} = @ints[t]
+    Enum.random([lo - 1, hi + 1, hi + (1 <<< 64), 1.0, :one, "1", [1]])
+  end
+
+  test "random lists with one bad element fail alike on both paths", %{i: i} do
+    seed = P.seed!(777)
+
+    for t <- F.types(), _ <- 1..20 do
+      xs = for _ <- 1..:rand.uniform(50), do: element(t)
+      xs = List.replace_at(xs, :rand.uniform(length(xs)) - 1, bad(t))
+      assert {:error, _} = fast = fast(i, t, xs)
+      assert fast == slow(i, t, xs), "#{t} (seed #{seed}): #{inspect(xs)}"
+    end
+  end
+
   test "empty lists, and the bounds of every integer type", %{i: i} do
     for t <- F.types() do
       assert {:ok, []} = fast(i, t, [])
