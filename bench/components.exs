@@ -1,9 +1,12 @@
 # Component benchmarks: MIX_ENV=prod mix run bench/components.exs
 #
 # Uses the committed fixtures test/fixtures/components/component_types.wasm and
-# component_imports.wasm (sources in wasm/). All timed code lives in modules (compiled).
+# component_imports.wasm (sources in wasm/), and the hand-written component of
+# test/support/flat_list_fixtures.ex (numeric lists). All timed code lives in modules
+# (compiled). BENCH_ONLY=lists runs only the numeric list rows.
 
 Code.require_file("support/harness.exs", __DIR__)
+Code.require_file("../test/support/flat_list_fixtures.ex", __DIR__)
 
 defmodule Bench.Components do
   @moduledoc false
@@ -169,6 +172,8 @@ defmodule Bench.Components do
     H.heading("resources")
     H.table(["what", "median", "p99", "samples"], resource_rows())
 
+    lists()
+
     H.heading("scheduler: a 1 ms ticker process while 10 `echo-list-u8` calls of 1 MiB run")
     IO.puts("list out: max ticker lateness #{ticker_lateness(instance, bytes)} µs")
 
@@ -184,6 +189,79 @@ defmodule Bench.Components do
   end
 
   def host_add(a, b), do: a + b
+
+  @doc false
+  # Numeric lists of 256 Ki elements through `echo-T` (the fast path, component/flat_nums.rs)
+  # and `slow-T` (the same function with a `u32` parameter more: the dynamic path), next to a
+  # memcpy of the list's bytes.
+  def lists do
+    {:ok, store} = Store.new()
+    {:ok, c} = Component.new(store, Wasmex.FlatListFixtures.component())
+    {:ok, instance} = Instance.new(store, c, %{})
+    n = 256 * 1024
+    u32s = for i <- 1..n, do: i * 16_381
+    f64s = for i <- 1..n, do: i / 7
+    {:ok, ^u32s} = Instance.call(instance, "echo-u32", [u32s])
+    {:ok, ^u32s} = Instance.call(instance, "slow-u32", [u32s, 0])
+    {:ok, ^f64s} = Instance.call(instance, "echo-f64", [f64s])
+    {:ok, ^f64s} = Instance.call(instance, "slow-f64", [f64s, 0])
+    bytes4 = :crypto.strong_rand_bytes(4 * n)
+    bytes8 = :crypto.strong_rand_bytes(8 * n)
+
+    rows = [
+      row(
+        "echo-u32, 256 Ki elements (fast path)",
+        30,
+        fn ->
+          Instance.call(instance, "echo-u32", [u32s])
+        end,
+        3
+      ),
+      row(
+        "slow-u32, the same list (dynamic path)",
+        30,
+        fn ->
+          Instance.call(instance, "slow-u32", [u32s, 0])
+        end,
+        3
+      ),
+      row(
+        "memcpy of the same 1 MiB twice (`:binary.copy/1`, reference)",
+        300,
+        fn ->
+          :binary.copy(:binary.copy(bytes4))
+        end,
+        20
+      ),
+      row(
+        "echo-f64, 256 Ki elements (fast path)",
+        30,
+        fn ->
+          Instance.call(instance, "echo-f64", [f64s])
+        end,
+        3
+      ),
+      row(
+        "slow-f64, the same list (dynamic path)",
+        30,
+        fn ->
+          Instance.call(instance, "slow-f64", [f64s, 0])
+        end,
+        3
+      ),
+      row(
+        "memcpy of the same 2 MiB twice (`:binary.copy/1`, reference)",
+        300,
+        fn ->
+          :binary.copy(:binary.copy(bytes8))
+        end,
+        20
+      )
+    ]
+
+    H.heading("numeric lists (a list of 256 Ki elements in, the same list out)")
+    H.table(["what", "median", "p99", "samples"], rows)
+  end
 
   # Large calls run on a dirty scheduler; a ticker on the normal schedulers should stay on time.
   defp ticker_lateness(instance, bytes) do
@@ -283,4 +361,7 @@ defmodule Bench.Components do
   end
 end
 
-Bench.Components.run()
+case System.get_env("BENCH_ONLY") do
+  "lists" -> Bench.Components.lists()
+  _ -> Bench.Components.run()
+end

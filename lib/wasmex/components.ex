@@ -31,6 +31,14 @@ defmodule Wasmex.Components do
   all `string`s and `list<u8>`s, given as binaries, copy each value at once (no per-byte
   conversion).
 
+  Lists of the other number types (`list<s8>`, `list<u16>`, ..., `list<u64>`, `list<f32>`,
+  `list<f64>`) and `list<u8>`s given as lists of integers take the same path: a call whose
+  parameters and result are all such lists, strings or `list<u8>`s decodes each list in one pass
+  and copies it at once, with the same values and errors as the per-value conversion. Their
+  results are lists: there is no binary shape for them (a binary of wider numbers would need a
+  width and byte order to decode it by, could not keep `:nan` and the infinities as atoms, and
+  decoding it would cost what building the list costs).
+
   ## Failures and recovery
   A call that traps, fails in an Elixir import, or runs past its timeout (the guest is stopped
   at the deadline and the call returns `{:error, :timeout}`) leaves the wasmtime instance

@@ -12,7 +12,7 @@ defmodule Wasmex.Components.Pool do
   The component is compiled once; each member has its own store and instance. Options are
   those of `Wasmex.Components.start_link/1` (`:bytes` or `:path`, `:imports`, `:wasi`,
   `:store_limits`, `:store` as a template for the members' stores, `:timeout` for
-  instantiation) plus the pool's own, as in `Wasmex.Pool`: `:name` (required), `:size`,
+  instantiation, `:list_u8`, kept across `reload/2`) plus the pool's own, as in `Wasmex.Pool`: `:name` (required), `:size`,
   `:fresh`, `:max_waiting`, `:distributed`, `:spill`, `:watch`.
 
   Each member is a process owning its store and instance; calls run there, and so do the

@@ -3,7 +3,8 @@ defmodule Wasmex.Pool.Component do
   # The pool kind for components (`Wasmex.Components.Pool`). Members are made like
   # `Wasmex.Components.start_link/1` makes its instance: a store per member (renewed from
   # `:store`, or made from `:wasi` and `:store_limits`), the component compiled once, `:imports`,
-  # `:timeout` for instantiation. A member whose instance a trap or a stopped call broke
+  # `:timeout` for instantiation, `:list_u8` for compiling (kept in the recipe for reloads). A
+  # member whose instance a trap or a stopped call broke
   # (`Wasmex.Components.Instance.poisoned?/1`) is replaced.
 
   @behaviour Wasmex.Pool.Kind
@@ -22,10 +23,12 @@ defmodule Wasmex.Pool.Component do
       end
 
     new_store = store_maker(opts)
+    list_u8 = Keyword.get(opts, :list_u8, :list)
 
     with {:ok, store} <- new_store.(),
-         {:ok, component} <- compile(store, bytes) do
-      {:ok, Kind.recipe(new_store, component, opts, %{log: GuestOutput.wanted?(store.resource)})}
+         {:ok, component} <- compile(store, bytes, %{list_u8: list_u8}) do
+      extra = %{log: GuestOutput.wanted?(store.resource), list_u8: list_u8}
+      {:ok, Kind.recipe(new_store, component, opts, extra)}
     end
   end
 
@@ -49,8 +52,8 @@ defmodule Wasmex.Pool.Component do
 
   # A WIT package raises in `Component.new/2`; a pool start returns it, as the server does.
   @impl true
-  def compile(store, bytes) do
-    Component.new(store, bytes)
+  def compile(store, bytes, %{list_u8: list_u8}) do
+    Component.new(store, bytes, list_u8: list_u8)
   rescue
     e in ErlangError ->
       case e.original do

@@ -35,7 +35,7 @@ defmodule Wasmex.Pool.Core do
   end
 
   @impl true
-  def compile(store, bytes), do: Module.compile(store, bytes)
+  def compile(store, bytes, _recipe), do: Module.compile(store, bytes)
 
   @impl true
   def build(recipe) do

@@ -16,8 +16,8 @@ defmodule Wasmex.Pool.Kind do
 
   # Compiles the code of the member options (the single server's options).
   @callback prepare(keyword()) :: {:ok, recipe()} | {:error, term()}
-  # Compiles code (the recipe's `:code`) with the engine of `store`.
-  @callback compile(term(), binary()) :: {:ok, term()} | {:error, term()}
+  # Compiles code (the recipe's `:code`) with the engine of `store`, as `recipe`'s was compiled.
+  @callback compile(term(), binary(), recipe()) :: {:ok, term()} | {:error, term()}
   # A new store with a new instance.
   @callback build(recipe()) :: {:ok, member()} | {:error, term()}
   # Runs one call; `:replace` when the member must not serve again (trap, timeout, ...).
@@ -41,7 +41,7 @@ defmodule Wasmex.Pool.Kind do
   @spec reprepare(module(), recipe(), binary(), map() | nil) :: {:ok, recipe()} | {:error, term()}
   def reprepare(kind, recipe, bytes, imports) do
     with {:ok, store} <- recipe.new_store.(),
-         {:ok, code} <- kind.compile(store, bytes) do
+         {:ok, code} <- kind.compile(store, bytes, recipe) do
       {:ok, %{recipe | id: make_ref(), code: code, imports: imports || recipe.imports}}
     end
   end

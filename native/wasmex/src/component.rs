@@ -3,7 +3,8 @@
 //! `runtime/component/` mirrors its core files:
 //!
 //! * `instance`: instantiation; `func`: calls (the component operations and their encoders);
-//! * `flat`: the fast path for calls that take and return only strings and `list<u8>`s;
+//! * `flat`: the fast path for calls that take and return only strings and lists of numbers
+//!   (`flat_nums` holds the lists other than `list<u8>`);
 //! * `imports`: imports written in Elixir, and the requests they make of the driving process;
 //! * `resources`: how resource positions are filled and read (the conversion hooks);
 //! * `guest_resource` / `host_resource`: resources the guest exports / Elixir implements;
@@ -15,6 +16,7 @@
 //! one store.
 
 pub mod flat;
+pub mod flat_nums;
 pub mod func;
 pub mod guest_resource;
 pub mod host_resource;

@@ -1,13 +1,14 @@
-//! The fast path for calls whose values are all flat byte runs: a function whose parameters (at
-//! most three) and result (at most one) are each a `string` or a `list<u8>` is called as a
-//! wasmtime typed function, so a binary argument is copied into guest memory with one `memcpy`
-//! and a result is copied out with one, instead of one `Val` per byte (wasmtime's dynamic `Val`
-//! path lowers and lifts lists element by element).
+//! The fast path for calls whose values are all flat runs: a function whose parameters (at
+//! most three) and result (at most one) are each a `string`, a `list<u8>` or a list of another
+//! number type (`flat_nums`) is called as a wasmtime typed function, so a binary argument is
+//! copied into guest memory with one `memcpy` (a list of numbers: decoded in one pass, then one
+//! copy) and a result is copied out with one, instead of one `Val` per element (wasmtime's
+//! dynamic `Val` path lowers and lifts lists element by element).
 //!
 //! `FlatArg` and `FlatOut` implement wasmtime's `ComponentType`/`Lower`/`Lift` for "a string or
-//! a list<u8>": both have the canonical ABI of a pointer pair, so one type serves either, and
-//! each value forwards to wasmtime's own implementation for `str`/`[u8]` (lowering) and
-//! `String`/`Vec<u8>` (lifting). Lifting copies before the post-return function runs, so a
+//! a list of numbers": all have the canonical ABI of a pointer pair, so one type serves each,
+//! and each value forwards to wasmtime's own implementation for `str`/`[T]` (lowering) and
+//! `String`/`Vec<T>` (lifting). Lifting copies before the post-return function runs, so a
 //! guest that frees its result buffer there is read correctly.
 //!
 //! Threading: `call` runs inside a component call's operation, on the thread holding the store's
@@ -22,21 +23,25 @@ use wasmtime::component::__internal::{
 use wasmtime::component::{ComponentType, Func, Lift, Lower, Type, Val};
 use wasmtime::{StoreContextMut, ValRaw};
 
+use super::flat_nums::{self, Elem, Nums};
 use crate::store::data::StoreData;
 
 /// Most parameters a fast call takes.
 const MAX_PARAMS: usize = 3;
 
-/// An argument of a fast call: the bytes of a `list<u8>` or the text of a `string`.
+/// An argument of a fast call: the bytes of a `list<u8>`, the text of a `string` or another
+/// list of numbers.
 pub enum FlatArg {
     Bytes(Vec<u8>),
     Str(String),
+    Nums(Nums),
 }
 
 /// A fast call's result.
 pub enum FlatOut {
     Bytes(Vec<u8>),
     Str(String),
+    Nums(Nums),
 }
 
 /// The kind of a flat position, from its WIT type; `None` for every other type.
@@ -44,13 +49,17 @@ pub enum FlatOut {
 pub enum Kind {
     Bytes,
     Str,
+    Nums(Elem),
 }
 
 impl Kind {
     pub fn of(ty: &Type) -> Option<Kind> {
         match ty {
             Type::String => Some(Kind::Str),
-            Type::List(list) if matches!(list.ty(), Type::U8) => Some(Kind::Bytes),
+            Type::List(list) => match list.ty() {
+                Type::U8 => Some(Kind::Bytes),
+                elem => Elem::of(&elem).map(Kind::Nums),
+            },
             _ => None,
         }
     }
@@ -70,6 +79,7 @@ impl FlatArg {
         match self {
             FlatArg::Bytes(b) => Val::List(b.into_iter().map(Val::U8).collect()),
             FlatArg::Str(s) => Val::String(s),
+            FlatArg::Nums(n) => n.into_val(),
         }
     }
 }
@@ -77,15 +87,21 @@ impl FlatArg {
 fn typecheck_flat(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
     match ty {
         InterfaceType::String => Ok(()),
-        InterfaceType::List(i) if matches!(types.types[*i].element, InterfaceType::U8) => Ok(()),
-        _ => Err(wasmtime::Error::msg("expected `string` or `list<u8>`")),
+        InterfaceType::List(i) => match types.types[*i].element {
+            InterfaceType::U8 => Ok(()),
+            elem if Elem::of_interface(&elem).is_some() => Ok(()),
+            _ => Err(wasmtime::Error::msg("expected a list of numbers")),
+        },
+        _ => Err(wasmtime::Error::msg(
+            "expected `string` or a list of numbers",
+        )),
     }
 }
 
-// SAFETY: `string` and `list<u8>` both have the canonical ABI of a pointer pair: two flat
+// SAFETY: `string` and `list<T>` all have the canonical ABI of a pointer pair: two flat
 // `ValRaw`s (`Lower`), the size and alignment of `CanonicalAbiInfo::POINTER_PAIR`, which is what
-// wasmtime's own `str` and `[u8]` implementations declare and what the lowering below forwards
-// to; `typecheck` accepts only those two types.
+// wasmtime's own `str` and `[T]` implementations declare and what the lowering below forwards
+// to; `typecheck` accepts only those types.
 unsafe impl ComponentType for FlatArg {
     type Lower = [ValRaw; 2];
     const ABI: CanonicalAbiInfo = CanonicalAbiInfo::POINTER_PAIR;
@@ -101,8 +117,9 @@ fn mismatch<T>() -> wasmtime::Result<T> {
     ))
 }
 
-// SAFETY: forwards to wasmtime's `Lower` for `[u8]` and `str`, whose `Lower` type is the same
-// `[ValRaw; 2]`, only when the destination type is the one that implementation expects.
+// SAFETY: forwards to wasmtime's `Lower` for `[T]` and `str`, whose `Lower` type is the same
+// `[ValRaw; 2]`, only when the destination type is the one that implementation expects
+// (`Nums` checks the element type).
 unsafe impl Lower for FlatArg {
     fn linear_lower_to_flat<T>(
         &self,
@@ -117,6 +134,7 @@ unsafe impl Lower for FlatArg {
             (FlatArg::Str(s), InterfaceType::String) => {
                 <str as Lower>::linear_lower_to_flat(s, cx, ty, dst)
             }
+            (FlatArg::Nums(n), _) => n.lower_to_flat(cx, ty, dst),
             _ => mismatch(),
         }
     }
@@ -134,6 +152,7 @@ unsafe impl Lower for FlatArg {
             (FlatArg::Str(s), InterfaceType::String) => {
                 <str as Lower>::linear_lower_to_memory(s, cx, ty, offset)
             }
+            (FlatArg::Nums(n), _) => n.lower_to_memory(cx, ty, offset),
             _ => mismatch(),
         }
     }
@@ -149,14 +168,17 @@ unsafe impl ComponentType for FlatOut {
     }
 }
 
-// SAFETY: forwards to wasmtime's `Lift` for `String` and `Vec<u8>` (both `[ValRaw; 2]`), chosen
-// by the source type, which `typecheck` has limited to those two.
+// SAFETY: forwards to wasmtime's `Lift` for `String` and `Vec<T>` (all `[ValRaw; 2]`), chosen
+// by the source type (and its element type), which `typecheck` has limited to those.
 unsafe impl Lift for FlatOut {
     fn linear_lift_from_flat(
         cx: &mut LiftContext<'_>,
         ty: InterfaceType,
         src: &Self::Lower,
     ) -> wasmtime::Result<Self> {
+        if let Some(nums) = Nums::lift_from_flat(cx, ty, src) {
+            return nums.map(FlatOut::Nums);
+        }
         match ty {
             InterfaceType::String => Ok(FlatOut::Str(String::linear_lift_from_flat(cx, ty, src)?)),
             InterfaceType::List(_) => Ok(FlatOut::Bytes(Vec::<u8>::linear_lift_from_flat(
@@ -171,6 +193,9 @@ unsafe impl Lift for FlatOut {
         ty: InterfaceType,
         bytes: &[u8],
     ) -> wasmtime::Result<Self> {
+        if let Some(nums) = Nums::lift_from_memory(cx, ty, bytes) {
+            return nums.map(FlatOut::Nums);
+        }
         match ty {
             InterfaceType::String => Ok(FlatOut::Str(String::linear_lift_from_memory(
                 cx, ty, bytes,
@@ -270,20 +295,25 @@ impl IntoArgs for (FlatArg, FlatArg, FlatArg) {
     }
 }
 
-/// The arguments of a fast call when every one is a binary its type takes as it is (a
-/// `list<u8>`, or a `string` holding UTF-8); `None` sends the call down the dynamic path, which
-/// also words the errors.
+/// The arguments of a fast call when every one is a value its type takes as it is (a
+/// `list<u8>` as a binary or a list of bytes, a `string` holding UTF-8, a list of numbers that
+/// all fit the element type); `None` sends the call down the dynamic path, which also words the
+/// errors.
 pub fn args(args: &[Term], types: &[Type]) -> Option<Vec<FlatArg>> {
     args.iter()
         .zip(types)
-        .map(|(term, ty)| {
-            let bin = Binary::from_term(*term).ok()?;
-            match Kind::of(ty)? {
-                Kind::Bytes => Some(FlatArg::Bytes(bin.as_slice().to_vec())),
-                Kind::Str => std::str::from_utf8(bin.as_slice())
+        .map(|(term, ty)| match Kind::of(ty)? {
+            Kind::Bytes => match Binary::from_term(*term) {
+                Ok(bin) => Some(FlatArg::Bytes(bin.as_slice().to_vec())),
+                Err(_) => flat_nums::bytes_of_list(*term).map(FlatArg::Bytes),
+            },
+            Kind::Str => {
+                let bin = Binary::from_term(*term).ok()?;
+                std::str::from_utf8(bin.as_slice())
                     .ok()
-                    .map(|s| FlatArg::Str(s.to_string())),
+                    .map(|s| FlatArg::Str(s.to_string()))
             }
+            Kind::Nums(elem) => Nums::from_list(*term, elem).map(FlatArg::Nums),
         })
         .collect()
 }

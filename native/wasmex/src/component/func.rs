@@ -327,6 +327,7 @@ impl Op for ComponentCall {
                 (1, binary_term(env, &b)?)
             }
             Results::Flat(Some(FlatOut::Bytes(b))) => (1, byte_list(env, &b)),
+            Results::Flat(Some(FlatOut::Nums(n))) => (1, n.to_term(env)),
             Results::Vals(vals) => (vals.len(), vals_term(env, &vals, &lift, out.binary_result)?),
         };
         Ok(if out.counted {
@@ -344,9 +345,10 @@ const HEAVY_TERMS: usize = 64 * 1024;
 /// Binary results of this many bytes or more are copied out on a dirty scheduler.
 const HEAVY_BYTES: usize = 4 * 1024 * 1024;
 
-/// Whether a fast call's result is large to encode: as a list of integers, or as a big binary.
+/// Whether a fast call's result is large to encode: as a list of numbers, or as a big binary.
 fn heavy_flat(out: &FlatOut, binary: bool) -> bool {
     match out {
+        FlatOut::Nums(n) => n.len() >= HEAVY_TERMS,
         FlatOut::Bytes(b) if !binary => b.len() >= HEAVY_TERMS,
         FlatOut::Bytes(b) => b.len() >= HEAVY_BYTES,
         FlatOut::Str(s) => s.len() >= HEAVY_BYTES,
