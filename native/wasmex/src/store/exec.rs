@@ -60,8 +60,13 @@ pub enum Step {
 /// `poll_oneoff` or `wasi:clocks`) arm Tokio timers, which panic outside a runtime. The timers
 /// fire on that runtime's threads; the poll itself stays on the calling thread.
 pub fn drive(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
+    drive_from(slot, chan, Instant::now())
+}
+
+/// `drive`, for a caller that read the clock just before (`start` does): `now` begins the slice.
+fn drive_from(slot: &mut Slot, chan: &Mutex<Channel>, now: Instant) -> Step {
     enter_tokio_runtime();
-    poll_slice(slot, chan)
+    poll_slice(slot, chan, now)
 }
 
 thread_local! {
@@ -84,8 +89,7 @@ fn enter_tokio_runtime() {
     IN_RUNTIME.set(true);
 }
 
-fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>) -> Step {
-    let start = Instant::now();
+fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>, start: Instant) -> Step {
     let mut now = start;
     let mut cx = Context::from_waker(Waker::noop());
     loop {
@@ -164,6 +168,8 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
     let driver = env.pid();
     let chan = &handle.store.chan;
     let mut slot = handle.store.lock()?;
+    // One clock read serves the deadline check below and begins the time slice.
+    let now = Instant::now();
     // A call whose driving process died can never finish: stop it so the store is usable again.
     if slot
         .parked
@@ -188,7 +194,7 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             // A deadline that passed while this call waited (for the slot mutex, or in a queue)
             // ends it here, before it starts: stopping a guest that never ran would poison the
             // store's component instances for nothing.
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(|d| now >= d) {
                 return Err(Error::Timeout);
             }
             // The reason an earlier call was aborted is cleared when the next call finishes:
@@ -233,7 +239,7 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             ch.inbox = Some(Inbox::Op(op::nested(op)));
         }
     }
-    Ok(drive(&mut slot, chan))
+    Ok(drive_from(&mut slot, chan, now))
 }
 
 /// Runs an operation that never runs wasm, directly or through the waiting host function.
