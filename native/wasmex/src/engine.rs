@@ -13,7 +13,8 @@
 //! An engine allocates instances on demand (the default) or from wasmtime's pooling allocator
 //! (`pooling` in the config): slots for instances, memories, tables and fiber stacks reserved
 //! when the engine is made and reused, with copy-on-write memory images. A full pool fails an
-//! instantiation with an error naming the option to raise (`error.rs`).
+//! instantiation with an error naming the option to raise (`error.rs`). On-demand engines take
+//! their fiber stacks from `stacks` (reused mappings, not limited in number).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -256,6 +257,9 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
             pool.max_memory_size(bytes);
         }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    } else {
+        // On demand, a fresh store's fiber stack is a reused mapping rather than a new one.
+        config.with_host_stack(crate::stacks::Reuse::shared());
     }
     Ok(config)
 }
