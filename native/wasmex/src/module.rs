@@ -8,20 +8,26 @@
 //! more than `DIRTY_EXTERNS` exports or imports on a normal scheduler answers `{:ok, :dirty}`, and
 //! `Wasmex.Module` calls the `*_dirty` variant.
 //! The export table is built at most once (`OnceLock`) and shared behind an `Arc`.
+//!
+//! Each module also keeps its instantiation without Elixir imports or links prepared
+//! (`prepared`: a wasmtime `InstancePre`, one for plain stores and one for WASI P1 stores, built
+//! on first use), so a fresh instance in a fresh store (a command run, a `fresh: true` pool
+//! member) neither clones the WASI linker nor resolves its imports by name.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::{
-    ExternType, FuncType, GlobalType, MemoryType, Module, ModuleExport, Mutability, TableType, Val,
-    ValType,
+    ExternType, FuncType, GlobalType, InstancePre, MemoryType, Module, ModuleExport, Mutability,
+    TableType, Val, ValType,
 };
 
 use crate::atoms;
 use crate::cache::{disk, Cache};
 use crate::engine::{cache_dir_for, compile_permit, engine_or_default, EngineResource};
 use crate::error::{Error, Result};
+use crate::store::data::StoreData;
 use crate::store::Handle;
 use crate::term::to_binary;
 
@@ -32,12 +38,30 @@ pub struct ModuleResource {
     pub module: Module,
     /// Built with the resource, on the dirty scheduler that compiled or deserialized the module.
     pub exports: Arc<ExportTable>,
+    /// The instantiation without Elixir imports or links, for `[plain, WASI P1]` stores: `None`
+    /// when the module's imports are not all WASI (instantiating then reports them).
+    pre: [OnceLock<Option<InstancePre<StoreData>>>; 2],
 }
 
 impl ModuleResource {
     pub fn new(module: Module) -> Self {
         let exports = Arc::new(ExportTable::of(&module));
-        ModuleResource { module, exports }
+        ModuleResource {
+            module,
+            exports,
+            pre: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// The module's instantiation in a store of its own engine without Elixir imports or links
+    /// (with WASI P1 when `wasi`), prepared once; `None` when that cannot succeed.
+    pub fn prepared(&self, wasi: bool) -> Option<InstancePre<StoreData>> {
+        self.pre[usize::from(wasi)]
+            .get_or_init(|| {
+                let linker = crate::linker::core(self.module.engine(), wasi).ok()?;
+                linker.instantiate_pre(&self.module).ok()
+            })
+            .clone()
     }
 }
 
