@@ -21,7 +21,11 @@ defmodule Wasmex.Features.FreshInstancesTest do
     (func $down (export "down") (param i32) (result i32)
       (if (result i32) (i32.eqz (local.get 0))
         (then (i32.const 0))
-        (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))
+        (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+    (func $spin (export "spin") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0))
+        (then (loop $l (br $l)) (i32.const 0))
+        (else (i32.add (i32.const 1) (call $spin (i32.sub (local.get 0) (i32.const 1))))))))
   """
 
   defp fresh(module, store \\ Store.new()) do
@@ -51,6 +55,23 @@ defmodule Wasmex.Features.FreshInstancesTest do
     {store, instance} = fresh(module)
     assert {:error, text} = Instance.call(store, instance, "down", [100_000_000])
     assert text =~ "call stack exhausted"
+
+    for _ <- 1..20 do
+      {store, instance} = fresh(module)
+      assert {:ok, [10_000]} = Instance.call(store, instance, "down", [10_000])
+    end
+  end
+
+  test "stores after one whose call was stopped deep in its stack run deep calls" do
+    module = module!()
+
+    for _ <- 1..5 do
+      # Stopped while suspended 2,000 frames down: its fiber unwinds before the stack is reused.
+      {store, instance} = fresh(module)
+      assert {:error, :timeout} = Instance.call(store, instance, "spin", [2_000], 20)
+    end
+
+    :erlang.garbage_collect()
 
     for _ <- 1..20 do
       {store, instance} = fresh(module)
