@@ -40,6 +40,14 @@ defmodule Wasmex.Features.FreshInstancesTest do
     module
   end
 
+  # Twenty fresh stores in a row, each recursing 10,000 frames deep on its (reused) stack.
+  defp assert_deep_calls(module) do
+    for _ <- 1..20 do
+      {store, instance} = fresh(module)
+      assert {:ok, [10_000]} = Instance.call(store, instance, "down", [10_000])
+    end
+  end
+
   test "every fresh instance starts from the module's initial state" do
     module = module!()
 
@@ -56,10 +64,7 @@ defmodule Wasmex.Features.FreshInstancesTest do
     assert {:error, text} = Instance.call(store, instance, "down", [100_000_000])
     assert text =~ "call stack exhausted"
 
-    for _ <- 1..20 do
-      {store, instance} = fresh(module)
-      assert {:ok, [10_000]} = Instance.call(store, instance, "down", [10_000])
-    end
+    assert_deep_calls(module)
   end
 
   test "stores after one whose call was stopped deep in its stack run deep calls" do
@@ -73,10 +78,7 @@ defmodule Wasmex.Features.FreshInstancesTest do
 
     :erlang.garbage_collect()
 
-    for _ <- 1..20 do
-      {store, instance} = fresh(module)
-      assert {:ok, [10_000]} = Instance.call(store, instance, "down", [10_000])
-    end
+    assert_deep_calls(module)
   end
 
   test "stores live at once each run on their own stack" do
