@@ -34,7 +34,7 @@ use self::limits::{limits_from, StoreLimitsEx};
 use self::op::{Nested, SyncOp};
 use self::slot::Slot;
 use self::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
-use crate::engine::{engine_or_default, EngineResource};
+use crate::engine::{engine_or_default, EngineResource, RunSlot};
 use crate::error::{Error, Lock, Result};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -56,6 +56,9 @@ pub struct StoreResource {
     /// The slot's `poisoned` flag, readable without taking the slot's lock.
     poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
+    /// A store of the run engine holds one of its slots; declared after `slot`, so the slot is
+    /// given back only once the store is dropped.
+    _run_slot: Option<RunSlot>,
 }
 
 #[rustler::resource_impl]
@@ -123,6 +126,15 @@ fn make_store(
     limits: Option<StoreLimitsEx>,
     recipe: Recipe,
 ) -> Result<ResourceArc<StoreResource>> {
+    make_store_with(engine, limits, recipe, None)
+}
+
+fn make_store_with(
+    engine: Engine,
+    limits: Option<StoreLimitsEx>,
+    recipe: Recipe,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
     let (wasi, p2, http, captured) = match recipe.clone() {
         Recipe::Plain => (None, None, false, Captured::default()),
         Recipe::P1(options) => {
@@ -173,7 +185,23 @@ fn make_store(
         deferred: Mutex::new(Vec::new()),
         poisoned: poisoned.clone(),
         slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
+        _run_slot: run_slot,
     }))
+}
+
+/// A WASI P1 store without preopened directories on `engine` (the caller's scheduler), holding
+/// `run_slot` when `engine` is the run engine (`engine::run_engine`).
+pub fn new_wasi_for_run(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Engine,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
+    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
+    if options.does_io() {
+        return Err(Error::msg("preopened directories need store_new_wasi"));
+    }
+    make_store_with(engine, limits, Recipe::P1(options), run_slot)
 }
 
 #[rustler::nif]
