@@ -62,6 +62,25 @@ defmodule Wasmex.Features.CommandRunEngineTest do
     assert Enum.all?(results, &match?({:ok, %Command.Result{exit_code: 2}}, &1))
   end
 
+  test "big stores dropped on the background thread give their slot back only once dropped" do
+    # 20 MiB of memory per store: more than the NIF drops on a scheduler, so each goes to the
+    # `wasmex-drop` thread, while three processes keep taking slots.
+    big = String.replace(@counter, ~s[(export "memory") 1)], ~s[(export "memory") 320)])
+    assert big != @counter
+    module = prepared!(big)
+
+    tasks =
+      for _ <- 1..3 do
+        Task.async(fn ->
+          for _ <- 1..200, do: Command.run(module)
+        end)
+      end
+
+    for results <- Task.await_many(tasks, 60_000) do
+      assert Enum.all?(results, &match?({:ok, %Command.Result{exit_code: 2}}, &1))
+    end
+  end
+
   test "a table grows as far as the store limits let it, as on the default engine" do
     module = prepared!(@table_grower)
     assert {:error, {:trap, _}} = Command.run(module)

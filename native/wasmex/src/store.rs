@@ -56,9 +56,6 @@ pub struct StoreResource {
     /// The slot's `poisoned` flag, readable without taking the slot's lock.
     poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
-    /// A store of the run engine holds one of its slots; declared after `slot`, so the slot is
-    /// given back only once the store is dropped.
-    _run_slot: Option<RunSlot>,
 }
 
 #[rustler::resource_impl]
@@ -184,8 +181,7 @@ fn make_store_with(
         hosts,
         deferred: Mutex::new(Vec::new()),
         poisoned: poisoned.clone(),
-        slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
-        _run_slot: run_slot,
+        slot: Mutex::new(Slot::new(Box::new(store), poisoned, run_slot)),
     }))
 }
 
