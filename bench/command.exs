@@ -57,12 +57,18 @@ defmodule Bench.Command do
     {:ok, module} = Command.prepare(core_bytes)
     {:ok, component} = Command.prepare(component_bytes)
     {:ok, echo} = GenServer.start(Bench.Command.Echo, nil)
+    # Opt-in: an engine with the pooling allocator (memories and stacks reused, fixed capacity).
+    pooling_config = Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, instances: 100)
+    {:ok, pooling} = Wasmex.Engine.new(pooling_config)
+    {:ok, pooled_module} = Command.prepare(core_bytes, engine: pooling)
 
     [
       {"`Command.run(module, stdin: request)` (core, prepared)",
        fn -> stdout!(Command.run(module, stdin: @request)) end},
       {"by hand: Pipe × 3 + `Store.new_wasi` + `Instance.new` + `_start` (core)",
        fn -> by_hand_core(module) end},
+      {"opt-in pooling engine: the same `Command.run` (core, prepared with `engine:`)",
+       fn -> stdout!(Command.run(pooled_module, stdin: @request, engine: pooling)) end},
       {"`Command.run(component, stdin: request)` (component, prepared)",
        fn -> stdout!(Command.run(component, stdin: @request)) end},
       {"by hand: Pipe × 3 + `Components.Store.new_wasi` + `Instance.new` + `run` (component)",

@@ -15,7 +15,10 @@ defmodule Wasmex.Command do
   Nothing one run leaves in memory, globals or files of its store is seen by the next: every run
   gets a new store and a new instance. The compiled code is shared: pass a `%Wasmex.Module{}` or
   a `%Wasmex.Components.Component{}` made once with `prepare/2` (the fast path; bytes are
-  compiled, or found in the compile cache, on every run).
+  compiled, or found in the compile cache, on every run). A prepared core module of the default
+  engine, run without `:fuel` or `:preopen`, runs in a store whose linear memory comes from a
+  pool of reused slots (128 runs at a time); runs beyond that get a store of their own, so no
+  run ever waits for a slot or fails for want of one.
 
   ## Outcomes
 

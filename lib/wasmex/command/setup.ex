@@ -44,8 +44,7 @@ defmodule Wasmex.Command.Setup do
   @spec instance(kind(), binary() | code(), Options.t(), Stdio.t(), integer() | nil) ::
           {:ok, struct(), struct()} | {:exit, non_neg_integer()} | {:error, term()}
   def instance(kind, wasm, opts, io, deadline) do
-    with {:ok, store} <- store(kind, opts, io),
-         {:ok, code} <- load(kind, store, wasm) do
+    with {:ok, store, code} <- store_and_code(kind, wasm, opts, io) do
       case instantiate(kind, store, code, Wasmex.Command.left(deadline)) do
         {:ok, instance} ->
           {:ok, store, instance}
@@ -55,6 +54,28 @@ defmodule Wasmex.Command.Setup do
           Failure.classify(reason, store.resource, :instantiate)
       end
     end
+  end
+
+  # A prepared core module on the default engine, without fuel or preopens, runs in a store of
+  # the run engine (the default engine's pooling twin, which reuses memory slots) while it has
+  # a free slot, else in a default store, as `store/3` makes it (`store_new_wasi_run`).
+  defp store_and_code(
+         :core,
+         %Module{resource: module},
+         %{engine: nil, fuel: nil, preopen: []} = opts,
+         io
+       ) do
+    options = WasiOptions.normalize(wasi(:core, opts, io))
+
+    with {:ok, {store, code}} <-
+           Failure.setup(Wasmex.Native.store_new_wasi_run(options, opts.store_limits, module)),
+         do: {:ok, StoreOrCaller.wrap(store), Module.wrap(code)}
+  end
+
+  defp store_and_code(kind, wasm, opts, io) do
+    with {:ok, store} <- store(kind, opts, io),
+         {:ok, code} <- load(kind, store, wasm),
+         do: {:ok, store, code}
   end
 
   @doc false

@@ -22,12 +22,19 @@
 //! An engine allocates instances on demand (the default) or from wasmtime's pooling allocator
 //! (`pooling` in the config): slots for instances, memories, tables and fiber stacks reserved
 //! when the engine is made and reused, with copy-on-write memory images. A full pool fails an
-//! instantiation with an error naming the option to raise (`error.rs`).
+//! instantiation with an error naming the option to raise (`error.rs`). On-demand engines take
+//! their fiber stacks from `stacks` (reused mappings, not limited in number).
 //!
 //! Either way each linear memory reserves address space: by default 4 GiB plus guards, which
 //! caps a VM at about 31,000 live memories in a 47-bit address space. `memory` in the config
 //! (`Wasmex.EngineConfig.memory/2`) sets the reservation, the guard and the room for growth, for
 //! many small instances (the "Many live instances" guide has the figures).
+//!
+//! The *run engine* (`run_engine`) is a pooling twin of the default engine, made on first use,
+//! for short-lived WASI stores of commands (`Wasmex.Command`): its memory slots are reused
+//! instead of mapped and unmapped per store. It is never full: a store takes a slot
+//! (`take_run_slot`, an atomic count under the pool's capacity) before it is made on this
+//! engine, and a command that finds none runs on the default engine instead.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -245,10 +252,72 @@ pub fn new_engine(config: &Config) -> Result<Engine> {
     Ok(engine)
 }
 
-/// The default engine is configured exactly like `Engine.new(%Wasmex.EngineConfig{})`, so modules
-/// move between the two.
-static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
-    let defaults = EngineConfigEx {
+/// Stores the run engine holds at once (its pool's capacity for instances, memories, tables
+/// and stacks); each reserves a 4 GiB memory slot of address space, not memory.
+pub const RUN_SLOTS: u32 = 128;
+
+/// Table elements a run engine's table may hold: the store limiter's default cap, so a table
+/// grows as far on the run engine as on the default one.
+pub const RUN_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// The largest instance state (`VMContext`) of a run engine's instance: generous, so a module
+/// with many globals or functions instantiates there as on the default engine.
+const RUN_INSTANCE_SIZE: usize = 16 << 20;
+
+static RUN_ENGINE: Lazy<Option<Engine>> = Lazy::new(|| {
+    let mut config = config_from(&default_config()).ok()?;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(RUN_SLOTS)
+        .total_core_instances(RUN_SLOTS)
+        .total_memories(RUN_SLOTS)
+        .total_tables(RUN_SLOTS)
+        .total_stacks(RUN_SLOTS)
+        .table_elements(RUN_TABLE_ELEMENTS)
+        .max_core_instance_size(RUN_INSTANCE_SIZE);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    new_engine(&config).ok()
+});
+
+/// The pooling twin of the default engine, or `None` when it cannot be made (e.g. too little
+/// address space for its slots).
+pub fn run_engine() -> Option<&'static Engine> {
+    RUN_ENGINE.as_ref()
+}
+
+static RUN_STORES: AtomicUsize = AtomicUsize::new(0);
+
+/// A store's claim on one of the run engine's slots, given back when dropped (after the store).
+pub struct RunSlot(());
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        RUN_STORES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A slot of the run engine, or `None` while `RUN_SLOTS` stores hold one.
+pub fn take_run_slot() -> Option<RunSlot> {
+    RUN_STORES
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < RUN_SLOTS as usize).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| RunSlot(()))
+}
+
+/// Whether a module's instance fits one slot of the run engine (one memory of at most 4 GiB,
+/// one table of at most `RUN_TABLE_ELEMENTS`, as the pooling allocator's defaults allow).
+pub fn fits_run_slot(module: &wasmtime::Module) -> bool {
+    let needs = module.resources_required();
+    let pages_max = 1u64 << 16;
+    needs.num_memories <= 1
+        && needs.num_tables <= 1
+        && needs.max_initial_memory_size.unwrap_or(0) <= pages_max
+        && needs.max_initial_table_size.unwrap_or(0) <= RUN_TABLE_ELEMENTS as u64
+}
+
+fn default_config() -> EngineConfigEx {
+    EngineConfigEx {
         consume_fuel: false,
         compiler: cranelift(),
         cranelift_opt_level: none(),
@@ -259,8 +328,13 @@ static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
         cache_dir: None,
         pooling: None,
         memory: None,
-    };
-    config_from(&defaults)
+    }
+}
+
+/// The default engine is configured exactly like `Engine.new(%Wasmex.EngineConfig{})`, so modules
+/// move between the two.
+static DEFAULT: Lazy<std::result::Result<Engine, String>> = Lazy::new(|| {
+    config_from(&default_config())
         .and_then(|config| new_engine(&config))
         .map_err(|e| e.text())
 });
@@ -325,6 +399,9 @@ fn config_from(ex: &EngineConfigEx) -> Result<Config> {
             pool.max_memory_size(bytes);
         }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    } else {
+        // On demand, a fresh store's fiber stack is a reused mapping rather than a new one.
+        config.with_host_stack(crate::stacks::Reuse::shared());
     }
     Ok(config)
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rustler::{Encoder, Env, NifMap, ResourceArc, Term};
-use wasmtime::{Extern, Linker, Module, StoreContextMut};
+use wasmtime::{Engine, Extern, InstancePre, Linker, Module, StoreContextMut};
 
 use crate::atoms;
 use crate::convert::list_items;
@@ -93,30 +93,38 @@ impl InstanceResource {
     }
 }
 
-/// Instantiates `module` (after the modules it links, each under its name).
+/// Instantiates `module` (after the modules it links, each under its name), through the
+/// module's prepared instantiation when it has neither Elixir imports nor links.
 struct Instantiate {
-    linker: Box<Linker<StoreData>>,
-    links: Vec<(String, Module)>,
+    how: How,
     module: Module,
     table: Arc<ExportTable>,
+}
+
+enum How {
+    Link {
+        linker: Box<Linker<StoreData>>,
+        links: Vec<(String, Module)>,
+    },
+    Prepared(InstancePre<StoreData>),
 }
 
 impl Op for Instantiate {
     type Out = InstanceExports;
 
     async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<InstanceExports> {
-        let Instantiate {
-            mut linker,
-            links,
-            module,
-            table,
-        } = self;
-        for (name, linked) in links {
-            let out = linker.instantiate_async(&mut ctx, &linked).await;
-            let instance = started(&mut ctx, out)?;
-            linker.instance(&mut ctx, &name, instance)?;
-        }
-        let out = linker.instantiate_async(&mut ctx, &module).await;
+        let Instantiate { how, module, table } = self;
+        let out = match how {
+            How::Prepared(pre) => pre.instantiate_async(&mut ctx).await,
+            How::Link { mut linker, links } => {
+                for (name, linked) in links {
+                    let out = linker.instantiate_async(&mut ctx, &linked).await;
+                    let instance = started(&mut ctx, out)?;
+                    linker.instance(&mut ctx, &name, instance)?;
+                }
+                linker.instantiate_async(&mut ctx, &module).await
+            }
+        };
         let instance = started(&mut ctx, out)?;
         let others = table
             .non_funcs
@@ -218,13 +226,22 @@ fn instantiate<'a>(
     let started = Instant::now();
     let handle = Handle::decode(store_or_caller)?;
     let engine = &handle.store.engine;
-    let linker = imports::linker(engine, handle.store.wasi, imports)?;
+    let plain = links.is_empty()
+        && imports.map_size().is_ok_and(|n| n == 0)
+        && Engine::same(engine, module.module.engine());
+    let prepared = plain.then(|| module.prepared(handle.store.wasi)).flatten();
+    let how = match prepared {
+        Some(pre) => How::Prepared(pre),
+        None => How::Link {
+            linker: Box::new(imports::linker(engine, handle.store.wasi, imports)?),
+            links: links
+                .into_iter()
+                .map(|l| (l.name, l.module.module.clone()))
+                .collect(),
+        },
+    };
     let op = Instantiate {
-        linker: Box::new(linker),
-        links: links
-            .into_iter()
-            .map(|l| (l.name, l.module.module.clone()))
-            .collect(),
+        how,
         module: module.module.clone(),
         table: module.exports.clone(),
     };

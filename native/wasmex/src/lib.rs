@@ -65,7 +65,8 @@
 //!
 //! # Layers (every dependency points down)
 //!
-//! 1. ground: `error`, `atoms`, `term`, `engine`, `cache`, `pipe`, `wat_text`, `convert/`;
+//! 1. ground: `error`, `atoms`, `term`, `engine`, `stacks`, `cache`, `pipe`, `wat_text`,
+//!    `convert/`;
 //! 2. the store: `store` and `store/` (data, slot, limits, op, exec, callback, driver, wasi,
 //!    host_table). It knows no concept: it runs `Op`s and `Request`s it does not look inside;
 //! 3. core concepts, flat: `module`, `instance`, `func` (calls), `global`, `memory`, `imports`,
@@ -81,6 +82,7 @@ mod convert;
 mod engine;
 mod error;
 mod pipe;
+mod stacks;
 mod term;
 mod wat_text;
 

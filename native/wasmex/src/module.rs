@@ -8,22 +8,65 @@
 //! more than `DIRTY_EXTERNS` exports or imports on a normal scheduler answers `{:ok, :dirty}`, and
 //! `Wasmex.Module` calls the `*_dirty` variant.
 //! The export table is built at most once (`OnceLock`) and shared behind an `Arc`.
+//!
+//! Each module also keeps its instantiation without Elixir imports or links prepared
+//! (`prepared`: a wasmtime `InstancePre`, one for plain stores and one for WASI P1 stores, built
+//! on first use), so a fresh instance in a fresh store (a command run, a `fresh: true` pool
+//! member) neither clones the WASI linker nor resolves its imports by name.
+//!
+//! A module of the default engine also gets a *run twin* on the first command run
+//! (`store_new_wasi_run`): the same compiled code on the run engine (`engine::run_engine`, the
+//! pooling twin of the default engine), whose stores reuse memory slots. A run takes the twin
+//! while a run slot is free and the module itself otherwise, so it never meets a full pool.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
 use wasmtime::{
-    ExternType, FuncType, GlobalType, MemoryType, Module, ModuleExport, Mutability, TableType, Val,
-    ValType,
+    Engine, ExternType, FuncType, GlobalType, InstancePre, MemoryType, Module, ModuleExport,
+    Mutability, TableType, Val, ValType,
 };
 
 use crate::atoms;
 use crate::cache::{disk, Cache};
-use crate::engine::{cache_dir_for, compile_permit, engine_or_default, EngineResource};
+use crate::engine::{
+    cache_dir_for, compile_permit, engine_or_default, fits_run_slot, run_engine, take_run_slot,
+    EngineResource, RUN_TABLE_ELEMENTS,
+};
 use crate::error::{Error, Result};
-use crate::store::Handle;
+use crate::store::data::StoreData;
+use crate::store::limits::{table_cap, StoreLimitsEx};
+use crate::store::{new_wasi_for_run, Handle, StoreResource};
 use crate::term::to_binary;
+
+/// The largest compiled image `run_twin` copies (on a normal scheduler, once per module).
+const TWIN_IMAGE: usize = 1024 * 1024;
+
+/// `{store, module}` for one command run of `module` (of the default engine) with WASI P1
+/// `options` (no preopens): a store of the run engine and the module's twin there while a run
+/// slot is free, else a store of the default engine and `module` itself, exactly as
+/// `store_new_wasi_normal` makes it. Never refuses for want of a slot.
+#[rustler::nif]
+fn store_new_wasi_run(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    module: ResourceArc<ModuleResource>,
+) -> Result<(ResourceArc<StoreResource>, ResourceArc<ModuleResource>)> {
+    // A table may grow as far on the run engine as the limits let it on the default one.
+    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
+    let twin = fits.then(|| module.run_twin()).flatten();
+    match twin.and_then(|twin| take_run_slot().map(|slot| (twin, slot))) {
+        Some((twin, slot)) => {
+            let engine = twin.module.engine().clone();
+            Ok((new_wasi_for_run(options, limits, engine, Some(slot))?, twin))
+        }
+        None => {
+            let engine = crate::engine::default_engine()?;
+            Ok((new_wasi_for_run(options, limits, engine, None)?, module))
+        }
+    }
+}
 
 /// Compiled modules, reused when the same bytes are compiled again (e.g. a restart).
 static COMPILED: Cache<Module> = Cache::new();
@@ -32,12 +75,59 @@ pub struct ModuleResource {
     pub module: Module,
     /// Built with the resource, on the dirty scheduler that compiled or deserialized the module.
     pub exports: Arc<ExportTable>,
+    /// The instantiation without Elixir imports or links, for `[plain, WASI P1]` stores: `None`
+    /// when the module's imports are not all WASI (instantiating then reports them).
+    pre: [OnceLock<Option<InstancePre<StoreData>>>; 2],
+    /// This module on the run engine (`engine::run_engine`), for a module of the default engine
+    /// that fits a run slot; made on the first command run.
+    run_twin: OnceLock<Option<ResourceArc<ModuleResource>>>,
 }
 
 impl ModuleResource {
     pub fn new(module: Module) -> Self {
         let exports = Arc::new(ExportTable::of(&module));
-        ModuleResource { module, exports }
+        ModuleResource {
+            module,
+            exports,
+            pre: [OnceLock::new(), OnceLock::new()],
+            run_twin: OnceLock::new(),
+        }
+    }
+
+    /// The module on the run engine, made once (a copy of the compiled code: serialized and
+    /// deserialized, no compile), or `None` when it is not of the default engine, does not fit a
+    /// run slot or is too large to copy on a normal scheduler.
+    pub fn run_twin(&self) -> Option<ResourceArc<ModuleResource>> {
+        self.run_twin
+            .get_or_init(|| {
+                let run = run_engine()?;
+                let default = crate::engine::default_engine().ok()?;
+                let image = self.module.image_range();
+                let small = (image.end as usize).saturating_sub(image.start as usize) <= TWIN_IMAGE;
+                if !Engine::same(self.module.engine(), &default) || !small {
+                    return None;
+                }
+                if !fits_run_slot(&self.module) {
+                    return None;
+                }
+                let bytes = self.module.serialize().ok()?;
+                // SAFETY: the bytes were just serialized by wasmtime from a module of an engine
+                // configured like `run` but for its allocator.
+                let twin = unsafe { Module::deserialize(run, &bytes) }.ok()?;
+                Some(ResourceArc::new(ModuleResource::new(twin)))
+            })
+            .clone()
+    }
+
+    /// The module's instantiation in a store of its own engine without Elixir imports or links
+    /// (with WASI P1 when `wasi`), prepared once; `None` when that cannot succeed.
+    pub fn prepared(&self, wasi: bool) -> Option<InstancePre<StoreData>> {
+        self.pre[usize::from(wasi)]
+            .get_or_init(|| {
+                let linker = crate::linker::core(self.module.engine(), wasi).ok()?;
+                linker.instantiate_pre(&self.module).ok()
+            })
+            .clone()
     }
 }
 

@@ -34,7 +34,7 @@ use self::limits::{limits_from, StoreLimitsEx};
 use self::op::{Nested, SyncOp};
 use self::slot::Slot;
 use self::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
-use crate::engine::{engine_or_default, EngineResource};
+use crate::engine::{engine_or_default, EngineResource, RunSlot};
 use crate::error::{Error, Lock, Result};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -145,6 +145,15 @@ fn make_store(
     limits: Option<StoreLimitsEx>,
     recipe: Recipe,
 ) -> Result<ResourceArc<StoreResource>> {
+    make_store_with(engine, limits, recipe, None)
+}
+
+fn make_store_with(
+    engine: Engine,
+    limits: Option<StoreLimitsEx>,
+    recipe: Recipe,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
     let (wasi, p2, http, captured) = match recipe.clone() {
         Recipe::Plain => (None, None, false, Captured::default()),
         Recipe::P1(options) => {
@@ -196,8 +205,23 @@ fn make_store(
         deferred: Mutex::new(Vec::new()),
         has_deferred: AtomicBool::new(false),
         poisoned: poisoned.clone(),
-        slot: Mutex::new(Slot::new(Box::new(store), poisoned)),
+        slot: Mutex::new(Slot::new(Box::new(store), poisoned, run_slot)),
     }))
+}
+
+/// A WASI P1 store without preopened directories on `engine` (the caller's scheduler), holding
+/// `run_slot` when `engine` is the run engine (`engine::run_engine`).
+pub fn new_wasi_for_run(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Engine,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
+    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
+    if options.does_io() {
+        return Err(Error::msg("preopened directories need store_new_wasi"));
+    }
+    make_store_with(engine, limits, Recipe::P1(options), run_slot)
 }
 
 #[rustler::nif]

@@ -15,7 +15,7 @@ exec python3 - "$@" <<'PY'
 import os, re, sys
 
 verbose = "--verbose" in sys.argv[1:]
-GROUND = {"error", "atoms", "term", "engine", "cache", "pipe", "wat_text", "cache_tests",
+GROUND = {"error", "atoms", "term", "engine", "cache", "pipe", "wat_text", "stacks", "cache_tests",
           "pipe_tests"}
 CONCEPTS = {"module", "instance", "func", "global", "memory", "imports", "linker"}
 NAMES = ["ground", "store", "concepts", "component", "lib"]

@@ -23,6 +23,13 @@ pub struct StoreLimitsEx {
     memories: Option<usize>,
 }
 
+/// The elements a table may grow to under `limits` (`None`: no limits given).
+pub fn table_cap(limits: Option<&StoreLimitsEx>) -> usize {
+    limits
+        .and_then(|l| l.table_elements)
+        .unwrap_or(DEFAULT_TABLE_ELEMENTS)
+}
+
 /// The store's resource limiter.
 pub struct Limits {
     inner: StoreLimits,

@@ -20,6 +20,7 @@ use wasmtime::Store;
 
 use super::data::StoreData;
 use super::op::Running;
+use crate::engine::RunSlot;
 use crate::error::{Error, Result};
 
 /// A call in flight: its future, its deadline and the process driving it.
@@ -37,6 +38,8 @@ pub struct Slot {
     pub parked: Option<Parked>,
     store: NonNull<Store<StoreData>>,
     poisoned: Arc<AtomicBool>,
+    /// A store of the run engine holds one of its slots until the store itself is dropped.
+    run_slot: Option<RunSlot>,
 }
 
 // SAFETY: the store is `Send` (its data is `Send`); the pointer is uniquely owned by the slot and
@@ -44,12 +47,17 @@ pub struct Slot {
 unsafe impl Send for Slot {}
 
 impl Slot {
-    /// Takes ownership of `store` (leaked from a `Box`).
-    pub fn new(store: Box<Store<StoreData>>, poisoned: Arc<AtomicBool>) -> Self {
+    /// Takes ownership of `store` (leaked from a `Box`) and of the run slot it holds.
+    pub fn new(
+        store: Box<Store<StoreData>>,
+        poisoned: Arc<AtomicBool>,
+        run_slot: Option<RunSlot>,
+    ) -> Self {
         Slot {
             parked: None,
             store: NonNull::from(Box::leak(store)),
             poisoned,
+            run_slot,
         }
     }
 
@@ -79,8 +87,9 @@ impl Slot {
 /// Stores granted more linear memory than this are dropped on the background thread.
 const BACKGROUND_DROP: usize = 16 * 1024 * 1024;
 
-/// A store on its way to the background thread.
-type Doomed = Box<Store<StoreData>>;
+/// A store on its way to the background thread, with its run slot: a tuple drops in order, so
+/// the slot is given back only after the store (and its pool slot) is gone.
+type Doomed = (Box<Store<StoreData>>, Option<RunSlot>);
 
 /// The background thread's inbox: stores to drop (`None` if the thread could not start).
 static DROPPER: Lazy<Option<Mutex<Sender<Doomed>>>> = Lazy::new(|| {
@@ -94,7 +103,7 @@ static DROPPER: Lazy<Option<Mutex<Sender<Doomed>>>> = Lazy::new(|| {
 
 /// Drops `store` here when it is small, else hands it to the background thread.
 fn drop_store(store: Doomed) {
-    if store.data().limits.memory_bytes <= BACKGROUND_DROP {
+    if store.0.data().limits.memory_bytes <= BACKGROUND_DROP {
         return drop(store);
     }
     let sender = DROPPER.as_ref().and_then(|m| m.lock().ok());
@@ -112,7 +121,10 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.parked = None;
         // SAFETY: the pointer came from `Box::leak` and nothing borrows it any more.
-        drop_store(unsafe { Box::from_raw(self.store.as_ptr()) });
+        drop_store((
+            unsafe { Box::from_raw(self.store.as_ptr()) },
+            self.run_slot.take(),
+        ));
     }
 }
 

@@ -1,0 +1,113 @@
+defmodule Wasmex.Features.CommandRunEngineTest do
+  # `Wasmex.Command.run/2` of a prepared core module of the default engine runs in a store of
+  # the run engine (the default engine's pooling twin, `native/wasmex/src/engine.rs`) while one
+  # of its slots is free, and in a default store otherwise (`store_new_wasi_run`). Neither the
+  # outcome of a run nor what a run may do depends on which it got.
+  use ExUnit.Case, async: true
+
+  alias Wasmex.{Command, Engine, EngineConfig, Module, Store, StoreLimits}
+
+  # Bumps a memory cell and a global, and exits with their sum: 2 in a fresh instance.
+  @counter ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (global $g (mut i32) (i32.const 0))
+    (func (export "_start")
+      (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 1)))
+      (global.set $g (i32.add (global.get $g) (i32.const 1)))
+      (call $exit (i32.add (global.get $g) (i32.load (i32.const 64))))))
+  """
+
+  # Grows a table by 1.5 million elements and traps if that was refused.
+  @table_grower ~S"""
+  (module
+    (table 0 funcref)
+    (func (export "_start")
+      (if (i32.eq (table.grow (ref.null func) (i32.const 1500000)) (i32.const -1))
+        (then unreachable))))
+  """
+
+  defp prepared!(wat) do
+    {:ok, module} = Command.prepare(wat)
+    module
+  end
+
+  test "every run starts from the module's initial memory and globals" do
+    module = prepared!(@counter)
+
+    for _ <- 1..300 do
+      assert {:ok, %Command.Result{exit_code: 2}} = Command.run(module)
+    end
+  end
+
+  test "runs go on when more stores are alive than the run engine has slots" do
+    module = prepared!(@counter)
+    parent = self()
+
+    # A heap this large is not collected during the runs, so every run's store stays alive
+    # until the process ends: the run engine's 128 slots are all taken after the first runs.
+    {pid, ref} =
+      :erlang.spawn_opt(
+        fn ->
+          results = for _ <- 1..400, do: Command.run(module)
+          send(parent, {:results, results})
+        end,
+        [:monitor, min_heap_size: 4_000_000]
+      )
+
+    assert_receive {:results, results}, 30_000
+    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 5_000
+    assert length(results) == 400
+    assert Enum.all?(results, &match?({:ok, %Command.Result{exit_code: 2}}, &1))
+  end
+
+  test "big stores dropped on the background thread give their slot back only once dropped" do
+    # 20 MiB of memory per store: more than the NIF drops on a scheduler, so each goes to the
+    # `wasmex-drop` thread, while three processes keep taking slots.
+    big = String.replace(@counter, ~s[(export "memory") 1)], ~s[(export "memory") 320)])
+    assert big != @counter
+    module = prepared!(big)
+
+    tasks =
+      for _ <- 1..3 do
+        Task.async(fn ->
+          for _ <- 1..200, do: Command.run(module)
+        end)
+      end
+
+    for results <- Task.await_many(tasks, 60_000) do
+      assert Enum.all?(results, &match?({:ok, %Command.Result{exit_code: 2}}, &1))
+    end
+  end
+
+  test "a table grows as far as the store limits let it, as on the default engine" do
+    module = prepared!(@table_grower)
+    assert {:error, {:trap, _}} = Command.run(module)
+
+    limits = %StoreLimits{table_elements: 2_000_000}
+    assert {:ok, %Command.Result{exit_code: 0}} = Command.run(module, store_limits: limits)
+  end
+
+  test "a module of another engine is refused as before" do
+    {:ok, engine} = Engine.new(%EngineConfig{})
+    {:ok, store} = Store.new(nil, engine)
+    {:ok, module} = Module.compile(store, @counter)
+
+    assert {:error, {:instantiate, "cross-`Engine` instantiation is not currently supported"}} =
+             Command.run(module)
+
+    assert {:ok, %Command.Result{exit_code: 2}} = Command.run(module, engine: engine)
+  end
+
+  test "fuel and preopens keep their own stores" do
+    {:ok, module} = Command.prepare(@counter, fuel: 1_000)
+    assert {:ok, %Command.Result{exit_code: 2}} = Command.run(module, fuel: 1_000)
+
+    dir = Path.join(System.tmp_dir!(), "wasmex_run_engine_#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    on_exit(fn -> File.rm_rf!(dir) end)
+
+    assert {:ok, %Command.Result{exit_code: 2}} = Command.run(prepared!(@counter), preopen: [dir])
+  end
+end
