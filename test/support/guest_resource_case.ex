@@ -91,6 +91,17 @@ defmodule Wasmex.GuestResourceCase do
   end
 
   @doc """
+  Creates `n` handles, all referenced until it returns, and forgets them: a garbage collection
+  of the caller then frees them together.
+  """
+  @spec make_and_forget_many(pid(), pos_integer()) :: :ok
+  def make_and_forget_many(pid, n) do
+    handles = for _ <- 1..n, do: acc!(pid, 1)
+    ^n = length(handles)
+    :ok
+  end
+
+  @doc """
   A low-level instance with two accumulators, whose store a trap in the first one's method has
   broken: `{instance, trapped, other}`.
   """

@@ -67,6 +67,9 @@ impl rustler::Resource for StoreResource {}
 // A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
 impl std::panic::RefUnwindSafe for StoreResource {}
 
+/// How many deferred jobs (drops of collected guest resource handles) one call runs first.
+pub const MAX_DEFERRED_PER_CALL: usize = 256;
+
 impl StoreResource {
     /// Leaves `job` to run before the next call on this store.
     pub fn defer(&self, job: Box<dyn Nested>) {
@@ -76,15 +79,22 @@ impl StoreResource {
         }
     }
 
-    /// The jobs `defer` left, taken (none without taking the lock when there are none).
+    /// The first `MAX_DEFERRED_PER_CALL` jobs `defer` left, taken (none without taking the lock
+    /// when there are none). The rest wait for the following calls: they run inside the call's
+    /// deadline, so a call after thousands of collected handles must not spend it on them.
     pub fn take_deferred(&self) -> Vec<Box<dyn Nested>> {
         if !self.has_deferred.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
-        self.deferred
-            .lock()
-            .map(|mut d| std::mem::take(&mut *d))
-            .unwrap_or_default()
+        let Ok(mut deferred) = self.deferred.lock() else {
+            return Vec::new();
+        };
+        if deferred.len() <= MAX_DEFERRED_PER_CALL {
+            return std::mem::take(&mut *deferred);
+        }
+        let taken = deferred.drain(..MAX_DEFERRED_PER_CALL).collect();
+        self.has_deferred.store(true, Ordering::Release);
+        taken
     }
 
     pub fn lock(&self) -> Result<MutexGuard<'_, Slot>> {

@@ -405,6 +405,18 @@ defmodule Wasmex.Components.GuestResourceTest do
       assert {:ok, 4} = value(kept)
     end
 
+    test "collected handles are dropped at most 256 per call, and none is lost", %{pid: pid} do
+      # The drops run inside the next call's deadline: thousands at once would eat it.
+      assert dropped(pid) == 0
+      :ok = make_and_forget_many(pid, 600)
+      :erlang.garbage_collect()
+
+      assert dropped(pid) == 256
+      assert dropped(pid) == 512
+      assert dropped(pid) == 600
+      assert dropped(pid) == 600
+    end
+
     test "the handles of a process that exited are dropped", %{pid: pid} do
       assert dropped(pid) == 0
 
