@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rustler::{Env, ResourceArc, Term};
+use smallvec::SmallVec;
 use wasmtime::{Extern, ModuleExport, StoreContextMut, Trap, Val};
 
 use crate::convert::core::{param_to_val, vals_to_list};
@@ -19,20 +20,23 @@ use crate::store::driver::{start_op, step_or_error};
 use crate::store::op::Op;
 use crate::store::Handle;
 
+/// A call's arguments or results: inline up to four values.
+type Vals = SmallVec<[Val; 4]>;
+
 /// Calls an exported function (resolved in the store, from its export index).
 struct Call {
     /// The export's name, for trap errors.
     name: Arc<str>,
     instance: wasmtime::Instance,
     export: ModuleExport,
-    params: Vec<Val>,
-    results: Vec<Val>,
+    params: Vals,
+    results: Vals,
 }
 
 impl Op for Call {
-    type Out = Vec<Val>;
+    type Out = Vals;
 
-    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vec<Val>> {
+    async fn run(self, mut ctx: StoreContextMut<'_, StoreData>) -> Result<Vals> {
         let Call {
             name,
             instance,
@@ -52,7 +56,7 @@ impl Op for Call {
         Ok(results)
     }
 
-    fn encode<'a>(out: Vec<Val>, env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
+    fn encode<'a>(out: Vals, env: Env<'a>, _handle: &Handle) -> Result<Term<'a>> {
         vals_to_list(env, &out)
     }
 }
@@ -108,7 +112,7 @@ fn call<'a>(
             tys.len()
         )));
     }
-    let mut vals = Vec::with_capacity(given);
+    let mut vals = Vals::with_capacity(given);
     let mut rest = params;
     for (i, ty) in tys.iter().enumerate() {
         let (head, tail) = rest
@@ -118,7 +122,7 @@ fn call<'a>(
         rest = tail;
     }
     let params = vals;
-    let results = sig.results.clone();
+    let results = sig.results.iter().cloned().collect();
     let op = Call {
         name: export.name.clone(),
         instance: instance.instance,
