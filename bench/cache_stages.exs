@@ -55,7 +55,7 @@ defmodule Bench.CacheStages do
     ]
 
     File.rm_rf!(dir)
-    H.table(["stage", "runs", "median", "max"], rows)
+    H.table(["stage", "runs", "min", "median", "max"], rows)
   end
 
   # `prepare.()` makes what a run needs (untimed) and returns the timed function.
@@ -71,7 +71,7 @@ defmodule Bench.CacheStages do
 
   defp row(label, samples) do
     stats = H.stats(samples)
-    [label, length(samples), H.fmt_ns(stats.median), H.fmt_ns(stats.max)]
+    [label, length(samples), H.fmt_ns(stats.min), H.fmt_ns(stats.median), H.fmt_ns(stats.max)]
   end
 
   defp store(dir) do

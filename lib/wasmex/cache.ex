@@ -27,7 +27,8 @@ defmodule Wasmex.Cache do
   first lookup in the directory in a VM).
 
   Deserializing runs the machine code in the file: the directory must be writable only by those
-  you trust to run code on the machine.
+  you trust to run code on the machine. A module or component loaded from the cache holds one
+  file descriptor (its in-memory file) while it lives.
 
       iex> dir = Path.join(System.tmp_dir!(), "wasmex-cache-doc")
       iex> {:ok, engine} = Wasmex.Engine.new(%Wasmex.EngineConfig{cache_dir: dir})
