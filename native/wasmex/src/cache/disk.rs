@@ -299,7 +299,10 @@ fn load<A: Artifact>(engine: &Engine, path: &Path, key: &[u8; 32]) -> Option<A> 
         // SAFETY: the snapshot holds a payload that hashes to the digest of a header naming
         // this key, so these are the bytes this crate serialized for this input and engine;
         // the snapshot is sealed, so they cannot change while wasmtime maps them.
-        Ok(Some(snapshot)) => unsafe { A::deserialize_file(engine, &snapshot.path()) }.ok(),
+        Ok(Some(snapshot)) => unsafe { A::deserialize_file(engine, &snapshot.path()) }
+            .ok()
+            // Where `/proc/self/fd` cannot be opened, wasmtime copies the same sealed bytes.
+            .or_else(|| unsafe { A::deserialize(engine, &snapshot.read()?) }.ok()),
         Ok(None) => None,
         Err(()) => {
             let file = fs::read(path).ok()?;

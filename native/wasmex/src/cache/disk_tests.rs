@@ -91,6 +91,7 @@ fn a_snapshot_holds_what_was_written_and_cannot_be_changed() {
     use std::os::unix::fs::FileExt;
     let snapshot = Snapshot::write(7, |f| f.write_all_at(b"payload", 0).is_ok()).unwrap();
     assert_eq!(fs::read(snapshot.path()).unwrap(), b"payload");
+    assert_eq!(snapshot.read().unwrap(), b"payload");
     assert!(
         fs::write(snapshot.path(), b"x").is_err(),
         "the memory file is sealed"

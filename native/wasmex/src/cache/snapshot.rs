@@ -56,6 +56,15 @@ impl Snapshot {
         Some(Snapshot { memfd })
     }
 
+    /// The bytes, read back (for wasmtime's `deserialize` where the path cannot be opened).
+    pub fn read(&self) -> Option<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let len = usize::try_from(self.memfd.metadata().ok()?.len()).ok()?;
+        let mut bytes = vec![0u8; len];
+        self.memfd.read_exact_at(&mut bytes, 0).ok()?;
+        Some(bytes)
+    }
+
     /// A path that opens the memory file again (for wasmtime's `deserialize_file`).
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()))
