@@ -5,19 +5,19 @@
 //! version), wasmtime's version and the target. A file holds a header (magic, the key again, the
 //! payload's digest and length) and the payload, the bytes `serialize` gave. A digest is the
 //! SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the megabytes of a large component
-//! (12 MB of input, 40 MB of code) are hashed on every core.
+//! (12 MB of input, 33 MB of code) are hashed on every core.
 //!
 //! Deserializing runs native code taken from the file, so a file is loaded only when its header
 //! verifies first: right magic, right key (a file copied over another's name is refused), right
 //! length (a truncated file is refused) and a payload whose hash matches. The payload is hashed
-//! in a sealed private copy (`snapshot`) that wasmtime then maps without copying it again, so
-//! what runs is what was verified. Any failure, and any error of wasmtime's own checks when
+//! while it is copied into a sealed private memory file (`snapshot`, `digest_copying`) that
+//! wasmtime then maps without copying it again, so what runs is what was verified. Any failure, and any error of wasmtime's own checks when
 //! deserializing, compiles again and rewrites the file. The check guards against corruption and
 //! mix-ups, not against someone who may write the directory: the directory must be writable
 //! only by those trusted to run code.
 //!
-//! Threading: `digest` hashes chunks on scoped threads of its own (or inline when a thread
-//! cannot be spawned). Writers write a temporary file with a unique name (`.tmp-...`) in the
+//! Threading: `digest` and `digest_copying` work on scoped threads of their own and the
+//! calling one (`digest` inline when a thread cannot be spawned). Writers write a temporary file with a unique name (`.tmp-...`) in the
 //! same directory and rename it over the final name, so readers on any thread, process or node
 //! see a whole file or none. Temporary files a crashed writer left are removed once they are
 //! `STALE` old, before each write and at the first lookup in a directory in this VM (`SWEPT`,

@@ -3,8 +3,8 @@
 //! Loading tens of megabytes of compiled code through `Module::deserialize` copies them into
 //! fresh anonymous memory (a page fault per 4 KiB page) after the file was read into a buffer
 //! (another copy). A snapshot instead is an anonymous memory file (`memfd_create`) that `disk`
-//! writes once, on every core, chunk by chunk through a small buffer in which it hashes each
-//! chunk while it is in the CPU's cache; then it is sealed against any change (`F_SEAL_WRITE`,
+//! writes once, on every core, piece by piece through a small buffer in which it hashes each
+//! piece while it is in the CPU's cache; then it is sealed against any change (`F_SEAL_WRITE`,
 //! `F_SEAL_SHRINK`, `F_SEAL_GROW`) and wasmtime maps the same memory file by its
 //! `/proc/self/fd` name (`deserialize_file`, no copy), so the code that runs is exactly the
 //! code that was hashed, whatever later happens to the file on disk (a cache file rewritten,
@@ -13,7 +13,8 @@
 //! only, like the crate; `None` whenever a step is refused, and `disk` then reads the file.
 //!
 //! Threading: a `Snapshot` is a `File` (`Send + Sync`); the sealed memory file cannot change.
-//! Dropping it closes this descriptor only: wasmtime holds its own and its mapping.
+//! Dropping it closes this descriptor only: wasmtime holds its own (one per loaded artifact)
+//! and its mapping.
 
 use std::fs::File;
 use std::os::unix::io::{AsRawFd, FromRawFd};
