@@ -16,15 +16,20 @@ defmodule Wasmex.Cache do
 
   Each file holds wasmtime's serialized module or component, named by a SHA-256 digest of the
   input bytes, the engine's settings (its compiler, Cranelift or Winch, among them), the wasmtime
-  version and the target. Before a file is deserialized its header is checked (the key, the
-  payload's length and its SHA-256 digest; the digests are taken over 4 MiB chunks on every
-  core); a file that fails the check, was truncated, was copied over another's name or was
-  written by another wasmtime is never loaded: the bytes are compiled again and the file
-  rewritten. Writers write a temporary file and rename it, so nodes and VMs can share one
-  directory.
+  version and the target. Before a file is
+  deserialized its header is checked (the key, the payload's length and its SHA-256 digest; the
+  digests are taken over 4 MiB chunks on every core); a file that fails the check, was
+  truncated, was copied over another's name or was written by another wasmtime is never loaded:
+  the bytes are compiled again and the file rewritten. The payload is hashed as it is copied
+  into a sealed in-memory file that wasmtime maps as it is, so the code that runs is the code
+  that was checked, whatever happens to the cache file afterwards. Writers write a temporary
+  file and rename it, so nodes and VMs can share one directory; a temporary file left by a
+  writer that crashed is removed once it is ten minutes old (before each write, and at the
+  first lookup in the directory in a VM).
 
   Deserializing runs the machine code in the file: the directory must be writable only by those
-  you trust to run code on the machine.
+  you trust to run code on the machine. A module or component loaded from the cache holds one
+  file descriptor (its in-memory file) while it lives.
 
       iex> dir = Path.join(System.tmp_dir!(), "wasmex-cache-doc")
       iex> {:ok, engine} = Wasmex.Engine.new(%Wasmex.EngineConfig{cache_dir: dir})

@@ -19,6 +19,7 @@ use wasmtime::Engine;
 use crate::error::Result;
 
 pub mod disk;
+mod snapshot;
 
 const CAPACITY: usize = 32;
 

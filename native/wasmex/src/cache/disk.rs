@@ -2,34 +2,42 @@
 //!
 //! A file's name is its key: the SHA-256 of a format tag, the artifact kind, the digest of the
 //! input bytes, the engine's compatibility hash (its compilation settings, which tell Winch from
-//! Cranelift, and the wasmtime version), wasmtime's version and the target. A file holds a
-//! header (magic, the key again, the payload's digest and length) and the payload, the bytes
-//! `serialize` gave. A digest is the SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the
-//! megabytes of a large component (12 MB of input, 40 MB of code) are hashed on every core.
+//! Cranelift, and the wasmtime version), wasmtime's version and the target. A file holds a header (magic, the key again, the
+//! payload's digest and length) and the payload, the bytes `serialize` gave. A digest is the
+//! SHA-256 of the SHA-256s of 4 MiB chunks (`digest`), so the megabytes of a large component
+//! (12 MB of input, 33 MB of code) are hashed on every core.
 //!
 //! Deserializing runs native code taken from the file, so a file is loaded only when its header
 //! verifies first: right magic, right key (a file copied over another's name is refused), right
-//! length (a truncated file is refused) and a payload whose hash matches. Any failure, and any
-//! error of wasmtime's own checks when deserializing, compiles again and rewrites the file. The
-//! check guards against corruption and mix-ups, not against someone who may write the directory:
-//! the directory must be writable only by those trusted to run code.
+//! length (a truncated file is refused) and a payload whose hash matches. The payload is hashed
+//! while it is copied into a sealed private memory file (`snapshot`, `digest_copying`) that
+//! wasmtime then maps without copying it again, so what runs is what was verified. Any failure, and any error of wasmtime's own checks when
+//! deserializing, compiles again and rewrites the file. The check guards against corruption and
+//! mix-ups, not against someone who may write the directory: the directory must be writable
+//! only by those trusted to run code.
 //!
-//! Threading: no shared state; `digest` hashes chunks on scoped threads of its own (or
-//! inline when a thread cannot be spawned). Writers write a temporary file with a unique name in the same
-//! directory and rename it over the final name, so readers on any thread, process or node see a
-//! whole file or none. Errors while reading or writing the cache never fail a compile: the cache
-//! is skipped.
+//! Threading: `digest` and `digest_copying` work on scoped threads of their own and the
+//! calling one (`digest` inline when a thread cannot be spawned). Writers write a temporary file with a unique name (`.tmp-...`) in the
+//! same directory and rename it over the final name, so readers on any thread, process or node
+//! see a whole file or none. Temporary files a crashed writer left are removed once they are
+//! `STALE` old, before each write and at the first lookup in a directory in this VM (`SWEPT`,
+//! behind a mutex held only to look a directory up): a live writer writes its file continually,
+//! and one stalled that long loses its write (the rename fails), never a file. Errors while
+//! reading or writing the cache never fail a compile: the cache is skipped.
 
 use std::fs;
 use std::hash::Hasher;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
+use super::snapshot::Snapshot;
 use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"WASMEXC1";
@@ -38,6 +46,15 @@ const HEADER: usize = 8 + 32 + 32 + 8;
 const CHUNK: usize = 4 << 20;
 /// The wasmtime release the crate pins (Cargo.toml); part of every key.
 const WASMTIME: &str = "48.0.8";
+/// The piece of a chunk `digest_copying` reads, hashes and writes at a time: small enough to
+/// stay in a core's L2 cache between the three.
+const PIECE: usize = 256 << 10;
+/// The prefix of a writer's temporary file.
+const TMP: &str = ".tmp-";
+/// How old a temporary file must be to be removed as a crashed writer's.
+pub const STALE: Duration = Duration::from_secs(10 * 60);
+/// The directories swept of stale temporary files at their first lookup in this VM.
+static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Something wasmtime compiles and serializes: a core module or a component.
 pub trait Artifact: Sized {
@@ -47,6 +64,9 @@ pub trait Artifact: Sized {
     /// # Safety
     /// `bytes` must come from `serialize` of the same wasmtime build (checked by the header).
     unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// # Safety
+    /// As `deserialize`, for the file at `path`, which must not change while the result lives.
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
 }
 
 impl Artifact for Module {
@@ -58,6 +78,10 @@ impl Artifact for Module {
         // SAFETY: the caller verified the bytes are this crate's own serialization.
         unsafe { Module::deserialize(engine, bytes) }
     }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller verified the file is this crate's own serialization.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
 }
 
 impl Artifact for Component {
@@ -68,6 +92,10 @@ impl Artifact for Component {
     unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
         // SAFETY: the caller verified the bytes are this crate's own serialization.
         unsafe { Component::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller verified the file is this crate's own serialization.
+        unsafe { Component::deserialize_file(engine, path) }
     }
 }
 
@@ -105,7 +133,8 @@ fn chunk_digests(chunks: &[&[u8]]) -> Vec<[u8; 32]> {
 }
 
 /// SHA-256 over a tag, the payload's length and the SHA-256 of each `CHUNK` of it; the chunks
-/// are hashed on up to as many threads as there are cores (inline for one chunk). The result
+/// are hashed on up to as many threads as there are cores, this one included (inline for one
+/// chunk). The result
 /// does not depend on the number of threads.
 pub fn digest(payload: &[u8]) -> [u8; 32] {
     let chunks: Vec<&[u8]> = payload.chunks(CHUNK).collect();
@@ -117,8 +146,10 @@ pub fn digest(payload: &[u8]) -> [u8; 32] {
         chunk_digests(&chunks)
     } else {
         std::thread::scope(|scope| {
-            let groups: Vec<_> = chunks
-                .chunks(per)
+            let mut groups = chunks.chunks(per);
+            // The first group is hashed on this thread while the others run.
+            let first = groups.next().unwrap_or(&[]);
+            let spawned: Vec<_> = groups
                 .map(|group| {
                     let spawned = std::thread::Builder::new()
                         .name("wasmex-cache-hash".into())
@@ -126,23 +157,93 @@ pub fn digest(payload: &[u8]) -> [u8; 32] {
                     (group, spawned)
                 })
                 .collect();
+            let mut digests = chunk_digests(first);
             // A group whose thread could not start (or failed) is hashed here.
-            groups
-                .into_iter()
-                .flat_map(|(group, spawned)| match spawned.map(|h| h.join()) {
-                    Ok(Ok(digests)) => digests,
-                    _ => chunk_digests(group),
-                })
-                .collect()
+            for (group, spawned) in spawned {
+                match spawned.map(|h| h.join()) {
+                    Ok(Ok(group_digests)) => digests.extend(group_digests),
+                    _ => digests.extend(chunk_digests(group)),
+                }
+            }
+            digests
         })
     };
+    combine(payload.len(), &digests)
+}
+
+/// The digest of a payload of `len` chunk digests.
+fn combine(len: usize, digests: &[[u8; 32]]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"wasmex-chunks-4MiB\0");
-    h.update((payload.len() as u64).to_le_bytes());
-    for chunk_digest in &digests {
+    h.update((len as u64).to_le_bytes());
+    for chunk_digest in digests {
         h.update(chunk_digest);
     }
     h.finalize().into()
+}
+
+/// `digest` of a payload of `len` bytes copied piece by piece (`PIECE`): `read(buf, at)` fills a
+/// buffer of the thread's with the payload's bytes from `at`, the piece is hashed (into its
+/// chunk's digest) while it is in the CPU's cache, then handed to `write(piece, at)`. On up to as many threads as there are cores,
+/// this one included; `None` when a `read` or `write` fails.
+pub fn digest_copying(
+    len: usize,
+    read: impl Fn(&mut [u8], u64) -> bool + Sync,
+    write: impl Fn(&[u8], u64) -> bool + Sync,
+) -> Option<[u8; 32]> {
+    let count = len.div_ceil(CHUNK);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, count.max(1));
+    let per = count.div_ceil(threads).max(1);
+    let copy = |chunks: std::ops::Range<usize>| -> Option<Vec<[u8; 32]>> {
+        let mut buf = vec![0u8; PIECE.min(len)];
+        chunks
+            .map(|i| {
+                let (start, end) = (i * CHUNK, ((i + 1) * CHUNK).min(len));
+                let mut h = Sha256::new();
+                for at in (start..end).step_by(PIECE) {
+                    let piece = &mut buf[..PIECE.min(end - at)];
+                    if !read(piece, at as u64) {
+                        return None;
+                    }
+                    h.update(&*piece);
+                    if !write(piece, at as u64) {
+                        return None;
+                    }
+                }
+                Some(h.finalize().into())
+            })
+            .collect()
+    };
+    let copy = &copy;
+    let groups: Vec<_> = (0..count)
+        .step_by(per)
+        .map(|start| start..(start + per).min(count))
+        .collect();
+    let digests = std::thread::scope(|scope| {
+        let spawned: Vec<_> = groups
+            .iter()
+            .skip(1)
+            .map(|group| {
+                let chunks = group.clone();
+                let thread = std::thread::Builder::new()
+                    .name("wasmex-cache-hash".into())
+                    .spawn_scoped(scope, move || copy(chunks));
+                (group.clone(), thread)
+            })
+            .collect();
+        let mut digests = copy(groups.first().cloned().unwrap_or(0..0))?;
+        // A group whose thread could not start (or failed) is copied here.
+        for (group, thread) in spawned {
+            match thread.map(|h| h.join()) {
+                Ok(Ok(group_digests)) => digests.extend(group_digests?),
+                _ => digests.extend(copy(group)?),
+            }
+        }
+        Some(digests)
+    })?;
+    Some(combine(len, &digests))
 }
 
 /// The file that holds the artifact of `key` in `dir`.
@@ -150,19 +251,109 @@ pub fn path_of<A: Artifact>(dir: &Path, key: &[u8; 32]) -> PathBuf {
     dir.join(format!("{}.{}", hex(key), A::KIND))
 }
 
+/// The payload digest a file's `header` records, if the header is for `key` and a payload of
+/// `payload_len` bytes.
+fn recorded<'h>(header: &'h [u8], key: &[u8; 32], payload_len: u64) -> Option<&'h [u8]> {
+    if header.len() < HEADER || &header[..8] != MAGIC || &header[8..40] != key {
+        return None;
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&header[72..80]);
+    (u64::from_le_bytes(len) == payload_len).then_some(&header[40..72])
+}
+
 /// The payload of `file` if its header verifies for `key`, else `None`.
 pub fn verified<'f>(file: &'f [u8], key: &[u8; 32]) -> Option<&'f [u8]> {
-    if file.len() < HEADER || &file[..8] != MAGIC || &file[8..40] != key {
-        return None;
+    let payload = file.get(HEADER..)?;
+    let recorded = recorded(file, key, payload.len() as u64)?;
+    (digest(payload)[..] == *recorded).then_some(payload)
+}
+
+/// The verified payload of the file at `path` for `key`, read into a sealed snapshot and
+/// hashed on the way (`Ok(None)`: the file does not verify), or `Err(())` when a snapshot
+/// cannot be made.
+fn verified_snapshot(path: &Path, key: &[u8; 32]) -> std::result::Result<Option<Snapshot>, ()> {
+    use std::os::unix::fs::FileExt;
+    let Ok(mut file) = fs::File::open(path) else {
+        return Ok(None);
+    };
+    let mut header = [0u8; HEADER];
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return Ok(None);
+    };
+    if size < HEADER as u64 || file.read_exact(&mut header).is_err() {
+        return Ok(None);
     }
-    let recorded = &file[40..72];
-    let mut len = [0u8; 8];
-    len.copy_from_slice(&file[72..80]);
-    let payload = &file[HEADER..];
-    if u64::from_le_bytes(len) != payload.len() as u64 || digest(payload)[..] != *recorded {
-        return None;
+    let payload_len = size - HEADER as u64;
+    let Some(recorded) = recorded(&header, key, payload_len) else {
+        return Ok(None);
+    };
+    let len = usize::try_from(payload_len).map_err(|_| ())?;
+    let mut hashed = None;
+    let snapshot = Snapshot::write(len, |memfd| {
+        hashed = digest_copying(
+            len,
+            |chunk, at| file.read_exact_at(chunk, HEADER as u64 + at).is_ok(),
+            |chunk, at| memfd.write_all_at(chunk, at).is_ok(),
+        );
+        hashed.is_some()
+    });
+    match (snapshot, hashed) {
+        (Some(snapshot), Some(hashed)) => Ok((hashed[..] == *recorded).then_some(snapshot)),
+        _ => Err(()),
     }
-    Some(payload)
+}
+
+/// The artifact in the file at `path` if it verifies for `key` and wasmtime accepts it.
+fn load<A: Artifact>(engine: &Engine, path: &Path, key: &[u8; 32]) -> Option<A> {
+    match verified_snapshot(path, key) {
+        // SAFETY: the snapshot holds a payload that hashes to the digest of a header naming
+        // this key, so these are the bytes this crate serialized for this input and engine;
+        // the snapshot is sealed, so they cannot change while wasmtime maps them.
+        Ok(Some(snapshot)) => unsafe { A::deserialize_file(engine, &snapshot.path()) }
+            .ok()
+            // Where `/proc/self/fd` cannot be opened, wasmtime copies the same sealed bytes.
+            .or_else(|| unsafe { A::deserialize(engine, &snapshot.read()?) }.ok()),
+        Ok(None) => None,
+        Err(()) => {
+            let file = fs::read(path).ok()?;
+            let payload = verified(&file, key)?;
+            // SAFETY: as above; wasmtime copies the verified bytes.
+            unsafe { A::deserialize(engine, payload) }.ok()
+        }
+    }
+}
+
+/// Removes the temporary files in `dir` last written `STALE` ago or earlier (crashed writers').
+pub fn sweep(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| n.starts_with(TMP)) {
+            continue;
+        }
+        let modified = entry.metadata().and_then(|m| m.modified());
+        if modified.is_ok_and(|m| now.duration_since(m).unwrap_or_default() >= STALE) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Sweeps `dir` at its first lookup in this VM.
+fn sweep_once(dir: &Path) {
+    let first = SWEPT.lock().is_ok_and(|mut swept| {
+        let first = !swept.iter().any(|d| d == dir);
+        if first {
+            swept.push(dir.to_path_buf());
+        }
+        first
+    });
+    if first {
+        sweep(dir);
+    }
 }
 
 /// A cache file's contents: the header for `key` and `payload`.
@@ -181,12 +372,12 @@ fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let nanos = std::time::SystemTime::now()
+    let nanos = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let tmp = dir.join(format!(
-        ".tmp-{}-{}-{}",
+        "{TMP}{}-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         nanos
@@ -217,17 +408,13 @@ pub fn get_or_compile<A: Artifact>(
     };
     let key = key::<A>(engine, bytes);
     let path = path_of::<A>(dir, &key);
-    if let Ok(file) = fs::read(&path) {
-        if let Some(payload) = verified(&file, &key) {
-            // SAFETY: the header names this key and the payload hashes to the header's digest,
-            // so these are the bytes this crate serialized for this input and engine.
-            if let Ok(artifact) = unsafe { A::deserialize(engine, payload) } {
-                return Ok(artifact);
-            }
-        }
+    sweep_once(dir);
+    if let Some(artifact) = load(engine, &path, &key) {
+        return Ok(artifact);
     }
     let artifact = compile()?;
     if let Ok(payload) = artifact.serialize() {
+        sweep(dir);
         let _ = write_atomically(&path, &encode(&key, &payload));
     }
     Ok(artifact)
@@ -236,3 +423,7 @@ pub fn get_or_compile<A: Artifact>(
 #[cfg(test)]
 #[path = "disk_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "disk_profile.rs"]
+mod profile;
