@@ -58,7 +58,9 @@ defmodule Bench.Command do
     {:ok, component} = Command.prepare(component_bytes)
     {:ok, echo} = GenServer.start(Bench.Command.Echo, nil)
     # Opt-in: an engine with the pooling allocator (memories and stacks reused, fixed capacity).
-    pooling_config = Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, instances: 100)
+    # A store holds its slot until it is garbage collected, so runs back to back keep many
+    # slots: 100 filled up in the latency loop.
+    pooling_config = Wasmex.EngineConfig.pooling(%Wasmex.EngineConfig{}, instances: 2_000)
     {:ok, pooling} = Wasmex.Engine.new(pooling_config)
     {:ok, pooled_module} = Command.prepare(core_bytes, engine: pooling)
 
