@@ -5,8 +5,6 @@ defmodule Wasmex.Pool.MemberDownTest do
 
   import Wasmex.PoolTestHelpers
 
-  alias Wasmex.Pool
-
   @moduletag :capture_log
 
   test "a member that crashes: the stacktrace in the reason has arities, not arguments" do
