@@ -5,7 +5,7 @@
 # (`Component.new`: hashing the source for the key, verifying and mapping the cached file),
 # instantiating it in a WASI store, and the whole `Wasmex.Components.start_link/1` for
 # comparison. The stages inside the load are in the Rust profile (native/wasmex/src/cache/
-# disk_profile.rs). Uses the chat-room component when built, else the largest fixture.
+# disk_profile_tests.rs). Uses the chat-room component when built, else the largest fixture.
 # All timed code lives in modules (compiled).
 
 Code.require_file("support/harness.exs", __DIR__)

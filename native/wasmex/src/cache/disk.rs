@@ -425,5 +425,5 @@ pub fn get_or_compile<A: Artifact>(
 mod tests;
 
 #[cfg(test)]
-#[path = "disk_profile.rs"]
+#[path = "disk_profile_tests.rs"]
 mod profile;
