@@ -1,16 +1,10 @@
-//! Engines: configuration, the shared default engine and the epoch ticker.
+//! Engines: their configuration (`Wasmex.EngineConfig` decoded into a wasmtime `Config`), the
+//! shared default engine, the compiled-code cache directory an engine uses, and the engine NIFs.
+//! An `Engine` is immutable and shared between threads.
 //!
-//! An `Engine` is immutable and shared between threads. One background thread (the ticker) bumps
-//! the epoch of every live engine every quarter millisecond; stores yield at each tick, which bounds how
-//! long one poll of a guest can hold a scheduler. The ticker asks for a higher OS priority
-//! (`raise_priority`), since a late tick lengthens every running poll. Engines are registered weakly, so a dropped
-//! engine stops being ticked. While no guest runs to the end of a slice for 100 ms, the ticker
-//! ticks every millisecond instead (an idle VM pays a quarter of the wake-ups); the first yield
-//! of a long-running guest brings back the quarter millisecond.
-//!
-//! Compiles of large inputs take a permit (`compile_permit`): at most `big_compiles()` run at a
-//! time, one fewer than the cores (the BEAM's default dirty CPU scheduler count), so large
-//! compiles never occupy every dirty CPU scheduler. The permit count is an atomic; any thread.
+//! Beside it, in `engine/`: the epoch ticker that ends time slices (`ticker`), the permits that
+//! keep large compiles off one dirty scheduler (`permits`), and the run engine for commands
+//! (`run`).
 //!
 //! An engine compiles with Cranelift (the default, optimizing) or Winch (`compiler` in the config:
 //! wasmtime's baseline compiler, one pass per function, faster compiles and slower code). Winch
@@ -29,17 +23,9 @@
 //! caps a VM at about 31,000 live memories in a 47-bit address space. `memory` in the config
 //! (`Wasmex.EngineConfig.memory/2`) sets the reservation, the guard and the room for growth, for
 //! many small instances (the "Many live instances" guide has the figures).
-//!
-//! The *run engine* (`run_engine`) is a pooling twin of the default engine, made on first use,
-//! for short-lived WASI stores of commands (`Wasmex.Command`): its memory slots are reused
-//! instead of mapped and unmapped per store. It is never full: a store takes a slot
-//! (`take_run_slot`, an atomic count under the pool's capacity) before it is made on this
-//! engine, and a command that finds none runs on the default engine instead.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use once_cell::sync::Lazy;
 use rustler::{Binary, Env, NifMap, ResourceArc};
@@ -52,47 +38,16 @@ use crate::atoms::{cranelift, none, speed, speed_and_size, winch};
 use crate::error::{Error, Result};
 use crate::term::to_binary;
 
-/// How often the ticker bumps the epoch: the length of one time slice.
-pub const TICK: Duration = Duration::from_micros(250);
+mod permits;
+mod run;
+mod ticker;
 
-/// Inputs up to this size compile without a permit: they take milliseconds.
-const SMALL_COMPILE: usize = 64 * 1024;
-
-static BIG_COMPILES: AtomicUsize = AtomicUsize::new(0);
-
-/// How many large compiles may run at once: one fewer than the cores, and at least one.
-pub fn big_compiles() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
-        .unwrap_or(1)
-        .max(1)
-}
-
-/// Leave to compile `len` bytes, held until dropped; `None` while `big_compiles()` large
-/// compiles run (the caller answers `:busy` and Elixir tries again).
-pub fn compile_permit(len: usize) -> Option<CompilePermit> {
-    if len <= SMALL_COMPILE {
-        return Some(CompilePermit(false));
-    }
-    let cap = big_compiles();
-    BIG_COMPILES
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < cap).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| CompilePermit(true))
-}
-
-/// A compile's permit (`true` when it counts against `big_compiles()`).
-pub struct CompilePermit(bool);
-
-impl Drop for CompilePermit {
-    fn drop(&mut self) {
-        if self.0 {
-            BIG_COMPILES.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
+pub use permits::compile_permit;
+#[cfg(test)]
+pub use permits::{big_compiles, CompilePermit};
+pub use run::{fits_run_slot, run_engine, take_run_slot, RunSlot, RUN_TABLE_ELEMENTS};
+pub use ticker::note_slice_used;
+use ticker::register;
 
 pub struct EngineResource {
     pub engine: Engine,
@@ -166,80 +121,6 @@ pub fn cache_dir_for(engine: &Engine, app_dir: Option<String>) -> Option<PathBuf
     own.or_else(|| app_dir.filter(|d| !d.is_empty()).map(PathBuf::from))
 }
 
-static TICKED: Lazy<Mutex<Vec<EngineWeak>>> = Lazy::new(|| {
-    std::thread::Builder::new()
-        .name("wasmex-epoch".into())
-        .spawn(tick_forever)
-        .ok();
-    Mutex::new(Vec::new())
-});
-
-/// How much the ticker raises its priority (a nice value) when the OS lets it.
-const TICKER_NICE: i32 = -10;
-
-/// Asks the OS to run this thread ahead of ordinary threads. Every guest poll ends at the next
-/// tick, so a ticker the OS leaves waiting (a loaded machine) makes every running poll that much
-/// longer: a plain sleeping thread was seen 107 ms late on a loaded 2-core machine. Without the
-/// privilege to raise priorities (`CAP_SYS_NICE`) the request fails and nothing changes.
-fn raise_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
-        unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, TICKER_NICE);
-        }
-    }
-}
-
-/// Whether a guest used up a time slice since the ticker last looked (`note_slice_used`).
-static SLICE_USED: AtomicBool = AtomicBool::new(false);
-
-/// After this many ticks in which no guest used up its slice, the ticker slows to `IDLE_TICK`.
-const IDLE_AFTER: u32 = 400;
-
-/// The ticker's period while no guest runs long: an idle VM then wakes it 1,000 times a second
-/// instead of 4,000. A guest that starts a long run meanwhile gets one slice of at most this
-/// long before its first yield, which brings the ticker back to `TICK`.
-const IDLE_TICK: Duration = Duration::from_millis(1);
-
-/// Tells the ticker that a guest ran to the end of its time slice (called on every yield).
-pub fn note_slice_used() {
-    SLICE_USED.store(true, Ordering::Relaxed);
-}
-
-fn tick_forever() {
-    raise_priority();
-    let mut idle_ticks: u32 = 0;
-    loop {
-        std::thread::sleep(if idle_ticks >= IDLE_AFTER {
-            IDLE_TICK
-        } else {
-            TICK
-        });
-        idle_ticks = if SLICE_USED.swap(false, Ordering::Relaxed) {
-            0
-        } else {
-            idle_ticks.saturating_add(1)
-        };
-        if let Ok(mut engines) = TICKED.lock() {
-            engines.retain(|weak| match weak.upgrade() {
-                Some(engine) => {
-                    engine.increment_epoch();
-                    true
-                }
-                None => false,
-            });
-        }
-    }
-}
-
-fn register(engine: &Engine) {
-    if let Ok(mut engines) = TICKED.lock() {
-        engines.push(engine.weak());
-    }
-}
-
 fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
@@ -252,85 +133,7 @@ pub fn new_engine(config: &Config) -> Result<Engine> {
     Ok(engine)
 }
 
-/// Stores the run engine holds at once (its pool's capacity for instances, memories, tables
-/// and stacks); each reserves a 4 GiB memory slot of address space, not memory.
-pub const RUN_SLOTS: u32 = 128;
-
-/// Table elements a run engine's table may hold: the store limiter's default cap, so a table
-/// grows as far on the run engine as on the default one.
-pub const RUN_TABLE_ELEMENTS: usize = 1_000_000;
-
-/// The largest instance state (`VMContext`) of a run engine's instance: generous, so a module
-/// with many globals or functions instantiates there as on the default engine.
-const RUN_INSTANCE_SIZE: usize = 16 << 20;
-
-/// Bytes of a run engine's table slot zeroed with `memset` when a store ends, instead of handing
-/// the pages back with `madvise`: the next store's first write to its table then takes no
-/// copy-on-write fault. Both the `madvise` and that fault flush the other cores' TLBs, and with
-/// every scheduler running commands those cross-core flushes were a third of the CPU time (in a
-/// VM, where each one traps to the hypervisor).
-const RUN_TABLE_KEEP_RESIDENT: usize = 64 << 10;
-
-/// Ended stores whose memory slots are handed back to the OS together (one `process_madvise`,
-/// so one cross-core TLB flush, for the batch). A slot waiting in a batch is flushed at once
-/// when an instantiation finds no free slot.
-const RUN_DECOMMIT_BATCH: usize = 16;
-
-static RUN_ENGINE: Lazy<Option<Engine>> = Lazy::new(|| {
-    let mut config = config_from(&default_config()).ok()?;
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(RUN_SLOTS)
-        .total_core_instances(RUN_SLOTS)
-        .total_memories(RUN_SLOTS)
-        .total_tables(RUN_SLOTS)
-        .total_stacks(RUN_SLOTS)
-        .table_elements(RUN_TABLE_ELEMENTS)
-        .max_core_instance_size(RUN_INSTANCE_SIZE)
-        .table_keep_resident(RUN_TABLE_KEEP_RESIDENT)
-        .decommit_batch_size(RUN_DECOMMIT_BATCH);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    new_engine(&config).ok()
-});
-
-/// The pooling twin of the default engine, or `None` when it cannot be made (e.g. too little
-/// address space for its slots).
-pub fn run_engine() -> Option<&'static Engine> {
-    RUN_ENGINE.as_ref()
-}
-
-static RUN_STORES: AtomicUsize = AtomicUsize::new(0);
-
-/// A store's claim on one of the run engine's slots, given back when dropped (after the store).
-pub struct RunSlot(());
-
-impl Drop for RunSlot {
-    fn drop(&mut self) {
-        RUN_STORES.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A slot of the run engine, or `None` while `RUN_SLOTS` stores hold one.
-pub fn take_run_slot() -> Option<RunSlot> {
-    RUN_STORES
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < RUN_SLOTS as usize).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| RunSlot(()))
-}
-
-/// Whether a module's instance fits one slot of the run engine (one memory of at most 4 GiB,
-/// one table of at most `RUN_TABLE_ELEMENTS`, as the pooling allocator's defaults allow).
-pub fn fits_run_slot(module: &wasmtime::Module) -> bool {
-    let needs = module.resources_required();
-    let pages_max = 1u64 << 16;
-    needs.num_memories <= 1
-        && needs.num_tables <= 1
-        && needs.max_initial_memory_size.unwrap_or(0) <= pages_max
-        && needs.max_initial_table_size.unwrap_or(0) <= RUN_TABLE_ELEMENTS as u64
-}
-
-fn default_config() -> EngineConfigEx {
+pub(crate) fn default_config() -> EngineConfigEx {
     EngineConfigEx {
         consume_fuel: false,
         compiler: cranelift(),
@@ -366,7 +169,7 @@ pub fn engine_or_default(engine: Option<ResourceArc<EngineResource>>) -> Result<
     }
 }
 
-fn config_from(ex: &EngineConfigEx) -> Result<Config> {
+pub(crate) fn config_from(ex: &EngineConfigEx) -> Result<Config> {
     let mut config = base_config();
     let level = if ex.cranelift_opt_level == none() {
         OptLevel::None

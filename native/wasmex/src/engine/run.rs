@@ -1,0 +1,90 @@
+//! The *run engine*: a pooling twin of the default engine, made on first use, for the
+//! short-lived WASI stores of commands (`Wasmex.Command`). Its slots are reused instead of mapped
+//! and unmapped per store. It is never full: a store takes a slot (`take_run_slot`, an atomic
+//! count under the pool's capacity) before it is made on this engine, and a command that finds
+//! none runs on the default engine instead. Threading: any thread.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use once_cell::sync::Lazy;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::{config_from, default_config, new_engine};
+
+/// Stores the run engine holds at once (its pool's capacity for instances, memories, tables
+/// and stacks); each reserves a 4 GiB memory slot of address space, not memory.
+const RUN_SLOTS: u32 = 128;
+
+/// Table elements a run engine's table may hold: the store limiter's default cap, so a table
+/// grows as far on the run engine as on the default one.
+pub const RUN_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// The largest instance state (`VMContext`) of a run engine's instance: generous, so a module
+/// with many globals or functions instantiates there as on the default engine.
+const RUN_INSTANCE_SIZE: usize = 16 << 20;
+
+/// Bytes of a run engine's table slot zeroed with `memset` when a store ends, instead of handing
+/// the pages back with `madvise`: the next store's first write to its table then takes no
+/// copy-on-write fault. Both the `madvise` and that fault flush the other cores' TLBs, and with
+/// every scheduler running commands those cross-core flushes were a third of the CPU time (in a
+/// VM, where each one traps to the hypervisor).
+const RUN_TABLE_KEEP_RESIDENT: usize = 64 << 10;
+
+/// Ended stores whose memory slots are handed back to the OS together (one `process_madvise`,
+/// so one cross-core TLB flush, for the batch). A slot waiting in a batch is flushed at once
+/// when an instantiation finds no free slot.
+const RUN_DECOMMIT_BATCH: usize = 16;
+
+static RUN_ENGINE: Lazy<Option<Engine>> = Lazy::new(|| {
+    let mut config = config_from(&default_config()).ok()?;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(RUN_SLOTS)
+        .total_core_instances(RUN_SLOTS)
+        .total_memories(RUN_SLOTS)
+        .total_tables(RUN_SLOTS)
+        .total_stacks(RUN_SLOTS)
+        .table_elements(RUN_TABLE_ELEMENTS)
+        .max_core_instance_size(RUN_INSTANCE_SIZE)
+        .table_keep_resident(RUN_TABLE_KEEP_RESIDENT)
+        .decommit_batch_size(RUN_DECOMMIT_BATCH);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    new_engine(&config).ok()
+});
+
+/// The pooling twin of the default engine, or `None` when it cannot be made (e.g. too little
+/// address space for its slots).
+pub fn run_engine() -> Option<&'static Engine> {
+    RUN_ENGINE.as_ref()
+}
+
+static RUN_STORES: AtomicUsize = AtomicUsize::new(0);
+
+/// A store's claim on one of the run engine's slots, given back when dropped (after the store).
+pub struct RunSlot(());
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        RUN_STORES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A slot of the run engine, or `None` while `RUN_SLOTS` stores hold one.
+pub fn take_run_slot() -> Option<RunSlot> {
+    RUN_STORES
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < RUN_SLOTS as usize).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| RunSlot(()))
+}
+
+/// Whether a module's instance fits one slot of the run engine (one memory of at most 4 GiB,
+/// one table of at most `RUN_TABLE_ELEMENTS`, as the pooling allocator's defaults allow).
+pub fn fits_run_slot(module: &wasmtime::Module) -> bool {
+    let needs = module.resources_required();
+    let pages_max = 1u64 << 16;
+    needs.num_memories <= 1
+        && needs.num_tables <= 1
+        && needs.max_initial_memory_size.unwrap_or(0) <= pages_max
+        && needs.max_initial_table_size.unwrap_or(0) <= RUN_TABLE_ELEMENTS as u64
+}
