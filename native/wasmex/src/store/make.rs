@@ -1,0 +1,189 @@
+//! Making stores: plain, WASI P1 and WASI P2 (the `store_new*` NIFs), renewing a store like a
+//! given one (`store_renew`, from the `Recipe` it keeps), and the stores of command runs on the
+//! run engine (`new_wasi_for_run`). Building a WASI context with preopened directories is file
+//! system I/O, so those NIFs run on a dirty I/O scheduler; the `_normal` variants (no preopens)
+//! on the caller's. Threading: a new store is owned by nobody until its resource is returned.
+
+use super::*;
+
+/// How a store was made, so that a fresh one like it can be made (`store_renew`).
+#[derive(Clone)]
+pub(super) enum Recipe {
+    Plain,
+    P1(WasiOptionsEx),
+    P2(WasiP2OptionsEx),
+}
+
+fn make_store(
+    engine: Engine,
+    limits: Option<StoreLimitsEx>,
+    recipe: Recipe,
+) -> Result<ResourceArc<StoreResource>> {
+    make_store_with(engine, limits, recipe, None)
+}
+
+fn make_store_with(
+    engine: Engine,
+    limits: Option<StoreLimitsEx>,
+    recipe: Recipe,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
+    let (wasi, p2, http, captured) = match recipe.clone() {
+        Recipe::Plain => (None, None, false, Captured::default()),
+        Recipe::P1(options) => {
+            let (ctx, captured) = wasi_from(options)?;
+            (Some(ctx), None, false, captured)
+        }
+        Recipe::P2(options) => {
+            let (ctx, http, captured) = wasi_p2_from(options)?;
+            (None, Some(ctx), http, captured)
+        }
+    };
+    let chan = Arc::new(Mutex::new(Channel::default()));
+    let hosts = Arc::new(Mutex::new(HostTable::default()));
+    let poisoned = Arc::new(AtomicBool::new(false));
+    let has_wasi = wasi.is_some();
+    let data = StoreData {
+        limits: limits_from(limits.clone()),
+        wasi,
+        p2,
+        table: ResourceTable::new(),
+        http: WasiHttpCtx::new(),
+        allow_http: http,
+        deny_http: DenyOutgoingHttp,
+        chan: chan.clone(),
+        hosts: hosts.clone(),
+        poisoned: poisoned.clone(),
+        exit_code: None,
+        captured: captured.clone(),
+    };
+    let mut store = Store::new(&engine, data);
+    store.limiter(|d| &mut d.limits);
+    // Each epoch tick (a quarter millisecond) ends a time slice: note it for the driver, then yield.
+    store.epoch_deadline_callback(|ctx| {
+        crate::engine::note_slice_used();
+        if let Ok(mut ch) = ctx.data().chan.lock() {
+            ch.yielded = true;
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
+    Ok(ResourceArc::new(StoreResource {
+        id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+        captured,
+        wasi: has_wasi,
+        limits,
+        recipe,
+        engine,
+        chan,
+        hosts,
+        deferred: Mutex::new(Vec::new()),
+        has_deferred: AtomicBool::new(false),
+        poisoned: poisoned.clone(),
+        slot: Mutex::new(Slot::new(Box::new(store), poisoned, run_slot)),
+    }))
+}
+
+/// A WASI P1 store without preopened directories on `engine` (the caller's scheduler), holding
+/// `run_slot` when `engine` is the run engine (`engine::run_engine`).
+pub fn new_wasi_for_run(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Engine,
+    run_slot: Option<RunSlot>,
+) -> Result<ResourceArc<StoreResource>> {
+    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
+    if options.does_io() {
+        return Err(Error::msg("preopened directories need store_new_wasi"));
+    }
+    make_store_with(engine, limits, Recipe::P1(options), run_slot)
+}
+
+#[rustler::nif]
+fn store_new(
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    make_store(engine_or_default(engine)?, limits, Recipe::Plain)
+}
+
+fn p1_recipe(o: WasiOptionsEx) -> (bool, Recipe) {
+    (o.does_io(), Recipe::P1(o))
+}
+
+fn p2_recipe(o: WasiP2OptionsEx) -> (bool, Recipe) {
+    (o.does_io(), Recipe::P2(o))
+}
+
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_new_wasi(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(options, limits, engine, None, p1_recipe)
+}
+
+/// `store_new_wasi` on a normal scheduler, for options without preopened directories.
+#[rustler::nif]
+fn store_new_wasi_normal(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(options, limits, engine, Some("store_new_wasi"), p1_recipe)
+}
+
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_new_wasi_p2(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(options, limits, engine, None, p2_recipe)
+}
+
+/// `store_new_wasi_p2` on a normal scheduler, for options without preopened directories.
+#[rustler::nif]
+fn store_new_wasi_p2_normal(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+) -> Result<ResourceArc<StoreResource>> {
+    new_wasi(
+        options,
+        limits,
+        engine,
+        Some("store_new_wasi_p2"),
+        p2_recipe,
+    )
+}
+
+/// A WASI store from `options` (of P1 or P2), refusing preopens off a dirty scheduler.
+fn new_wasi<'a, O: rustler::Decoder<'a>>(
+    options: Term<'a>,
+    limits: Option<StoreLimitsEx>,
+    engine: Option<ResourceArc<EngineResource>>,
+    // `Some(name of the dirty variant)` when called on a normal scheduler.
+    dirty_variant: Option<&str>,
+    recipe: fn(O) -> (bool, Recipe),
+) -> Result<ResourceArc<StoreResource>> {
+    let options: O = crate::convert::decode_checked(options, "WASI options")?;
+    let (does_io, recipe) = recipe(options);
+    if let (true, Some(nif)) = (does_io, dirty_variant) {
+        return Err(Error::msg(format!("preopened directories need {nif}")));
+    }
+    make_store(engine_or_default(engine)?, limits, recipe)
+}
+
+#[rustler::nif(schedule = "DirtyIo")]
+fn store_renew(store_or_caller: Term) -> Result<ResourceArc<StoreResource>> {
+    let handle = Handle::decode(store_or_caller)?;
+    let old = &handle.store;
+    // The fuel left in the old store carries over (fuel is a budget, not per store).
+    let fuel = old.lock()?.store().ok().and_then(|s| s.get_fuel().ok());
+    let fresh = make_store(old.engine.clone(), old.limits.clone(), old.recipe.clone())?;
+    if let Some(fuel) = fuel {
+        fresh.lock()?.store()?.set_fuel(fuel)?;
+    }
+    Ok(fresh)
+}
