@@ -44,7 +44,7 @@ mod ticker;
 
 pub use permits::compile_permit;
 #[cfg(test)]
-pub use permits::{big_compiles, CompilePermit};
+pub use permits::{big_compiles, CompilePermit, SMALL_COMPILE};
 pub use run::{fits_run_slot, run_engine, take_run_slot, RunSlot, RUN_TABLE_ELEMENTS};
 pub use ticker::note_slice_used;
 use ticker::register;

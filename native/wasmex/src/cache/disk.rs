@@ -24,6 +24,9 @@
 //! behind a mutex held only to look a directory up): a live writer writes its file continually,
 //! and one stalled that long loses its write (the rename fails), never a file. Errors while
 //! reading or writing the cache never fail a compile: the cache is skipped.
+//!
+//! The digests are computed in `disk/digest.rs`, the sweeping of stale temporary files is in
+//! `disk/sweep.rs`; this file keeps the keys, the file format, loading and storing.
 
 use std::fs;
 use std::hash::Hasher;
@@ -39,6 +42,13 @@ use wasmtime::{Engine, Module};
 
 use super::snapshot::Snapshot;
 use crate::error::Result;
+
+mod digest;
+mod sweep;
+
+pub use digest::{digest, digest_copying};
+pub use sweep::sweep;
+use sweep::sweep_once;
 
 const MAGIC: &[u8; 8] = b"WASMEXC1";
 const HEADER: usize = 8 + 32 + 32 + 8;
@@ -128,124 +138,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn chunk_digests(chunks: &[&[u8]]) -> Vec<[u8; 32]> {
-    chunks.iter().map(|c| Sha256::digest(c).into()).collect()
-}
-
-/// SHA-256 over a tag, the payload's length and the SHA-256 of each `CHUNK` of it; the chunks
-/// are hashed on up to as many threads as there are cores, this one included (inline for one
-/// chunk). The result
-/// does not depend on the number of threads.
-pub fn digest(payload: &[u8]) -> [u8; 32] {
-    let chunks: Vec<&[u8]> = payload.chunks(CHUNK).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, chunks.len().max(1));
-    let per = chunks.len().div_ceil(threads).max(1);
-    let digests: Vec<[u8; 32]> = if threads == 1 {
-        chunk_digests(&chunks)
-    } else {
-        std::thread::scope(|scope| {
-            let mut groups = chunks.chunks(per);
-            // The first group is hashed on this thread while the others run.
-            let first = groups.next().unwrap_or(&[]);
-            let spawned: Vec<_> = groups
-                .map(|group| {
-                    let spawned = std::thread::Builder::new()
-                        .name("wasmex-cache-hash".into())
-                        .spawn_scoped(scope, move || chunk_digests(group));
-                    (group, spawned)
-                })
-                .collect();
-            let mut digests = chunk_digests(first);
-            // A group whose thread could not start (or failed) is hashed here.
-            for (group, spawned) in spawned {
-                match spawned.map(|h| h.join()) {
-                    Ok(Ok(group_digests)) => digests.extend(group_digests),
-                    _ => digests.extend(chunk_digests(group)),
-                }
-            }
-            digests
-        })
-    };
-    combine(payload.len(), &digests)
-}
-
-/// The digest of a payload of `len` chunk digests.
-fn combine(len: usize, digests: &[[u8; 32]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"wasmex-chunks-4MiB\0");
-    h.update((len as u64).to_le_bytes());
-    for chunk_digest in digests {
-        h.update(chunk_digest);
-    }
-    h.finalize().into()
-}
-
-/// `digest` of a payload of `len` bytes copied piece by piece (`PIECE`): `read(buf, at)` fills a
-/// buffer of the thread's with the payload's bytes from `at`, the piece is hashed (into its
-/// chunk's digest) while it is in the CPU's cache, then handed to `write(piece, at)`. On up to as many threads as there are cores,
-/// this one included; `None` when a `read` or `write` fails.
-pub fn digest_copying(
-    len: usize,
-    read: impl Fn(&mut [u8], u64) -> bool + Sync,
-    write: impl Fn(&[u8], u64) -> bool + Sync,
-) -> Option<[u8; 32]> {
-    let count = len.div_ceil(CHUNK);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, count.max(1));
-    let per = count.div_ceil(threads).max(1);
-    let copy = |chunks: std::ops::Range<usize>| -> Option<Vec<[u8; 32]>> {
-        let mut buf = vec![0u8; PIECE.min(len)];
-        chunks
-            .map(|i| {
-                let (start, end) = (i * CHUNK, ((i + 1) * CHUNK).min(len));
-                let mut h = Sha256::new();
-                for at in (start..end).step_by(PIECE) {
-                    let piece = &mut buf[..PIECE.min(end - at)];
-                    if !read(piece, at as u64) {
-                        return None;
-                    }
-                    h.update(&*piece);
-                    if !write(piece, at as u64) {
-                        return None;
-                    }
-                }
-                Some(h.finalize().into())
-            })
-            .collect()
-    };
-    let copy = &copy;
-    let groups: Vec<_> = (0..count)
-        .step_by(per)
-        .map(|start| start..(start + per).min(count))
-        .collect();
-    let digests = std::thread::scope(|scope| {
-        let spawned: Vec<_> = groups
-            .iter()
-            .skip(1)
-            .map(|group| {
-                let chunks = group.clone();
-                let thread = std::thread::Builder::new()
-                    .name("wasmex-cache-hash".into())
-                    .spawn_scoped(scope, move || copy(chunks));
-                (group.clone(), thread)
-            })
-            .collect();
-        let mut digests = copy(groups.first().cloned().unwrap_or(0..0))?;
-        // A group whose thread could not start (or failed) is copied here.
-        for (group, thread) in spawned {
-            match thread.map(|h| h.join()) {
-                Ok(Ok(group_digests)) => digests.extend(group_digests?),
-                _ => digests.extend(copy(group)?),
-            }
-        }
-        Some(digests)
-    })?;
-    Some(combine(len, &digests))
-}
-
 /// The file that holds the artifact of `key` in `dir`.
 pub fn path_of<A: Artifact>(dir: &Path, key: &[u8; 32]) -> PathBuf {
     dir.join(format!("{}.{}", hex(key), A::KIND))
@@ -321,38 +213,6 @@ fn load<A: Artifact>(engine: &Engine, path: &Path, key: &[u8; 32]) -> Option<A> 
             // SAFETY: as above; wasmtime copies the verified bytes.
             unsafe { A::deserialize(engine, payload) }.ok()
         }
-    }
-}
-
-/// Removes the temporary files in `dir` last written `STALE` ago or earlier (crashed writers').
-pub fn sweep(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_str().is_some_and(|n| n.starts_with(TMP)) {
-            continue;
-        }
-        let modified = entry.metadata().and_then(|m| m.modified());
-        if modified.is_ok_and(|m| now.duration_since(m).unwrap_or_default() >= STALE) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Sweeps `dir` at its first lookup in this VM.
-fn sweep_once(dir: &Path) {
-    let first = SWEPT.lock().is_ok_and(|mut swept| {
-        let first = !swept.iter().any(|d| d == dir);
-        if first {
-            swept.push(dir.to_path_buf());
-        }
-        first
-    });
-    if first {
-        sweep(dir);
     }
 }
 

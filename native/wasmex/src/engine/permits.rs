@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Inputs up to this size compile without a permit: they take milliseconds.
-const SMALL_COMPILE: usize = 64 * 1024;
+pub const SMALL_COMPILE: usize = 64 * 1024;
 
 static BIG_COMPILES: AtomicUsize = AtomicUsize::new(0);
 
