@@ -32,16 +32,17 @@ defmodule Wasmex do
   not exit (unless it is linked to the server, as `start_link/1`'s caller is). The reason never
   holds the call's arguments.
 
-  One gap remains: wasmtime cannot interrupt a single bulk instruction (`memory.fill`,
-  `memory.copy`, `memory.init`, `table.fill`, `table.copy`, `table.grow`). It runs to its end
-  inside one step, holding the server's normal scheduler (`memory.fill` of 1 GiB: about 0.7 s
-  here); the deadline is checked after it, so the guest is stopped right after the instruction
-  (or returns its result, if it finished by then). The caller's `{:error, :timeout}` comes at the
-  deadline only if the caller runs on another, free scheduler; usually it shares the blocked one
-  and gets the answer when the instruction ends. The store's limits bound such an instruction:
-  tables are capped at 1,000,000 elements by default (`Wasmex.StoreLimits`), and `memory_size`
-  bounds how much one fill or copy can touch (a 32-bit memory is at most 4 GiB). Set
-  `memory_size` for untrusted guests.
+  wasmtime cannot interrupt a single bulk instruction (`memory.fill`, `memory.copy`,
+  `memory.init`, `table.fill`, `table.copy`, `table.grow`): it runs to its end, and the deadline
+  is checked right after it (the guest is then stopped, or returns its result if it finished by
+  then). How long one can run depends on the memory it touches (a first `memory.fill` of 1 GiB
+  faults every page in: about 0.5 s here), so a store whose memories together pass 64 MiB runs
+  its guest code on dirty schedulers (from the next time slice after its memory grew that far): such
+  an instruction then holds a dirty scheduler, never a normal one, and a server's caller gets its
+  `{:error, :timeout}` at the deadline. Below 64 MiB one instruction ends within a few tens of
+  milliseconds. The store's limits bound the rest: tables are capped at 1,000,000 elements by
+  default (`Wasmex.StoreLimits`), and `memory_size` bounds how much one fill or copy can touch
+  (a 32-bit memory is at most 4 GiB). Set `memory_size` for untrusted guests.
 
   Imports that call back into the same store (nested calls) may nest 100 levels deep; the
   call 101 levels deep returns `{:error, "nested calls are limited to 100 levels ..."}` to the

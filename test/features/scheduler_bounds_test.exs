@@ -90,6 +90,32 @@ defmodule Wasmex.Features.SchedulerBoundsTest do
     assert Memory.read_binary(store, memory, 64 * @mib - 2, 3) == <<"xx", 0>>
   end
 
+  test "a guest's memory.fill of 256 MiB does not hold a normal scheduler" do
+    # One bulk instruction cannot be interrupted, and a first fill faults every page in; a store
+    # with this much memory runs its guest on dirty schedulers (held 60-180 ms here before).
+    wat = ~S"""
+    (module (memory 4096)
+      (func (export "fill") (memory.fill (i32.const 0) (i32.const 9) (i32.const 268435456)))
+      (func (export "peek") (result i32) (i32.load8_u (i32.const 268435455))))
+    """
+
+    fresh = fn ->
+      {:ok, store} = Store.new()
+      {:ok, module} = Module.compile(store, wat)
+      {:ok, instance} = Instance.new(store, module, %{})
+      {store, instance}
+    end
+
+    {late, {store, instance, result}} =
+      best_lateness(2, fresh, fn {store, instance} ->
+        {store, instance, Instance.call(store, instance, "fill", [])}
+      end)
+
+    assert late < @late_ms
+    assert result == {:ok, []}
+    assert {:ok, [9]} = Instance.call(store, instance, "peek", [])
+  end
+
   test "dropping a store with 256 MiB of touched memory does not hold a normal scheduler" do
     wat = ~S"""
     (module (memory (export "m") 4096)

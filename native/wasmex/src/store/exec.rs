@@ -72,6 +72,19 @@ fn drive_from(slot: &mut Slot, chan: &Mutex<Channel>, now: Instant) -> Step {
 thread_local! {
     /// Whether this thread has entered wasmtime-wasi's Tokio runtime for good.
     static IN_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// This thread's kind, as `enif_thread_type` answers it (0: not asked yet).
+    static THREAD_TYPE: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is a normal scheduler (not a dirty one, not a thread of ours).
+fn on_normal_scheduler() -> bool {
+    let mut kind = THREAD_TYPE.get();
+    if kind == 0 {
+        // SAFETY: `enif_thread_type` only reads the calling thread's kind; any thread may call it.
+        kind = unsafe { rustler::sys::enif_thread_type() };
+        THREAD_TYPE.set(kind);
+    }
+    kind == rustler::sys::ERL_NIF_THR_NORMAL_SCHEDULER
 }
 
 /// Enters wasmtime-wasi's Tokio runtime on this scheduler thread once, and stays in it: entering
@@ -125,7 +138,7 @@ fn poll_slice(slot: &mut Slot, chan: &Mutex<Channel>, start: Instant) -> Step {
                     Some(Outbox::Sync(out)) => return Step::Synced(out),
                     None => {}
                 }
-                if std::mem::take(&mut ch.wants_dirty) {
+                if std::mem::take(&mut ch.wants_dirty) || (slot.large() && on_normal_scheduler()) {
                     return Step::Dirty;
                 }
                 let yielded = std::mem::take(&mut ch.yielded);
@@ -238,6 +251,11 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             }
             ch.inbox = Some(Inbox::Op(op::nested(op)));
         }
+    }
+    // A store with a large memory runs its guest on dirty schedulers from the first instruction:
+    // one bulk instruction over that memory would hold a normal scheduler for longer than a slice.
+    if slot.large() && on_normal_scheduler() {
+        return Ok(Step::Dirty);
     }
     Ok(drive_from(&mut slot, chan, now))
 }

@@ -1,9 +1,13 @@
 //! Store limits: `%Wasmex.StoreLimits{}` as the NIF sees it, and the store's resource limiter
 //! built from it (`Limits`: wasmtime's `StoreLimits` plus a count of the linear memory the store
-//! has allocated, which decides where the store is dropped, see `slot`).
+//! has allocated, which decides where the store is dropped, see `slot`, and whether its calls run
+//! on dirty schedulers, see `exec`).
 //!
 //! Plain data, built on the NIF's thread; the limiter lives in the store's data and is used only
 //! by the thread holding the store's slot.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rustler::NifMap;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -11,6 +15,13 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 /// Elements per table when `table_elements` is `nil`: one `table.grow` cannot run for long or
 /// allocate gigabytes (wasmtime's own default is unlimited: 2^31-1 elements took 16 GiB).
 pub const DEFAULT_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// Linear memory (all of a store's memories together) past which the store's guest code runs on
+/// dirty schedulers. wasmtime cannot interrupt one bulk instruction (`memory.fill`, `memory.copy`,
+/// `memory.init`), and one over the whole memory runs about 1 ms per 2-3 MiB: below this size it
+/// ends within some 30 ms; above it, it holds a dirty scheduler, never a normal one, so callers
+/// waiting on their timers are answered on time.
+pub const DIRTY_MEMORY: usize = 64 * 1024 * 1024;
 
 /// `%Wasmex.StoreLimits{}` as the NIF sees it; `nil` fields keep wasmtime's defaults, except
 /// `table_elements` (`DEFAULT_TABLE_ELEMENTS`).
@@ -35,6 +46,9 @@ pub struct Limits {
     inner: StoreLimits,
     /// Bytes of linear memory granted so far (every memory, initial sizes included).
     pub memory_bytes: usize,
+    /// Set once `memory_bytes` passes `DIRTY_MEMORY` (it never shrinks); read by the store's slot
+    /// while a call borrows the store, hence shared and atomic.
+    pub large: Arc<AtomicBool>,
 }
 
 pub fn limits_from(ex: Option<StoreLimitsEx>) -> Limits {
@@ -60,6 +74,7 @@ pub fn limits_from(ex: Option<StoreLimitsEx>) -> Limits {
     Limits {
         inner: b.table_elements(table_elements).build(),
         memory_bytes: 0,
+        large: Arc::new(AtomicBool::new(false)),
     }
 }
 
@@ -75,6 +90,9 @@ impl ResourceLimiter for Limits {
             self.memory_bytes = self
                 .memory_bytes
                 .saturating_add(desired.saturating_sub(current));
+            if self.memory_bytes > DIRTY_MEMORY {
+                self.large.store(true, Ordering::Relaxed);
+            }
         }
         Ok(allow)
     }

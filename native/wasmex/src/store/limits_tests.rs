@@ -39,3 +39,14 @@ fn granted_memory_is_counted_and_refused_growth_is_not() {
     assert!(!limits.memory_growing(131_072, 2 << 20, None).unwrap());
     assert_eq!(limits.memory_bytes, 131_072);
 }
+
+#[test]
+fn a_store_is_large_once_its_memories_together_pass_the_dirty_size() {
+    let mut limits = limits_from(None);
+    let half = DIRTY_MEMORY / 2;
+    assert!(limits.memory_growing(0, half, None).unwrap());
+    assert!(!limits.large.load(Ordering::Relaxed));
+    // a second memory of the same size: together they pass it
+    assert!(limits.memory_growing(0, half + 65_536, None).unwrap());
+    assert!(limits.large.load(Ordering::Relaxed));
+}

@@ -38,6 +38,8 @@ pub struct Slot {
     pub parked: Option<Parked>,
     store: NonNull<Store<StoreData>>,
     poisoned: Arc<AtomicBool>,
+    /// The limiter's flag: the store has more linear memory than `limits::DIRTY_MEMORY`.
+    large: Arc<AtomicBool>,
     /// A store of the run engine holds one of its slots until the store itself is dropped.
     run_slot: Option<RunSlot>,
 }
@@ -53,7 +55,9 @@ impl Slot {
         poisoned: Arc<AtomicBool>,
         run_slot: Option<RunSlot>,
     ) -> Self {
+        let large = store.data().limits.large.clone();
         Slot {
+            large,
             parked: None,
             store: NonNull::from(Box::leak(store)),
             poisoned,
@@ -72,6 +76,11 @@ impl Slot {
 
     pub fn poisoned(&self) -> bool {
         self.poisoned.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store's guest code belongs on dirty schedulers (see `limits::DIRTY_MEMORY`).
+    pub fn large(&self) -> bool {
+        self.large.load(Ordering::Relaxed)
     }
 
     pub fn poison(&self) {
