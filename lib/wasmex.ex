@@ -37,9 +37,10 @@ defmodule Wasmex do
   is checked right after it (the guest is then stopped, or returns its result if it finished by
   then). How long one can run depends on the memory it touches (a first `memory.fill` of 1 GiB
   faults every page in: about 0.5 s here), so a store whose memories together pass 64 MiB runs
-  its guest code on dirty schedulers (from the next time slice after its memory grew that far): such
-  an instruction then holds a dirty scheduler, never a normal one, and a server's caller gets its
-  `{:error, :timeout}` at the deadline. Below 64 MiB one instruction ends within a few tens of
+  its guest code on dirty schedulers (a guest whose `memory.grow` takes it past that goes on on
+  one before its next instruction): such an instruction then holds a dirty scheduler, never a
+  normal one, and a server's caller gets its `{:error, :timeout}` at the deadline. Calls on such
+  a store cost about 1.5 µs more (the dirty scheduler hop). Below 64 MiB one instruction ends within a few tens of
   milliseconds. The store's limits bound the rest: tables are capped at 1,000,000 elements by
   default (`Wasmex.StoreLimits`), and `memory_size` bounds how much one fill or copy can touch
   (a 32-bit memory is at most 4 GiB). Set `memory_size` for untrusted guests.

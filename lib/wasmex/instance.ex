@@ -50,8 +50,9 @@ defmodule Wasmex.Instance do
 
     Wasmex.Telemetry.span(:instantiate, %{kind: :module}, fn ->
       # A module with a large image (data segments) is instantiated on a dirty CPU scheduler.
+      # (`:dirty`, a step like any other, is an instantiation that goes on on one.)
       case Native.instance_new(store, module, imports, links, ms) do
-        :dirty ->
+        :start_dirty ->
           store
           |> Native.instance_new_dirty(module, imports, links, ms)
           |> Driver.run(store, nil, :dirty)

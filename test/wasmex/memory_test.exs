@@ -106,6 +106,17 @@ defmodule Wasmex.MemoryTest do
       assert Memory.size(store, memory) == 2 * @page
     end
 
+    test "growing a memory past 64 MiB (its store's calls move to dirty schedulers)" do
+      {store, _module, instance} = instantiate!(~S[(module (memory (export "memory") 1)
+          (func (export "last") (result i32) (i32.load8_u (i32.const 134217727))))])
+
+      memory = memory!(store, instance)
+      assert Memory.grow(store, memory, 2047) == 1
+      assert Memory.size(store, memory) == 2048 * @page
+      assert :ok = Memory.write_binary(store, memory, 2048 * @page - 1, <<7>>)
+      assert {:ok, [7]} = call(store, instance, "last", [])
+    end
+
     test "new pages are zeroed", %{store: store, memory: memory} do
       assert Memory.grow(store, memory, 1) == 1
       assert Memory.read_binary(store, memory, @page, 16) == :binary.copy(<<0>>, 16)

@@ -16,6 +16,7 @@ rustler::atoms! {
     component_callback,
     yield_ = "yield",
     dirty,
+    start_dirty,
     wait,
     busy,
     nan,

@@ -168,7 +168,7 @@ struct LinkEx {
 /// on a dirty CPU scheduler: wasmtime copies its data segments into memory in one poll.
 const DIRTY_IMAGE: usize = 4 * 1024 * 1024;
 
-/// Starts an instantiation, or answers `:dirty` for a module with a large image (then
+/// Starts an instantiation, or answers `:start_dirty` for a module with a large image (then
 /// `Wasmex.Instance` calls `instance_new_dirty` and drives the call on dirty schedulers).
 #[rustler::nif]
 fn instance_new<'a>(
@@ -181,7 +181,7 @@ fn instance_new<'a>(
 ) -> Term<'a> {
     let image = module.module.image_range();
     if (image.end as usize).saturating_sub(image.start as usize) > DIRTY_IMAGE {
-        return atoms::dirty().encode(env);
+        return atoms::start_dirty().encode(env);
     }
     new_instance(env, store_or_caller, module, imports, links, timeout_ms)
 }

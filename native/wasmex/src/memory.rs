@@ -60,9 +60,9 @@ impl SyncOp for Grow {
     type Out = u64;
 
     fn run(self, ctx: StoreContextMut<'_, StoreData>) -> Result<u64> {
-        self.0
-            .grow(ctx, self.1)
-            .map_err(|e| Error::Msg(format!("Failed to grow the memory: {e:#}.")))
+        let grown = exec::finish_now(self.0.grow_async(ctx, self.1))
+            .ok_or_else(|| Error::msg("Failed to grow the memory: the limiter did not answer."))?;
+        grown.map_err(|e| Error::Msg(format!("Failed to grow the memory: {e:#}.")))
     }
 }
 

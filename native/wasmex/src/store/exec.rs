@@ -311,6 +311,18 @@ pub fn to_dirty_scheduler(
     })
 }
 
+/// Runs a future that never waits on anything but our own limiter (host-side `Memory.grow`:
+/// the limiter suspends once when a store becomes large) to its end on this thread; `None` if it
+/// is still pending after a few polls.
+pub fn finish_now<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    (0..4).find_map(|_| match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    })
+}
+
 /// Polls the parked call again after a yield.
 pub fn resume_after_yield(handle: &Handle) -> Result<Step> {
     let mut slot = handle.store.lock()?;

@@ -6,11 +6,14 @@
 //! Plain data, built on the NIF's thread; the limiter lives in the store's data and is used only
 //! by the thread holding the store's slot.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustler::NifMap;
-use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, ResourceLimiterAsync, StoreLimits, StoreLimitsBuilder};
 
 /// Elements per table when `table_elements` is `nil`: one `table.grow` cannot run for long or
 /// allocate gigabytes (wasmtime's own default is unlimited: 2^31-1 elements took 16 GiB).
@@ -78,8 +81,28 @@ pub fn limits_from(ex: Option<StoreLimitsEx>) -> Limits {
     }
 }
 
-impl ResourceLimiter for Limits {
-    fn memory_growing(
+/// Pending once, then ready: suspends the guest's fiber so that its call leaves the normal
+/// scheduler (the poll sees a large store and answers `Step::Dirty`, see `exec`).
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+// Async, so that a growth past `DIRTY_MEMORY` inside a guest suspends it before its next
+// instruction: `memory.grow` then one `memory.fill` over the new pages would otherwise run on
+// the normal scheduler the call started on. Host-side growth (`Memory.grow`) polls it to its end.
+#[async_trait::async_trait]
+impl ResourceLimiterAsync for Limits {
+    async fn memory_growing(
         &mut self,
         current: usize,
         desired: usize,
@@ -90,8 +113,8 @@ impl ResourceLimiter for Limits {
             self.memory_bytes = self
                 .memory_bytes
                 .saturating_add(desired.saturating_sub(current));
-            if self.memory_bytes > DIRTY_MEMORY {
-                self.large.store(true, Ordering::Relaxed);
+            if self.memory_bytes > DIRTY_MEMORY && !self.large.swap(true, Ordering::Relaxed) {
+                YieldOnce(false).await;
             }
         }
         Ok(allow)
@@ -101,7 +124,7 @@ impl ResourceLimiter for Limits {
         self.inner.memory_grow_failed(error)
     }
 
-    fn table_growing(
+    async fn table_growing(
         &mut self,
         current: usize,
         desired: usize,

@@ -58,7 +58,7 @@ fn make_store_with(
         captured: captured.clone(),
     };
     let mut store = Store::new(&engine, data);
-    store.limiter(|d| &mut d.limits);
+    store.limiter_async(|d| &mut d.limits);
     // Each epoch tick (a quarter millisecond) ends a time slice: note it for the driver, then yield.
     store.epoch_deadline_callback(|ctx| {
         crate::engine::note_slice_used();
