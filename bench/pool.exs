@@ -66,28 +66,50 @@ defmodule Bench.Pool do
 
   ## Sections: each returns `{headers, rows}`.
 
-  # (a) A pool of 2 shared by 64 callers vs 64 callers with a `Wasmex` server each.
+  # (a) A pool of 2 shared by 64 callers vs 64 callers with a `Wasmex` server each, in four
+  # alternating rounds (the machine's speed drifts between runs of a few seconds).
   defp throughput do
     {:ok, _} = Pool.start_link(name: :bench_pool_a, bytes: @sum, size: 2, max_waiting: 1000)
-    pool = load(64, fn -> Pool.call_function(:bench_pool_a, "sum", [1, 2]) end)
-
     servers = for _ <- 1..64, do: server()
-    own = load(servers, fn s -> Wasmex.call_function(s, "sum", [1, 2]) end)
+    round_ms = max(div(@run_ms, 2), 100)
 
-    {["pool of 2", "64 own `Wasmex` servers", "pool / servers (target >= 1)"],
-     [[rates(pool), rates(own), H.num(pool.rate / own.rate) <> "x"]]}
+    rounds =
+      for _ <- 1..4 do
+        pool = load(64, fn -> Pool.call_function(:bench_pool_a, "sum", [1, 2]) end, round_ms)
+        own = load(servers, fn s -> Wasmex.call_function(s, "sum", [1, 2]) end, round_ms)
+        {pool, own}
+      end
+
+    {pools, owns} = Enum.unzip(rounds)
+    pool = sum_loads(pools)
+    own = sum_loads(owns)
+    per_round = Enum.map_join(rounds, " ", fn {p, o} -> H.num(p.rate / o.rate) end)
+
+    {["pool of 2", "64 own `Wasmex` servers", "pool / servers (target >= 1)", "per round"],
+     [[rates(pool), rates(own), H.num(pool.rate / own.rate) <> "x", per_round]]}
   end
 
-  # (b) One caller: a pool call vs `Wasmex.call_function/4` on one server.
+  defp sum_loads(loads) do
+    %{
+      ok: Enum.sum(Enum.map(loads, & &1.ok)),
+      errors: Enum.sum(Enum.map(loads, & &1.errors)),
+      rate: Enum.sum(Enum.map(loads, & &1.rate)) / length(loads)
+    }
+  end
+
+  # (b) One caller, server and pool calls alternating (each sample sees the same machine state).
   defp latency do
     {:ok, _} = Pool.start_link(name: :bench_pool_b, bytes: @sum, size: 2)
     s = server()
-    single = H.stats(H.sample(@calls, fn -> Wasmex.call_function(s, "sum", [1, 2]) end, @warmup))
 
-    pool =
-      H.stats(
-        H.sample(@calls, fn -> Pool.call_function(:bench_pool_b, "sum", [1, 2]) end, @warmup)
+    {single, pool} =
+      H.sample_pair(
+        @calls,
+        fn -> Wasmex.call_function(s, "sum", [1, 2]) end,
+        fn -> Pool.call_function(:bench_pool_b, "sum", [1, 2]) end
       )
+
+    {single, pool} = {H.stats(single), H.stats(pool)}
 
     {["path", "median", "p99", "vs server"],
      [
