@@ -31,17 +31,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{ResourceArc, Term};
-use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreContextMut};
-use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime::Engine;
 
-use self::data::{Channel, DenyOutgoingHttp, StoreData};
+use self::data::Channel;
 use self::host_table::HostTable;
-use self::limits::{limits_from, StoreLimitsEx};
-use self::op::{Nested, SyncOp};
+use self::limits::StoreLimitsEx;
+use self::op::Nested;
 use self::slot::Slot;
-use self::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
-use crate::engine::{engine_or_default, EngineResource, RunSlot};
+use self::wasi::Captured;
 use crate::error::{Error, Lock, Result};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);

@@ -10,23 +10,18 @@
 
 use std::time::Instant;
 
-use rustler::{Encoder, Env, ResourceArc, Term};
+use rustler::{Env, ResourceArc, Term};
 use wasmtime::component::types::{ComponentItem, Type};
-use wasmtime::component::{self as cm, Component, ComponentExportIndex};
-use wasmtime::StoreContextMut;
+use wasmtime::component::{Component, ComponentExportIndex};
 
-use super::flat::{self, FlatArg, FlatOut};
+use super::flat::{self};
 use super::guest_resource;
-use super::resources::{ResourcesIn, ResourcesOut};
-use super::{component_failure, ComponentInstanceResource};
+use super::resources::ResourcesIn;
+use super::ComponentInstanceResource;
 use crate::convert::component::term_to_val;
-use crate::convert::component_out::{byte_list, val_to_term, weight};
 use crate::convert::{list_items, name_arg};
 use crate::error::{Error, Result};
-use crate::store::data::StoreData;
 use crate::store::driver::{start_op_with, step_or_error};
-use crate::store::exec::to_dirty_scheduler;
-use crate::store::op::Op;
 use crate::store::Handle;
 
 mod call;

@@ -4,7 +4,22 @@
 //! system I/O, so those NIFs run on a dirty I/O scheduler; the `_normal` variants (no preopens)
 //! on the caller's. Threading: a new store is owned by nobody until its resource is returned.
 
-use super::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rustler::{ResourceArc, Term};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use super::data::{Channel, DenyOutgoingHttp, StoreData};
+use super::host_table::HostTable;
+use super::limits::{limits_from, StoreLimitsEx};
+use super::slot::Slot;
+use super::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
+use super::{Handle, StoreResource, NEXT_STORE_ID};
+use crate::engine::{engine_or_default, EngineResource, RunSlot};
+use crate::error::{Error, Result};
 
 /// How a store was made, so that a fresh one like it can be made (`store_renew`).
 #[derive(Clone)]

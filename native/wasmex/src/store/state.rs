@@ -3,7 +3,16 @@
 //! it (and whether it goes to Logger), and fuel. Fuel goes through the store as a synchronous
 //! operation (`SyncOp`), so it is read and set even while an import callback runs.
 
-use super::*;
+use std::sync::atomic::Ordering;
+
+use rustler::Term;
+use wasmtime::StoreContextMut;
+
+use super::data::StoreData;
+use super::exec;
+use super::op::SyncOp;
+use super::Handle;
+use crate::error::{Error, Result};
 
 /// Whether a trap or a stopped call broke the store's component instances. Elixir asks this
 /// instead of reading error texts.

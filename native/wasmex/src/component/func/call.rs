@@ -3,7 +3,19 @@
 //! they are large (`HEAVY_TERMS`, `HEAVY_BYTES`). Threading: as `store::exec` says (under the
 //! store's slot lock, on the calling scheduler).
 
-use super::*;
+use rustler::{Encoder, Env, ResourceArc, Term};
+use wasmtime::component::{self as cm, ComponentExportIndex};
+use wasmtime::StoreContextMut;
+
+use super::super::flat::{self, FlatArg, FlatOut};
+use super::super::resources::ResourcesOut;
+use super::super::{component_failure, ComponentInstanceResource};
+use crate::convert::component_out::{byte_list, val_to_term, weight};
+use crate::error::{Error, Result};
+use crate::store::data::StoreData;
+use crate::store::exec::to_dirty_scheduler;
+use crate::store::op::Op;
+use crate::store::Handle;
 
 /// A call's arguments: dynamic values, or flat ones for the fast path (see `flat`).
 pub(super) enum Params {
