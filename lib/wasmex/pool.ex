@@ -63,7 +63,9 @@ defmodule Wasmex.Pool do
     * `{:member_down, reason}` - the member process running or holding the call died (the
       arguments in a crash's stacktrace become arities, as for `Wasmex.call_function/4`);
     * `{:nodedown, node}` - the node running the call went away (it may have run);
-    * `{:remote_exit, node, reason}` - the call on another node exited.
+    * `{:remote_exit, node, reason}` - the call on another node raised (`reason` is the
+      exception), exited (the exit reason, arguments in a stacktrace become arities), threw
+      (`{:nocatch, value}`), or that node lacks the code (`:undef`).
 
   Its timeout covers waiting for a member and running; a call that reaches its member after its deadline is
   answered `{:error, :timeout}` without running, so a caller that gave up never has its call

@@ -55,20 +55,28 @@ defmodule Wasmex.Pool.Cluster do
     end
   end
 
-  defp erpc(node, pool, fun, params, timeout) do
-    :erpc.call(
-      node,
-      Client,
-      :call_here,
-      [pool, fun, params, timeout],
-      erpc_timeout(timeout)
-    )
+  defp erpc(node, pool, fun, params, timeout),
+    do: remote(node, Client, :call_here, [pool, fun, params], timeout)
+
+  @doc false
+  # `:erpc.call/5` of `module.fun(args ++ [timeout])` on `node`, every failure an error value:
+  # the remote call raises (`error({:exception, reason, stack})` from `:erpc`), exits
+  # (`exit({:exception, reason})`) or throws; the reasons lose the arguments of their stacktraces.
+  @spec remote(node(), module(), atom(), list(), timeout()) :: term()
+  def remote(node, module, fun, args, timeout) do
+    :erpc.call(node, module, fun, args ++ [timeout], erpc_timeout(timeout))
   catch
     :error, {:erpc, :noconnection} -> {:error, {:nodedown, node}}
     :error, {:erpc, :timeout} -> {:error, :timeout}
-    :exit, {:exception, reason, _stack} -> {:error, {:remote_exit, node, reason}}
-    :exit, reason -> {:error, {:remote_exit, node, reason}}
+    :error, {:erpc, reason} -> remote_exit(node, {:erpc, reason})
+    :error, {:exception, reason, _stack} -> remote_exit(node, reason)
+    :exit, {:exception, reason} -> remote_exit(node, reason)
+    :exit, reason -> remote_exit(node, reason)
+    :throw, value -> remote_exit(node, {:nocatch, value})
   end
+
+  defp remote_exit(node, reason),
+    do: {:error, {:remote_exit, node, Wasmex.Deadline.without_arguments(reason)}}
 
   # The remote call answers its own timeout; this one only bounds a lost answer.
   defp erpc_timeout(:infinity), do: :infinity
