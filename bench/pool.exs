@@ -67,17 +67,31 @@ defmodule Bench.Pool do
   ## Sections: each returns `{headers, rows}`.
 
   # (a) A pool of 2 shared by 64 callers vs 64 callers with a `Wasmex` server each, in four
-  # alternating rounds (the machine's speed drifts between runs of a few seconds).
+  # rounds of both (the machine's speed drifts between runs of a few seconds).
   defp throughput do
     {:ok, _} = Pool.start_link(name: :bench_pool_a, bytes: @sum, size: 2, max_waiting: 1000)
     servers = for _ <- 1..64, do: server()
     round_ms = max(div(@run_ms, 2), 100)
 
+    pool_load = fn ->
+      load(64, fn -> Pool.call_function(:bench_pool_a, "sum", [1, 2]) end, round_ms)
+    end
+
+    own_load = fn ->
+      load(servers, fn s -> Wasmex.call_function(s, "sum", [1, 2]) end, round_ms)
+    end
+
+    # In the order pool, servers, servers, pool, ...: what one row leaves behind (the exited
+    # callers' heaps, a scheduler's state) falls on both rows alike.
     rounds =
-      for _ <- 1..4 do
-        pool = load(64, fn -> Pool.call_function(:bench_pool_a, "sum", [1, 2]) end, round_ms)
-        own = load(servers, fn s -> Wasmex.call_function(s, "sum", [1, 2]) end, round_ms)
-        {pool, own}
+      for i <- 1..4 do
+        if rem(i, 2) == 1 do
+          pool = pool_load.()
+          {pool, own_load.()}
+        else
+          own = own_load.()
+          {pool_load.(), own}
+        end
       end
 
     {pools, owns} = Enum.unzip(rounds)
