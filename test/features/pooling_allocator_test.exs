@@ -30,7 +30,14 @@ defmodule Wasmex.Features.PoolingAllocatorTest do
       assert %{instances: 1000, core_instances: 1000, memories: 1000, tables: 1000} =
                EngineConfig.pooling(%EngineConfig{}, []).pooling
 
-      assert %{instances: 5, core_instances: 20, memories: 20, tables: 3, max_memory_size: nil} =
+      assert %{
+               instances: 5,
+               core_instances: 20,
+               memories: 20,
+               tables: 3,
+               max_memory_size: nil,
+               keep_resident: 0
+             } =
                EngineConfig.pooling(%EngineConfig{}, instances: 5, core_instances: 20, tables: 3).pooling
 
       assert %EngineConfig{pooling: nil} =
@@ -47,6 +54,10 @@ defmodule Wasmex.Features.PoolingAllocatorTest do
       assert_raise ArgumentError, ~s(option :memories must be a positive integer, got: "1"), fn ->
         EngineConfig.pooling(%EngineConfig{}, memories: "1")
       end
+
+      assert_raise ArgumentError,
+                   "option :keep_resident must be a non-negative integer or nil, got: -1",
+                   fn -> EngineConfig.pooling(%EngineConfig{}, keep_resident: -1) end
 
       assert_raise ArgumentError, ~r/unknown keys \[:slots\]/, fn ->
         EngineConfig.pooling(%EngineConfig{}, slots: 1)
@@ -69,6 +80,43 @@ defmodule Wasmex.Features.PoolingAllocatorTest do
 
         :erlang.garbage_collect()
         assert eventually(fn -> check_fresh_instance(engine, module) end)
+      end
+    end
+
+    test "with :keep_resident, a reused slot's memory and table start as the module says" do
+      # The first 64 KiB of each memory and table are zeroed with memset when their store is
+      # freed; the rest is handed back to the OS. A run writes on both sides of that line and
+      # into its table; every later store in the reused slot must see none of it.
+      wat = ~S"""
+      (module
+        (memory (export "memory") 4)
+        (table 2 funcref)
+        (data (i32.const 16) "image")
+        (func $f)
+        (elem declare func $f)
+        (func (export "dirty")
+          (i32.store (i32.const 16) (i32.const 0x41414141))
+          (i32.store (i32.const 1000) (i32.const 7))
+          (i32.store (i32.const 200000) (i32.const 9))
+          (table.set (i32.const 1) (ref.func $f)))
+        (func (export "probe") (result i32)
+          (i32.add
+            (i32.add (i32.load (i32.const 1000)) (i32.load (i32.const 200000)))
+            (ref.is_null (table.get (i32.const 1))))))
+      """
+
+      engine = engine!(instances: 1, keep_resident: 65_536)
+      {:ok, store} = Store.new(nil, engine)
+      {:ok, module} = Module.compile(store, wat)
+
+      for _ <- 1..5 do
+        {:ok, {s, i}} = eventually_instance(engine, module)
+        # nothing written yet: 0 + 0 + 1 (the table slot is null)
+        assert {:ok, [1]} = Instance.call(s, i, "probe", [])
+        {:ok, memory} = Instance.memory(s, i)
+        assert Wasmex.Memory.read_binary(s, memory, 16, 5) == "image"
+        assert {:ok, []} = Instance.call(s, i, "dirty", [])
+        assert {:ok, [16]} = Instance.call(s, i, "probe", [])
       end
     end
 
@@ -122,6 +170,22 @@ defmodule Wasmex.Features.PoolingAllocatorTest do
       {:error, reason} ->
         assert reason =~ "pooling allocator is full"
         false
+    end
+  end
+
+  # An instance in a fresh store of `engine`, once a slot is free again (each store is freed by
+  # a garbage collection of this process, a moment later).
+  defp eventually_instance(engine, module, tries \\ 100) do
+    :erlang.garbage_collect()
+
+    case instance(engine, module) do
+      {:ok, _} = ok ->
+        ok
+
+      {:error, reason} when tries > 0 ->
+        assert reason =~ "pooling allocator is full"
+        Process.sleep(10)
+        eventually_instance(engine, module, tries - 1)
     end
   end
 

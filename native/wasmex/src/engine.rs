@@ -88,6 +88,9 @@ pub struct PoolingEx {
     memories: u32,
     tables: u32,
     max_memory_size: Option<usize>,
+    /// Bytes of each memory and table zeroed with `memset` when freed (wasmtime's
+    /// `linear_memory_keep_resident` and `table_keep_resident`).
+    keep_resident: usize,
 }
 
 /// Each linear memory's reservation, guard and room for growth, in bytes
@@ -215,6 +218,8 @@ pub(crate) fn config_from(ex: &EngineConfigEx) -> Result<Config> {
         if let Some(bytes) = p.max_memory_size {
             pool.max_memory_size(bytes);
         }
+        pool.linear_memory_keep_resident(p.keep_resident)
+            .table_keep_resident(p.keep_resident);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     } else {
         // On demand, a fresh store's fiber stack is a reused mapping rather than a new one.
