@@ -18,7 +18,12 @@ defmodule Wasmex.Command do
   compiled, or found in the compile cache, on every run). A prepared core module of the default
   engine, run without `:fuel` or `:preopen`, runs in a store whose linear memory comes from a
   pool of reused slots (128 runs at a time); runs beyond that get a store of their own, so no
-  run ever waits for a slot or fails for want of one.
+  run ever waits for a slot or fails for want of one. The first 2 MiB of such a memory are
+  zeroed when its run ends and stay mapped, so the next run's first writes there take no page
+  fault: a Rust command's stack (1 MiB by default, at the start of its memory) and its data fit.
+  A command linked with a smaller stack (`-C link-arg=-zstack-size=65536`) has a smaller memory
+  to zero and fault in: the JSON command of `bench/command.exs` made more than twice as many runs
+  per second with 4 callers that way (see BENCHMARKS.md).
 
   ## Outcomes
 
