@@ -190,6 +190,28 @@ defmodule Wasmex.Features.GuestBoundsTest do
     end
   end
 
+  describe "bulk instructions in a component" do
+    test "a Components server's 1 GiB fill answers at its 100 ms deadline; the server goes on" do
+      wat = ~S"""
+      (component
+        (core module $m
+          (memory (export "mem") 16384)
+          (func (export "fill") (memory.fill (i32.const 0) (i32.const 1) (i32.const 1073741824)))
+          (func (export "one") (result i32) (i32.const 1)))
+        (core instance $i (instantiate $m))
+        (func (export "fill") (canon lift (core func $i "fill")))
+        (func (export "one") (result u32) (canon lift (core func $i "one"))))
+      """
+
+      {:ok, pid} = Wasmex.Components.start_link(bytes: wat)
+      {ms, result} = timed_ms(fn -> Wasmex.Components.call_function(pid, "fill", [], 100) end)
+      assert result == {:error, :timeout}
+      assert ms < 300, "answered after #{ms} ms"
+      # The stopped guest's instance is replaced; the new one serves.
+      assert {:ok, 1} = Wasmex.Components.call_function(pid, "one", [], 10_000)
+    end
+  end
+
   describe "compiles" do
     # A module that takes well over a millisecond to compile; unique, so no cache answers it.
     # (15,000 functions: about 1 s here.)
