@@ -26,8 +26,10 @@ defmodule Wasmex.Components.GuestResource do
     * resources returned by the guest, directly or nested in lists, tuples, records, options,
       results and variants, come back as new `%GuestResource{}` handles, also from
       `Wasmex.Components.call_function/4`;
-    * a handle that is garbage collected while still yours is dropped before the next call on
-      its store.
+    * a handle that is garbage collected while still yours is dropped inside the next call on
+      its store, before that call's own work: at most 256 such drops per call, and none once
+      half of the call's timeout is gone (the rest go to the following calls), so a call with a
+      short timeout is not stopped, and its instance not broken, by drops it did not ask for.
 
   Handles belong to one instance. A call that times out is stopped, which breaks the instance
   like a trap. After a `Wasmex.Components` server replaced such an instance, the old handles give

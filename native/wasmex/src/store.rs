@@ -12,6 +12,7 @@
 
 pub mod callback;
 pub mod data;
+pub mod deferred;
 pub mod driver;
 pub mod exec;
 pub mod host_table;
@@ -27,13 +28,14 @@ mod state;
 pub use make::new_wasi_for_run;
 use make::Recipe;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{ResourceArc, Term};
 use wasmtime::Engine;
 
 use self::data::Channel;
+use self::deferred::Deferred;
 use self::host_table::HostTable;
 use self::limits::StoreLimitsEx;
 use self::op::Nested;
@@ -55,11 +57,8 @@ pub struct StoreResource {
     pub chan: Arc<Mutex<Channel>>,
     pub hosts: Arc<Mutex<HostTable>>,
     /// Operations left by handles that were garbage collected (a guest resource's drop), run
-    /// before the next call; their results are ignored.
-    deferred: Mutex<Vec<Box<dyn Nested>>>,
-    /// Whether `deferred` may hold operations: read on every call, so the lock is taken only
-    /// when there is something to take.
-    has_deferred: AtomicBool,
+    /// before the next call; their results are ignored (see `deferred`).
+    pub deferred: Arc<Deferred>,
     /// The slot's `poisoned` flag, readable without taking the slot's lock.
     poisoned: Arc<AtomicBool>,
     slot: Mutex<Slot>,
@@ -71,34 +70,10 @@ impl rustler::Resource for StoreResource {}
 // A panic inside a NIF poisons the locks this resource holds, and later uses report an error.
 impl std::panic::RefUnwindSafe for StoreResource {}
 
-/// How many deferred jobs (drops of collected guest resource handles) one call runs first.
-pub const MAX_DEFERRED_PER_CALL: usize = 256;
-
 impl StoreResource {
     /// Leaves `job` to run before the next call on this store.
     pub fn defer(&self, job: Box<dyn Nested>) {
-        if let Ok(mut deferred) = self.deferred.lock() {
-            deferred.push(job);
-            self.has_deferred.store(true, Ordering::Release);
-        }
-    }
-
-    /// The first `MAX_DEFERRED_PER_CALL` jobs `defer` left, taken (none without taking the lock
-    /// when there are none). The rest wait for the following calls: they run inside the call's
-    /// deadline, so a call after thousands of collected handles must not spend it on them.
-    pub fn take_deferred(&self) -> Vec<Box<dyn Nested>> {
-        if !self.has_deferred.swap(false, Ordering::AcqRel) {
-            return Vec::new();
-        }
-        let Ok(mut deferred) = self.deferred.lock() else {
-            return Vec::new();
-        };
-        if deferred.len() <= MAX_DEFERRED_PER_CALL {
-            return std::mem::take(&mut *deferred);
-        }
-        let taken = deferred.drain(..MAX_DEFERRED_PER_CALL).collect();
-        self.has_deferred.store(true, Ordering::Release);
-        taken
+        self.deferred.push(job);
     }
 
     pub fn lock(&self) -> Result<MutexGuard<'_, Slot>> {

@@ -433,6 +433,35 @@ defmodule Wasmex.Components.GuestResourceTest do
       |> Enum.reverse()
     end
 
+    test "a call with a short timeout after many collected handles keeps its instance" do
+      # The drops run inside the next calls, in the first half of each call's time at most: a
+      # call stopped during them would leave the instance unusable for nothing it did. The
+      # fixture's accumulators starting at 1,000,000,000 + n spin n iterations when dropped
+      # (about 0.1 ms here for n = 100,000): 256 of them take well over a 10 ms call.
+      {_store, _component, instance} = instance!()
+      kept = acc!(instance, 7)
+      :ok = make_and_forget_slow(instance, 300, 100_000)
+      :erlang.garbage_collect()
+
+      results = for _ <- 1..10, do: GuestResource.call(kept, :method, :value, [], 10)
+      assert Enum.all?(results, &(&1 in [{:ok, 7}, {:error, :timeout}])), inspect(results)
+      assert {:ok, 7} in results
+      refute Instance.poisoned?(instance)
+
+      # none is lost: later calls (without a deadline) run the rest
+      wait_until(fn ->
+        Instance.call(instance, {@counters, "dropped"}, [], 60_000) == {:ok, 300}
+      end)
+
+      assert {:ok, 7} = GuestResource.call(kept, :method, :value, [])
+    end
+
+    defp make_and_forget_slow(instance, n, spins) do
+      handles = for _ <- 1..n, do: acc!(instance, 1_000_000_000 + spins)
+      ^n = length(handles)
+      :ok
+    end
+
     test "the handles of a process that exited are dropped", %{pid: pid} do
       assert dropped(pid) == 0
 

@@ -22,8 +22,19 @@ struct MyAccumulator {
     value: Cell<u32>,
 }
 
+/// An accumulator whose value is at least this is slow to drop: it spins `value - SLOW_DROP`
+/// loop iterations first (the host tests bound how long collected handles' drops may take).
+const SLOW_DROP: u32 = 1_000_000_000;
+
 impl Drop for MyAccumulator {
     fn drop(&mut self) {
+        let value = self.value.get();
+        if value >= SLOW_DROP {
+            let mut i: u32 = 0;
+            while i < value - SLOW_DROP {
+                i = std::hint::black_box(i + 1);
+            }
+        }
         DROPPED.fetch_add(1, Ordering::SeqCst);
     }
 }

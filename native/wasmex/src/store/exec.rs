@@ -214,13 +214,21 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             // it is read only while no call is parked, and this one is parked from here on.
             slot.store()?.set_epoch_deadline(1);
             let ptr = slot.store_ptr();
-            // Clean-ups left by handles that were garbage collected run first.
-            let deferred = handle.store.take_deferred();
+            // Clean-ups left by handles that were garbage collected run first, in the first half
+            // of the call's time at most; what is left waits for the next call (see `deferred`).
+            let queue = handle.store.deferred.clone();
+            let jobs = queue.take();
+            let half = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
             let task = op::task::<O, _>(async move {
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
                 let store = unsafe { &mut *ptr.get() };
-                for job in deferred {
+                let mut jobs = jobs.into_iter();
+                while let Some(job) = jobs.next() {
+                    if half.is_some_and(|h| Instant::now() >= h) {
+                        queue.give_back(std::iter::once(job).chain(jobs).collect());
+                        break;
+                    }
                     drop(job.run(store.as_context_mut()).await);
                 }
                 op.run(store.as_context_mut()).await

@@ -91,8 +91,7 @@ fn make_store_with(
         engine,
         chan,
         hosts,
-        deferred: Mutex::new(Vec::new()),
-        has_deferred: AtomicBool::new(false),
+        deferred: Arc::default(),
         poisoned: poisoned.clone(),
         slot: Mutex::new(Slot::new(Box::new(store), poisoned, run_slot)),
     }))
