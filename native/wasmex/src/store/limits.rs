@@ -7,10 +7,9 @@
 //! by the thread holding the store's slot.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use rustler::NifMap;
 use wasmtime::{ResourceLimiter, ResourceLimiterAsync, StoreLimits, StoreLimitsBuilder};
@@ -81,20 +80,17 @@ pub fn limits_from(ex: Option<StoreLimitsEx>) -> Limits {
     }
 }
 
-/// Pending once, then ready: suspends the guest's fiber so that its call leaves the normal
-/// scheduler (the poll sees a large store and answers `Step::Dirty`, see `exec`).
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if std::mem::replace(&mut self.0, true) {
-            Poll::Ready(())
-        } else {
+/// Pending once, then ready: awaited inside a guest call, it suspends the call's fiber once, so
+/// that the poll returns and the driver can move the call (to a dirty scheduler: see `exec`).
+pub fn yield_once() -> impl Future<Output = ()> + Send + 'static {
+    let mut pending = true;
+    std::future::poll_fn(move |_| {
+        if std::mem::take(&mut pending) {
             Poll::Pending
+        } else {
+            Poll::Ready(())
         }
-    }
+    })
 }
 
 // Async, so that a growth past `DIRTY_MEMORY` inside a guest suspends it before its next
@@ -114,7 +110,7 @@ impl ResourceLimiterAsync for Limits {
                 .memory_bytes
                 .saturating_add(desired.saturating_sub(current));
             if self.memory_bytes > DIRTY_MEMORY && !self.large.swap(true, Ordering::Relaxed) {
-                YieldOnce(false).await;
+                yield_once().await;
             }
         }
         Ok(allow)

@@ -1,6 +1,7 @@
 //! Unit tests of the store limiter (pure: no NIF API).
 
 use super::*;
+use std::task::Context;
 
 /// The limiter's answer (its futures are pending at most once).
 fn ready<T>(fut: impl Future<Output = T>) -> T {
