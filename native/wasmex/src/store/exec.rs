@@ -216,20 +216,25 @@ pub fn start<O: Op>(handle: &Handle, op: O, deadline: Option<Instant>, env: Env)
             let ptr = slot.store_ptr();
             // Clean-ups left by handles that were garbage collected run first, in the first half
             // of the call's time at most; what is left waits for the next call (see `deferred`).
-            let queue = handle.store.deferred.clone();
-            let jobs = queue.take();
-            let half = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
+            // (Nearly every call finds none: then nothing is cloned or computed for them.)
+            let jobs = handle.store.deferred.take();
+            let queue = (!jobs.is_empty()).then(|| {
+                let half = deadline.map(|d| now + d.saturating_duration_since(now) / 2);
+                (handle.store.deferred.clone(), half)
+            });
             let task = op::task::<O, _>(async move {
                 // SAFETY: the slot keeps the store alive and untouched while this future is
                 // parked in it, and drops this future before the store.
                 let store = unsafe { &mut *ptr.get() };
-                let mut jobs = jobs.into_iter();
-                while let Some(job) = jobs.next() {
-                    if half.is_some_and(|h| Instant::now() >= h) {
-                        queue.give_back(std::iter::once(job).chain(jobs).collect());
-                        break;
+                if let Some((queue, half)) = queue {
+                    let mut jobs = jobs.into_iter();
+                    while let Some(job) = jobs.next() {
+                        if half.is_some_and(|h| Instant::now() >= h) {
+                            queue.give_back(std::iter::once(job).chain(jobs).collect());
+                            break;
+                        }
+                        drop(job.run(store.as_context_mut()).await);
                     }
-                    drop(job.run(store.as_context_mut()).await);
                 }
                 op.run(store.as_context_mut()).await
             });
@@ -309,14 +314,7 @@ pub fn to_dirty_scheduler(
     if let Ok(mut ch) = ctx.data().chan.lock() {
         ch.wants_dirty = true;
     }
-    let mut pending = true;
-    std::future::poll_fn(move |_| {
-        if std::mem::take(&mut pending) {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
+    super::limits::yield_once()
 }
 
 /// Runs a future that never waits on anything but our own limiter (host-side `Memory.grow`:
