@@ -91,12 +91,13 @@ defmodule Wasmex.GuestResourceCase do
   end
 
   @doc """
-  Creates `n` handles, all referenced until it returns, and forgets them: a garbage collection
+  Creates `n` handles (accumulators starting at `start`), all referenced until it returns, and
+  forgets them: a garbage collection
   of the caller then frees them together.
   """
-  @spec make_and_forget_many(pid(), pos_integer()) :: :ok
-  def make_and_forget_many(pid, n) do
-    handles = for _ <- 1..n, do: acc!(pid, 1)
+  @spec make_and_forget_many(pid() | Instance.t(), pos_integer(), non_neg_integer()) :: :ok
+  def make_and_forget_many(pid, n, start \\ 1) do
+    handles = for _ <- 1..n, do: acc!(pid, start)
     ^n = length(handles)
     :ok
   end
