@@ -92,8 +92,7 @@ defmodule Wasmex.GuestResourceCase do
 
   @doc """
   Creates `n` handles (accumulators starting at `start`), all referenced until it returns, and
-  forgets them: a garbage collection
-  of the caller then frees them together.
+  forgets them: a garbage collection of the caller then frees them together.
   """
   @spec make_and_forget_many(pid() | Instance.t(), pos_integer(), non_neg_integer()) :: :ok
   def make_and_forget_many(pid, n, start \\ 1) do
