@@ -41,8 +41,13 @@ defmodule Wasmex.Pool do
   ## Where a call runs
   Each member is a process that owns its store and instance, like a `Wasmex` server. The caller
   picks a member without a message (the pool's figures are atomics read through
-  `:persistent_term`): the first idle member from a starting point that differs per scheduler,
-  else the least loaded of up to four, and calls it. **Elixir imports run in the member
+  `:persistent_term`) and calls it. Each scheduler has a member of its own
+  (`rem(scheduler_id, size) + 1`), taken when it is idle; when it is busy, an idle member among
+  the next three is taken; when none is idle, the caller waits at its own member, and once
+  more than `max_waiting / size` callers are there, at the least loaded of those four. Callers
+  that keep to their scheduler's member give each member a queue it runs without sleeping:
+  with 64 callers on a pool of 2, this made 1.1-1.5x the calls of picking the least loaded
+  member every time (BENCHMARKS.md). **Elixir imports run in the member
   process**, as in a `Wasmex` server (`self()` in an import is the member, not the caller). A
   call sent to another node runs in a process on that node, and its imports run there.
 

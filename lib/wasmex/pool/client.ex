@@ -1,8 +1,7 @@
 defmodule Wasmex.Pool.Client do
   @moduledoc false
   # The caller's side of a pool call. It reads the pool's `Wasmex.Pool.Info` (no message), picks
-  # a member: the first idle one from a starting point that differs per scheduler, else the one
-  # with the fewest callers queued of up to four, and calls it. One deadline covers waiting and
+  # a member (see `pick/1`) and calls it. One deadline covers waiting and
   # running: the member answers `{:error, :timeout}` for a call that reaches it too late. A pool
   # on another node runs the call there (`Wasmex.Pool.Cluster`). Nothing here exits: a member
   # that is gone or goes down answers `{:error, _}`.
@@ -34,7 +33,7 @@ defmodule Wasmex.Pool.Client do
   end
 
   defp local(info, fun, params, timeout, deadline, spill?) do
-    {index, load} = pick(info)
+    {index, load} = pick(info, :erlang.system_info(:scheduler_id))
 
     cond do
       load == 0 ->
@@ -57,11 +56,32 @@ defmodule Wasmex.Pool.Client do
     end
   end
 
-  # The first idle member from a starting point that differs per scheduler, else the least
-  # loaded of the first four: `{index, callers in flight}`.
-  defp pick(info) do
-    start = rem(:erlang.system_info(:scheduler_id), info.size)
-    scan(info, start, min(info.size, @scan), {start + 1, :infinity})
+  # `{index, callers in flight}` of the member a caller on `scheduler` calls. Each scheduler has a member of its own
+  # (scheduler `s` -> member `rem(s, size) + 1`), taken when it is idle. When it is busy, an idle
+  # member among the next three is taken; when none is idle, the caller queues at its own
+  # member, until more than `max_queue` callers are there: then the least loaded of the four.
+  #
+  # Why not the least loaded at once: callers that keep to their scheduler's member make a
+  # member's queue long and each member's callers one group, and a member with a queue runs call
+  # after call without sleeping. With 64 callers on a pool of 2 (2 cores) this made 1.1-1.6x
+  # the calls of the least-loaded pick in the same runs (BENCHMARKS.md, "Session 6").
+  @doc false
+  @spec pick(Info.t(), pos_integer()) :: {pos_integer(), non_neg_integer()}
+  def pick(info, scheduler) do
+    own = rem(scheduler, info.size) + 1
+
+    case Info.in_flight(info, own) do
+      0 ->
+        {own, 0}
+
+      load ->
+        case scan(info, own, min(info.size, @scan) - 1, {own, :infinity}) do
+          {_, 0} = idle -> idle
+          _ when load <= info.max_queue -> {own, load}
+          {_, least} = other when least < load -> other
+          _ -> {own, load}
+        end
+    end
   end
 
   defp scan(_info, _at, 0, best), do: best
