@@ -3,8 +3,10 @@ defmodule Wasmex.Pool.Info do
   # What callers read to reach a pool without a message: kept in `:persistent_term` under the
   # pool's name while the pool runs (put by `Wasmex.Pool.Keeper`, erased when the pool stops).
   #
-  #   * `{Wasmex.Pool, name}`: the kind, the pool options, the member names and the atomics
-  #     (per member: callers in flight, calls served, members replaced);
+  #   * `{Wasmex.Pool, name}`: the kind, the pool options, the members and the atomics (per
+  #     member: callers in flight, calls served, members replaced). A member is its pid once it
+  #     has started (`member_started/3`, put again by each member that starts), its registered
+  #     name before: a call by pid skips the name lookup;
   #   * `{Wasmex.Pool.Recipe, name}`: the current recipe (replaced by a reload).
 
   @enforce_keys [
@@ -60,6 +62,19 @@ defmodule Wasmex.Pool.Info do
     :persistent_term.put({Wasmex.Pool, name}, info)
     :persistent_term.put({Wasmex.Pool.Recipe, name}, recipe)
     info
+  end
+
+  @doc false
+  # A member process starts: calls reach it by pid from now on. Members start one at a time
+  # (their supervisor starts them in turn), so two never put the info at once.
+  @spec member_started(atom(), pos_integer(), pid()) :: :ok
+  def member_started(pool, index, pid) do
+    info = get!(pool)
+
+    :persistent_term.put({Wasmex.Pool, pool}, %{
+      info
+      | members: put_elem(info.members, index - 1, pid)
+    })
   end
 
   @doc false

@@ -30,6 +30,8 @@ defmodule Wasmex.Pool.Member do
   def init({pool, index}) do
     info = Info.get!(pool)
     Info.reset(info, index)
+    # Before the instance is built: callers queue here meanwhile, as they do by name.
+    Info.member_started(pool, index, self())
     recipe = Info.recipe!(pool)
     state = %{pool: pool, index: index, info: info, recipe: recipe, member: nil}
 
