@@ -46,7 +46,7 @@ defmodule Wasmex.Pool do
   the next three is taken; when none is idle, the caller waits at its own member, and once
   more than `max_waiting / size` callers are there, at the least loaded of those four. Callers
   that keep to their scheduler's member give each member a queue it runs without sleeping:
-  with 64 callers on a pool of 2, this made 1.1-1.5x the calls of picking the least loaded
+  with 64 callers on a pool of 2, this made 1.09-1.48x the calls of picking the least loaded
   member every time (BENCHMARKS.md). **Elixir imports run in the member
   process**, as in a `Wasmex` server (`self()` in an import is the member, not the caller). A
   call sent to another node runs in a process on that node, and its imports run there.

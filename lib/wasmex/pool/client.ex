@@ -63,7 +63,7 @@ defmodule Wasmex.Pool.Client do
   #
   # Why not the least loaded at once: callers that keep to their scheduler's member make a
   # member's queue long and each member's callers one group, and a member with a queue runs call
-  # after call without sleeping. With 64 callers on a pool of 2 (2 cores) this made 1.1-1.6x
+  # after call without sleeping. With 64 callers on a pool of 2 (2 cores) this made 1.09-1.48x
   # the calls of the least-loaded pick in the same runs (BENCHMARKS.md, "Session 6").
   @doc false
   @spec pick(Info.t(), pos_integer()) :: {pos_integer(), non_neg_integer()}
