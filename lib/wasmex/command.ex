@@ -15,19 +15,22 @@ defmodule Wasmex.Command do
   Nothing one run leaves in memory, globals or files of its store is seen by the next: every run
   gets a new store and a new instance. The compiled code is shared: pass a `%Wasmex.Module{}` or
   a `%Wasmex.Components.Component{}` made once with `prepare/2` (the fast path; bytes are
-  compiled, or found in the compile cache, on every run). A prepared core module of the default
-  engine, run without `:fuel` or `:preopen`, runs in a store whose linear memory comes from a
-  pool of reused slots (128 runs at a time); runs beyond that get a store of their own, so no
-  run ever waits for a slot or fails for want of one. The first 2 MiB of such a memory are
+  compiled, or found in the compile cache, on every run). A prepared core module or component
+  of the default engine, run without `:fuel` or `:preopen`, runs in a store whose linear memory
+  comes from a pool of reused slots (128 core runs and 64 component runs at a time; a component
+  gets a slot when its core modules have one memory between them and at most 16 core instances
+  and 8 tables, as a `wasm32-wasip2` build has, and its compiled code is at most 1 MiB); runs
+  beyond that get a store of their own, so no run ever waits for a slot or fails for want of
+  one. The first 2 MiB of such a memory are
   zeroed when its run ends and stay mapped, so the next run's first writes there take no page
   fault: a Rust command's stack (1 MiB by default, at the start of its memory) and its data fit.
   A command linked with a smaller stack (`-C link-arg=-zstack-size=65536`) has a smaller memory
   to zero and fault in: the JSON command of `bench/command.exs` made more than twice as many runs
   per second with 4 callers that way (see BENCHMARKS.md).
 
-  Components, and modules of other engines, run in stores of the engine they were prepared
-  for. For per-request component runs, prepare them on a pooling engine that zeroes what its
-  stores used, and pass the same engine to each run:
+  Code of other engines runs in stores of the engine it was prepared for. For per-request runs
+  of a component that gets no slot (more memories, or larger code), prepare it on a pooling
+  engine that zeroes what its stores used, and pass the same engine to each run:
 
       {:ok, engine} =
         Wasmex.Engine.new(
@@ -39,7 +42,8 @@ defmodule Wasmex.Command do
       {:ok, result} = Wasmex.Command.run(component, stdin: request, engine: engine)
 
   The component JSON command of `bench/command.exs` took 17.5 µs per run that way, against 32 µs
-  with `keep_resident: 0` and 42 µs on the default engine.
+  with `keep_resident: 0`; prepared on the default engine (in a slot) it takes 20 µs, and 39-42
+  µs in a store of its own.
 
   ## Outcomes
 

@@ -22,6 +22,7 @@ defmodule Wasmex.Native do
   def store_new_wasi_normal(_options, _limits, _engine), do: err()
   def store_new_wasi_p2_normal(_options, _limits, _engine), do: err()
   def store_new_wasi_run(_options, _limits, _module), do: err()
+  def component_store_new_wasi_run(_options, _limits, _component), do: err()
   def store_renew(_store), do: err()
   def store_poisoned(_store_or_caller), do: err()
   def store_exit_code(_store_or_caller), do: err()

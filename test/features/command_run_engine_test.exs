@@ -1,8 +1,9 @@
 defmodule Wasmex.Features.CommandRunEngineTest do
-  # `Wasmex.Command.run/2` of a prepared core module of the default engine runs in a store of
-  # the run engine (the default engine's pooling twin, `native/wasmex/src/engine.rs`) while one
-  # of its slots is free, and in a default store otherwise (`store_new_wasi_run`). Neither the
-  # outcome of a run nor what a run may do depends on which it got.
+  # `Wasmex.Command.run/2` of a prepared core module or component of the default engine runs in
+  # a store of the run engine (the default engine's pooling twin, `native/wasmex/src/engine/run.rs`)
+  # while one of its slots is free, and in a default store otherwise (`store_new_wasi_run`,
+  # `component_store_new_wasi_run`). Neither the outcome of a run nor what a run may do depends
+  # on which it got.
   use ExUnit.Case, async: true
 
   alias Wasmex.{Command, Engine, EngineConfig, Module, Store, StoreLimits}
@@ -27,6 +28,30 @@ defmodule Wasmex.Features.CommandRunEngineTest do
       (if (i32.eq (table.grow (ref.null func) (i32.const 1500000)) (i32.const -1))
         (then unreachable))))
   """
+
+  @json_component File.read!("test/fixtures/components/json_command.wasm")
+
+  # A `wasi:cli/run` command whose two core modules have a memory each: more than a component
+  # run slot holds.
+  @two_memories ~S"""
+  (component
+    (core module $main
+      (memory 1)
+      (func (export "run") (result i32) (i32.const 0)))
+    (core module $other (memory 1))
+    (core instance $m (instantiate $main))
+    (core instance $o (instantiate $other))
+    (func $run (result (result)) (canon lift (core func $m "run")))
+    (instance $cli (export "run" (func $run)))
+    (export "wasi:cli/run@0.2.0" (instance $cli)))
+  """
+
+  # The store and code a component's run gets: `{store, code}` from the run NIF.
+  defp component_run_store(component) do
+    options = Wasmex.Wasi.WasiP2Options.normalize(%Wasmex.Wasi.WasiP2Options{})
+    {:ok, pair} = Wasmex.Native.component_store_new_wasi_run(options, nil, component.resource)
+    pair
+  end
 
   defp prepared!(wat) do
     {:ok, module} = Command.prepare(wat)
@@ -135,5 +160,51 @@ defmodule Wasmex.Features.CommandRunEngineTest do
     on_exit(fn -> File.rm_rf!(dir) end)
 
     assert {:ok, %Command.Result{exit_code: 2}} = Command.run(prepared!(@counter), preopen: [dir])
+  end
+
+  describe "component commands" do
+    test "a prepared component runs on its twin, every run in a fresh instance" do
+      {:ok, component} = Command.prepare(@json_component)
+      {_store, code} = component_run_store(component)
+      assert code != component.resource, "the run did not get the run engine's twin"
+      {_store, again} = component_run_store(component)
+      assert again == code, "the twin is made once"
+
+      # More runs than the run engine has component slots: slots are reused, and each run
+      # starts from the component's initial memory (both statics start over).
+      for _ <- 1..200 do
+        assert {:ok, %Command.Result{exit_code: 0, stdout: ~s({"count":1,"seed":42})}} =
+                 Command.run(component, args: ["count"])
+      end
+    end
+
+    test "runs go on on the default engine while every component slot is taken" do
+      {:ok, component} = Command.prepare(@json_component)
+      # Stores kept alive here hold their slots (64 of them) until the test ends.
+      held = for _ <- 1..70, do: component_run_store(component)
+      codes = Enum.map(held, &elem(&1, 1))
+      assert Enum.count(codes, &(&1 == component.resource)) >= 6
+
+      assert {:ok, %Command.Result{exit_code: 0, stdout: ~s({"count":1,"seed":42})}} =
+               Command.run(component, args: ["count"])
+    end
+
+    test "a component with more memories than a slot holds runs on the default engine" do
+      {:ok, component} = Command.prepare(@two_memories)
+      {_store, code} = component_run_store(component)
+      assert code == component.resource
+      assert {:ok, %Command.Result{exit_code: 0}} = Command.run(component)
+    end
+
+    test "a component's run keeps the limits of the default engine's stores" do
+      {:ok, component} = Command.prepare(@json_component)
+      limits = %StoreLimits{memory_size: 64 * 1024}
+
+      assert Command.run(component, store_limits: limits) ==
+               {:error, {:instantiate, "memory minimum size of 17 pages exceeds memory limits"}}
+
+      limits = %StoreLimits{memory_size: 2 * 1024 * 1024}
+      assert {:ok, %Command.Result{}} = Command.run(component, store_limits: limits)
+    end
   end
 end

@@ -56,20 +56,21 @@ defmodule Wasmex.Command.Setup do
     end
   end
 
-  # A prepared core module on the default engine, without fuel or preopens, runs in a store of
-  # the run engine (the default engine's pooling twin, which reuses memory slots) while it has
-  # a free slot, else in a default store, as `store/3` makes it (`store_new_wasi_run`).
+  # A prepared core module or component on the default engine, without fuel or preopens, runs
+  # in a store of the run engine (the default engine's pooling twin, which reuses memory slots)
+  # while it has a free slot, else in a default store, as `store/3` makes it
+  # (`store_new_wasi_run`, `component_store_new_wasi_run`).
   defp store_and_code(
-         :core,
-         %Module{resource: module},
+         kind,
+         %code_type{resource: code},
          %{engine: nil, fuel: nil, preopen: []} = opts,
          io
-       ) do
-    options = WasiOptions.normalize(wasi(:core, opts, io))
+       )
+       when {kind, code_type} in [{:core, Module}, {:component, Component}] do
+    options = WasiOptions.normalize_common(wasi(kind, opts, io))
 
-    with {:ok, {store, code}} <-
-           Failure.setup(Wasmex.Native.store_new_wasi_run(options, opts.store_limits, module)),
-         do: {:ok, StoreOrCaller.wrap(store), Module.wrap(code)}
+    with {:ok, {store, code}} <- Failure.setup(run_store(kind, options, opts.store_limits, code)),
+         do: {:ok, wrap_store(kind, store), code_type.wrap(code)}
   end
 
   defp store_and_code(kind, wasm, opts, io) do
@@ -95,6 +96,15 @@ defmodule Wasmex.Command.Setup do
 
   defp store_module(:core), do: Wasmex.Store
   defp store_module(:component), do: Components.Store
+
+  defp wrap_store(:core, store), do: StoreOrCaller.wrap(store)
+  defp wrap_store(:component, store), do: Components.Store.wrap(store)
+
+  defp run_store(:core, options, limits, module),
+    do: Wasmex.Native.store_new_wasi_run(options, limits, module)
+
+  defp run_store(:component, options, limits, component),
+    do: Wasmex.Native.component_store_new_wasi_run(options, limits, component)
 
   defp wasi(:core, opts, io), do: Stdio.wasi(WasiOptions, opts, io)
   defp wasi(:component, opts, io), do: Stdio.wasi(WasiP2Options, opts, io, @no_inherit)

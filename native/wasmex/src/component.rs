@@ -27,7 +27,7 @@ pub mod wit;
 pub mod wit_print;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustler::env::{OwnedEnv, SavedTerm};
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
@@ -36,10 +36,11 @@ use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::{disk, Cache};
-use crate::engine::cache_dir_for;
+use crate::engine::{cache_dir_for, take_component_run_slot, twin_engine, RUN_TABLE_ELEMENTS};
 use crate::error::{import_lead, mapping_hint, Error};
 use crate::store::data::StoreData;
-use crate::store::Handle;
+use crate::store::limits::{table_cap, StoreLimitsEx};
+use crate::store::{new_wasi_for_run, Handle, RunWasi, StoreResource};
 
 /// Compiled components, reused when the same bytes are compiled again (e.g. a restart, or one
 /// server per session), with the instantiations prepared for them by any resource.
@@ -59,6 +60,70 @@ pub struct ComponentResource {
     /// A function result of type `list<u8>` comes back as a binary, not a list of integers
     /// (`Component.new/3`'s `list_u8: :binary`).
     pub binary_lists: bool,
+    /// This component on the run engine (`engine::run_engine`), for a component of the default
+    /// engine that fits a component run slot; made on the first command run.
+    run_twin: OnceLock<Option<ResourceArc<ComponentResource>>>,
+}
+
+impl ComponentResource {
+    pub fn new(component: Component, shared: Arc<PreparedList>, binary_lists: bool) -> Self {
+        ComponentResource {
+            component,
+            prepared: Mutex::new(Vec::new()),
+            shared,
+            binary_lists,
+            run_twin: OnceLock::new(),
+        }
+    }
+
+    /// The component on the run engine, made once (a copy of the compiled code: serialized and
+    /// deserialized, no compile), or `None` when it is not of the default engine, is too large
+    /// to copy on a normal scheduler, or does not fit a component run slot (wasmtime checks the
+    /// pooling limits when it deserializes the copy).
+    pub fn run_twin(&self) -> Option<ResourceArc<ComponentResource>> {
+        self.run_twin
+            .get_or_init(|| {
+                let run = twin_engine(self.component.engine(), self.component.image_range())?;
+                let bytes = self.component.serialize().ok()?;
+                // SAFETY: the bytes were just serialized by wasmtime from a component of an
+                // engine configured like `run` but for its allocator.
+                let twin = unsafe { Component::deserialize(run, &bytes) }.ok()?;
+                let shared = Arc::default();
+                Some(ResourceArc::new(Self::new(twin, shared, self.binary_lists)))
+            })
+            .clone()
+    }
+}
+
+/// `{store, component}` for one command run of `component` (of the default engine) with WASI P2
+/// `options` (no preopens): a store of the run engine and the component's twin there while a
+/// component run slot is free, else a store of the default engine and `component` itself, as
+/// `store_new_wasi_p2_normal` makes it. Never refuses for want of a slot.
+#[rustler::nif]
+fn component_store_new_wasi_run(
+    options: Term,
+    limits: Option<StoreLimitsEx>,
+    component: ResourceArc<ComponentResource>,
+) -> Result<(ResourceArc<StoreResource>, ResourceArc<ComponentResource>), Error> {
+    // A table may grow as far on the run engine as the limits let it on the default one.
+    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
+    let twin = fits.then(|| component.run_twin()).flatten();
+    match twin.and_then(|twin| take_component_run_slot().map(|slot| (twin, slot))) {
+        Some((twin, slot)) => {
+            let engine = twin.component.engine().clone();
+            Ok((
+                new_wasi_for_run(RunWasi::P2, options, limits, engine, Some(slot))?,
+                twin,
+            ))
+        }
+        None => {
+            let engine = crate::engine::default_engine()?;
+            Ok((
+                new_wasi_for_run(RunWasi::P2, options, limits, engine, None)?,
+                component,
+            ))
+        }
+    }
 }
 
 /// A component linked with WASI and one imports map, ready to instantiate in any store of its
@@ -122,12 +187,7 @@ fn component_new<'a>(
     if is_wit_package(engine, &component, bytes.as_slice()) {
         return Err(rustler::Error::RaiseAtom("Only components are supported"));
     }
-    let resource = ResourceArc::new(ComponentResource {
-        component,
-        prepared: Mutex::new(Vec::new()),
-        shared,
-        binary_lists,
-    });
+    let resource = ResourceArc::new(ComponentResource::new(component, shared, binary_lists));
     Ok((crate::atoms::ok(), resource).encode(env))
 }
 

@@ -45,7 +45,9 @@ mod ticker;
 pub use permits::compile_permit;
 #[cfg(test)]
 pub use permits::{big_compiles, CompilePermit, SMALL_COMPILE};
-pub use run::{fits_run_slot, run_engine, take_run_slot, RunSlot, RUN_TABLE_ELEMENTS};
+pub use run::{
+    fits_run_slot, take_component_run_slot, take_run_slot, twin_engine, RunSlot, RUN_TABLE_ELEMENTS,
+};
 pub use ticker::note_slice_used;
 use ticker::register;
 

@@ -19,27 +19,24 @@
 use std::sync::{Arc, OnceLock};
 
 use rustler::{Binary, Encoder, Env, ResourceArc, Term};
-use wasmtime::{Engine, InstancePre, Module};
+use wasmtime::{InstancePre, Module};
 
 use crate::atoms;
 use crate::cache::{disk, Cache};
 use crate::engine::{
-    cache_dir_for, compile_permit, engine_or_default, fits_run_slot, run_engine, take_run_slot,
+    cache_dir_for, compile_permit, engine_or_default, fits_run_slot, take_run_slot, twin_engine,
     EngineResource, RUN_TABLE_ELEMENTS,
 };
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::limits::{table_cap, StoreLimitsEx};
-use crate::store::{new_wasi_for_run, Handle, StoreResource};
+use crate::store::{new_wasi_for_run, Handle, RunWasi, StoreResource};
 use crate::term::to_binary;
 
 mod describe;
 mod exports;
 
 pub use exports::{ExportEntry, ExportTable, FuncSig};
-
-/// The largest compiled image `run_twin` copies (on a normal scheduler, once per module).
-const TWIN_IMAGE: usize = 1024 * 1024;
 
 /// `{store, module}` for one command run of `module` (of the default engine) with WASI P1
 /// `options` (no preopens): a store of the run engine and the module's twin there while a run
@@ -57,11 +54,17 @@ fn store_new_wasi_run(
     match twin.and_then(|twin| take_run_slot().map(|slot| (twin, slot))) {
         Some((twin, slot)) => {
             let engine = twin.module.engine().clone();
-            Ok((new_wasi_for_run(options, limits, engine, Some(slot))?, twin))
+            Ok((
+                new_wasi_for_run(RunWasi::P1, options, limits, engine, Some(slot))?,
+                twin,
+            ))
         }
         None => {
             let engine = crate::engine::default_engine()?;
-            Ok((new_wasi_for_run(options, limits, engine, None)?, module))
+            Ok((
+                new_wasi_for_run(RunWasi::P1, options, limits, engine, None)?,
+                module,
+            ))
         }
     }
 }
@@ -98,13 +101,7 @@ impl ModuleResource {
     pub fn run_twin(&self) -> Option<ResourceArc<ModuleResource>> {
         self.run_twin
             .get_or_init(|| {
-                let run = run_engine()?;
-                let default = crate::engine::default_engine().ok()?;
-                let image = self.module.image_range();
-                let small = (image.end as usize).saturating_sub(image.start as usize) <= TWIN_IMAGE;
-                if !Engine::same(self.module.engine(), &default) || !small {
-                    return None;
-                }
+                let run = twin_engine(self.module.engine(), self.module.image_range())?;
                 if !fits_run_slot(&self.module) {
                     return None;
                 }

@@ -25,8 +25,8 @@ pub mod wasi;
 mod make;
 mod state;
 
-pub use make::new_wasi_for_run;
 use make::Recipe;
+pub use make::{new_wasi_for_run, RunWasi};
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};

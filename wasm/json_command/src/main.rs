@@ -9,9 +9,15 @@
 //! - `spin`: loops forever; `trap`: aborts (a wasm trap);
 //! - `big N`: writes N bytes of `x` to stdout and N bytes of `y` to stderr;
 //! - `env K`: writes the value of the environment variable K (or `null`);
-//! - `cat PATH`: writes the contents of the file at PATH (e.g. in a preopened directory).
+//! - `cat PATH`: writes the contents of the file at PATH (e.g. in a preopened directory);
+//! - `count`: bumps two statics, one zero-initialized and one not, and writes
+//!   `{"count":C,"seed":S}`: `{"count":1,"seed":42}` in a fresh instance.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNT: AtomicU32 = AtomicU32::new(0);
+static SEED: AtomicU32 = AtomicU32::new(41);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +39,12 @@ fn main() {
                 Some(v) => write!(out, "{}", quote(&v)),
                 None => write!(out, "null"),
             };
+            return;
+        }
+        Some("count") => {
+            let count = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+            let seed = SEED.fetch_add(1, Ordering::Relaxed) + 1;
+            let _ = write!(out, "{{\"count\":{count},\"seed\":{seed}}}");
             return;
         }
         Some("cat") => {

@@ -1,9 +1,15 @@
 //! The *run engine*: a pooling twin of the default engine, made on first use, for the
 //! short-lived WASI stores of commands (`Wasmex.Command`). Its slots are reused instead of mapped
-//! and unmapped per store. It is never full: a store takes a slot (`take_run_slot`, an atomic
-//! count under the pool's capacity) before it is made on this engine, and a command that finds
-//! none runs on the default engine instead. Threading: any thread.
+//! and unmapped per store. It is never full: a store takes a slot (`take_run_slot` for a core
+//! module's store, `take_component_run_slot` for a component's: atomic counts under the pool's
+//! capacity) before it is made on this engine, and a command that finds none runs on the
+//! default engine instead. A component that fits a component slot (at most
+//! `RUN_COMPONENT_CORE_INSTANCES` core instances, `RUN_COMPONENT_MEMORIES` memories and
+//! `RUN_COMPONENT_TABLES` tables, which wasmtime checks when the component is loaded onto this
+//! engine) so never finds the pool short in the middle of its instantiation, after a start
+//! function may have run. Threading: any thread.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use once_cell::sync::Lazy;
@@ -22,6 +28,24 @@ const RUN_SLOTS: u32 = 128;
 /// with "maximum concurrent limit of 128 ... reached"). Each slot reserves address space for a
 /// 4 GiB memory, not memory.
 const RUN_POOL: u32 = 2 * RUN_SLOTS;
+
+/// Component stores the run engine holds at once (`take_component_run_slot` counts them).
+const RUN_COMPONENT_SLOTS: u32 = 64;
+
+/// Core instances, memories and tables one component may have to run on the run engine (each
+/// core module of it at most one memory and one table, wasmtime's pooling defaults). The pool
+/// holds them for twice `RUN_COMPONENT_SLOTS` components, as `RUN_POOL` does for modules. A
+/// component built for `wasm32-wasip2` has one memory (its main module's) and a few tables (the
+/// shims'); one with more gets no twin and runs on the default engine. Each memory slot reserves
+/// 4 GiB of address space (the run engine reserves about 1.5 TiB in all), not memory.
+const RUN_COMPONENT_CORE_INSTANCES: u32 = 16;
+const RUN_COMPONENT_MEMORIES: u32 = 1;
+const RUN_COMPONENT_TABLES: u32 = 8;
+
+/// The part of the pool that component stores may take, for each kind of slot.
+const fn for_components(per_component: u32) -> u32 {
+    2 * RUN_COMPONENT_SLOTS * per_component
+}
 
 /// Table elements a run engine's table may hold: the store limiter's default cap, so a table
 /// grows as far on the run engine as on the default one.
@@ -54,11 +78,15 @@ const RUN_DECOMMIT_BATCH: usize = 16;
 static RUN_ENGINE: Lazy<Option<Engine>> = Lazy::new(|| {
     let mut config = config_from(&default_config()).ok()?;
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(RUN_POOL)
-        .total_core_instances(RUN_POOL)
-        .total_memories(RUN_POOL)
-        .total_tables(RUN_POOL)
-        .total_stacks(RUN_POOL)
+    pool.total_component_instances(for_components(1))
+        .max_core_instances_per_component(RUN_COMPONENT_CORE_INSTANCES)
+        .max_memories_per_component(RUN_COMPONENT_MEMORIES)
+        .max_tables_per_component(RUN_COMPONENT_TABLES)
+        .max_component_instance_size(RUN_INSTANCE_SIZE)
+        .total_core_instances(RUN_POOL + for_components(RUN_COMPONENT_CORE_INSTANCES))
+        .total_memories(RUN_POOL + for_components(RUN_COMPONENT_MEMORIES))
+        .total_tables(RUN_POOL + for_components(RUN_COMPONENT_TABLES))
+        .total_stacks(RUN_POOL + for_components(1))
         .table_elements(RUN_TABLE_ELEMENTS)
         .max_core_instance_size(RUN_INSTANCE_SIZE)
         .table_keep_resident(RUN_TABLE_KEEP_RESIDENT)
@@ -74,25 +102,51 @@ pub fn run_engine() -> Option<&'static Engine> {
     RUN_ENGINE.as_ref()
 }
 
-static RUN_STORES: AtomicUsize = AtomicUsize::new(0);
+/// The largest compiled image copied onto the run engine (on a normal scheduler, once per
+/// module or component).
+const TWIN_IMAGE: usize = 1024 * 1024;
 
-/// A store's claim on one of the run engine's slots, given back when dropped (after the store).
-pub struct RunSlot(());
+/// The run engine, for code of `engine` whose compiled image is `image`, when that code should
+/// get a twin there: `engine` is the default engine and the image is at most `TWIN_IMAGE`.
+pub fn twin_engine(engine: &Engine, image: Range<*const u8>) -> Option<&'static Engine> {
+    let run = run_engine()?;
+    let default = super::default_engine().ok()?;
+    let small = (image.end as usize).saturating_sub(image.start as usize) <= TWIN_IMAGE;
+    (Engine::same(engine, &default) && small).then_some(run)
+}
+
+static RUN_STORES: AtomicUsize = AtomicUsize::new(0);
+static RUN_COMPONENT_STORES: AtomicUsize = AtomicUsize::new(0);
+
+/// A store's claim on one of the run engine's slots (of its count: modules' or components'),
+/// given back when dropped (after the store).
+pub struct RunSlot(&'static AtomicUsize);
 
 impl Drop for RunSlot {
     fn drop(&mut self) {
-        RUN_STORES.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// A slot of the run engine, or `None` while `RUN_SLOTS` stores hold one.
+/// A slot of the run engine for a core module's store, or `None` while `RUN_SLOTS` stores
+/// hold one.
 pub fn take_run_slot() -> Option<RunSlot> {
-    RUN_STORES
+    take(&RUN_STORES, RUN_SLOTS)
+}
+
+/// A slot of the run engine for a component's store, or `None` while `RUN_COMPONENT_SLOTS`
+/// stores hold one.
+pub fn take_component_run_slot() -> Option<RunSlot> {
+    take(&RUN_COMPONENT_STORES, RUN_COMPONENT_SLOTS)
+}
+
+fn take(count: &'static AtomicUsize, slots: u32) -> Option<RunSlot> {
+    count
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < RUN_SLOTS as usize).then_some(n + 1)
+            (n < slots as usize).then_some(n + 1)
         })
         .ok()
-        .map(|_| RunSlot(()))
+        .map(|_| RunSlot(count))
 }
 
 /// Whether a module's instance fits one slot of the run engine (one memory of at most 4 GiB,

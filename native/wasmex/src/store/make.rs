@@ -97,19 +97,32 @@ fn make_store_with(
     }))
 }
 
-/// A WASI P1 store without preopened directories on `engine` (the caller's scheduler), holding
-/// `run_slot` when `engine` is the run engine (`engine::run_engine`).
+/// The WASI of a command run's store: Preview 1 (a core module's) or Preview 2 (a component's).
+#[derive(Clone, Copy)]
+pub enum RunWasi {
+    P1,
+    P2,
+}
+
+/// A WASI store of `wasi` without preopened directories on `engine` (the caller's scheduler),
+/// holding `run_slot` when `engine` is the run engine (`engine::run_engine`).
 pub fn new_wasi_for_run(
+    wasi: RunWasi,
     options: Term,
     limits: Option<StoreLimitsEx>,
     engine: Engine,
     run_slot: Option<RunSlot>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let options: WasiOptionsEx = crate::convert::decode_checked(options, "WASI options")?;
-    if options.does_io() {
-        return Err(Error::msg("preopened directories need store_new_wasi"));
+    let (does_io, recipe) = match wasi {
+        RunWasi::P1 => p1_recipe(crate::convert::decode_checked(options, "WASI options")?),
+        RunWasi::P2 => p2_recipe(crate::convert::decode_checked(options, "WASI options")?),
+    };
+    if does_io {
+        return Err(Error::msg(
+            "preopened directories need a store of their own",
+        ));
     }
-    make_store_with(engine, limits, Recipe::P1(options), run_slot)
+    make_store_with(engine, limits, recipe, run_slot)
 }
 
 #[rustler::nif]
