@@ -21,12 +21,12 @@ defmodule Wasmex.Command do
   gets a slot when its core modules have one memory between them and at most 16 core instances
   and 8 tables, as a `wasm32-wasip2` build has, and its compiled code is at most 1 MiB); runs
   beyond that get a store of their own, so no run ever waits for a slot or fails for want of
-  one. The first 2 MiB of such a memory are
-  zeroed when its run ends and stay mapped, so the next run's first writes there take no page
-  fault: a Rust command's stack (1 MiB by default, at the start of its memory) and its data fit.
-  A command linked with a smaller stack (`-C link-arg=-zstack-size=65536`) has a smaller memory
-  to zero and fault in: the JSON command of `bench/command.exs` made more than twice as many runs
-  per second with 4 callers that way (see BENCHMARKS.md).
+  one. The first 2 MiB of such a memory are zeroed when its run ends and stay mapped, so the
+  next run's first writes there take no page fault: a Rust command's stack (1 MiB by default,
+  at the start of its memory) and its data fit. A command linked with a smaller stack
+  (`-C link-arg=-zstack-size=65536`) has a smaller memory to zero and fault in: the JSON command
+  of `bench/command.exs` made more than twice as many runs per second with 4 callers that way
+  (see BENCHMARKS.md).
 
   Code of other engines runs in stores of the engine it was prepared for. For per-request runs
   of a component that gets no slot (more memories, or larger code), prepare it on a pooling
@@ -42,8 +42,8 @@ defmodule Wasmex.Command do
       {:ok, result} = Wasmex.Command.run(component, stdin: request, engine: engine)
 
   The component JSON command of `bench/command.exs` took 17.5 µs per run that way, against 32 µs
-  with `keep_resident: 0`; prepared on the default engine (in a slot) it takes 20 µs, and 39-42
-  µs in a store of its own.
+  with `keep_resident: 0`; prepared on the default engine (in a slot) it takes 20-22 µs, and
+  39-45 µs in a store of its own.
 
   ## Outcomes
 

@@ -47,9 +47,11 @@ defmodule Wasmex.Pool do
   more than `max_waiting / size` callers are there, at the least loaded of those four. Callers
   that keep to their scheduler's member give each member a queue it runs without sleeping:
   with 64 callers on a pool of 2, this made 1.09-1.48x the calls of picking the least loaded
-  member every time (BENCHMARKS.md). **Elixir imports run in the member
-  process**, as in a `Wasmex` server (`self()` in an import is the member, not the caller). A
-  call sent to another node runs in a process on that node, and its imports run there.
+  member every time (BENCHMARKS.md).
+
+  **Elixir imports run in the member process**, as in a `Wasmex` server (`self()` in an import
+  is the member, not the caller). A call sent to another node runs in a process on that node,
+  and its imports run there.
 
   Lending members to callers, who run the call themselves (imports in the caller, no message
   hop for the call but two for the loan, through a broker process), was built first and

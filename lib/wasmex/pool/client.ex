@@ -1,10 +1,10 @@
 defmodule Wasmex.Pool.Client do
   @moduledoc false
   # The caller's side of a pool call. It reads the pool's `Wasmex.Pool.Info` (no message), picks
-  # a member (see `pick/1`) and calls it. One deadline covers waiting and
-  # running: the member answers `{:error, :timeout}` for a call that reaches it too late. A pool
-  # on another node runs the call there (`Wasmex.Pool.Cluster`). Nothing here exits: a member
-  # that is gone or goes down answers `{:error, _}`.
+  # a member (`pick/2`) and calls it. One deadline covers waiting and running: the member answers
+  # `{:error, :timeout}` for a call that reaches it too late. A pool on another node runs the
+  # call there (`Wasmex.Pool.Cluster`). Nothing here exits: a member that is gone or goes down
+  # answers `{:error, _}`.
 
   alias Wasmex.Deadline
   alias Wasmex.Pool.{Cluster, Info}
@@ -56,10 +56,11 @@ defmodule Wasmex.Pool.Client do
     end
   end
 
-  # `{index, callers in flight}` of the member a caller on `scheduler` calls. Each scheduler has a member of its own
-  # (scheduler `s` -> member `rem(s, size) + 1`), taken when it is idle. When it is busy, an idle
-  # member among the next three is taken; when none is idle, the caller queues at its own
-  # member, until more than `max_queue` callers are there: then the least loaded of the four.
+  # `{index, callers in flight}` of the member a caller on `scheduler` calls. Each scheduler has
+  # a member of its own (scheduler `s` -> member `rem(s, size) + 1`), taken when it is idle. When
+  # it is busy, an idle member among the next three is taken; when none is idle, the caller
+  # queues at its own member, until more than `max_queue` callers are there: then the least
+  # loaded of the four.
   #
   # Why not the least loaded at once: callers that keep to their scheduler's member make a
   # member's queue long and each member's callers one group, and a member with a queue runs call
