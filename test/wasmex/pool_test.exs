@@ -1,6 +1,30 @@
 defmodule Wasmex.PoolTest do
   use ExUnit.Case, async: true
 
+  # Bumps a zeroed cell and one the data segment sets to 42: 1 * 1000 + 43 in a fresh instance;
+  # `grow` adds 10 pages and answers the size before (2 in a fresh instance).
+  @memory_wat ~S"""
+  (module
+    (memory 2)
+    (data (i32.const 16) "\2a")
+    (func (export "bump") (result i32)
+      (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+      (i32.store (i32.const 16) (i32.add (i32.load (i32.const 16)) (i32.const 1)))
+      (i32.add (i32.mul (i32.load (i32.const 0)) (i32.const 1000)) (i32.load (i32.const 16))))
+    (func (export "grow") (result i32) (memory.grow (i32.const 10))))
+  """
+
+  # Writes "hi" to stdout with WASI and answers the bytes written.
+  @hello_wat ~S"""
+  (module
+    (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 8) "\10\00\00\00\02\00\00\00hi")
+    (func (export "hello") (result i32)
+      (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))
+      (i32.load (i32.const 0))))
+  """
+
   alias Wasmex.Pool
 
   doctest Wasmex.Pool
@@ -47,6 +71,22 @@ defmodule Wasmex.PoolTest do
       # answering), so the last call's member may still be building.
       Wasmex.TestHelpers.wait_until(fn -> Pool.stats(pool).idle == 2 end)
       assert %{size: 2, idle: 2, busy: 0, calls: 3} = Pool.stats(pool)
+    end
+
+    test "fresh: true members start from the module's memory, data and size every call" do
+      # 300 calls: more than the run engine's pool has slots, so slots are reused.
+      pool = start_pool!(bytes: @memory_wat, imports: %{}, fresh: true, size: 2)
+
+      for _ <- 1..150 do
+        assert Pool.call_function(pool, "bump", []) == {:ok, [1043]}
+        assert Pool.call_function(pool, "grow", []) == {:ok, [2]}
+      end
+    end
+
+    test "fresh: true members of a WASI pool write to their own output each call" do
+      pool = start_pool!(bytes: @hello_wat, imports: %{}, fresh: true, wasi: true)
+
+      for _ <- 1..20, do: assert(Pool.call_function(pool, "hello", []) == {:ok, [2]})
     end
 
     test "Elixir imports run in the member process" do

@@ -29,7 +29,8 @@ defmodule Wasmex.Pool.Core do
       {:ok,
        Kind.recipe(new_store, module, opts, %{
          links: links,
-         log: GuestOutput.wanted?(store.resource)
+         log: GuestOutput.wanted?(store.resource),
+         run_store: if(links == %{} or links == [], do: run_store_maker(opts))
        })}
     end
   end
@@ -39,9 +40,22 @@ defmodule Wasmex.Pool.Core do
 
   @impl true
   def build(recipe) do
-    with {:ok, store} <- recipe.new_store.(),
-         {:ok, instance} <-
-           Instance.new(store, recipe.code, recipe.imports, recipe.links, recipe.timeout) do
+    with {:ok, store} <- recipe.new_store.(), do: instantiate(recipe, store, recipe.code)
+  end
+
+  @impl true
+  # A member for one call: from the run engine's pool of slots while one is free (a module of
+  # the default engine, in a plain or WASI store without preopens, no links), else as `build/1`.
+  def build_fresh(%{run_store: run} = recipe) when is_function(run, 1) do
+    with {:ok, {store, code}} <- run.(recipe.code.resource),
+         do: instantiate(recipe, StoreOrCaller.wrap(store), Module.wrap(code))
+  end
+
+  def build_fresh(recipe), do: build(recipe)
+
+  defp instantiate(recipe, store, code) do
+    with {:ok, instance} <-
+           Instance.new(store, code, recipe.imports, recipe.links, recipe.timeout) do
       output = if recipe.log, do: store.resource
       {:ok, %{recipe_id: recipe.id, store: store, instance: instance, output: output}}
     end
@@ -66,6 +80,25 @@ defmodule Wasmex.Pool.Core do
       {{:ok, bytes}, _} -> Module.compile(store, bytes)
       {:none, %Module{} = module} -> {:ok, module}
       _ -> raise ArgumentError, "pools need one of :bytes, :path or :module"
+    end
+  end
+
+  # How a fresh member's store is made on the run engine (`store_new_wasi_run`): for the stores
+  # `store_maker/1` makes from `:wasi` (no preopens), not for stores renewed from `:store`.
+  defp run_store_maker(opts) do
+    case {opts[:store], Keyword.get(opts, :wasi, false)} do
+      {nil, wasi} when wasi in [false, nil] ->
+        &Native.store_new_wasi_run(nil, nil, &1)
+
+      {nil, true} ->
+        run_store_maker(Keyword.put(opts, :wasi, %WasiOptions{}))
+
+      {nil, %WasiOptions{preopen: []} = wasi} ->
+        options = WasiOptions.normalize(wasi)
+        &Native.store_new_wasi_run(options, nil, &1)
+
+      _ ->
+        nil
     end
   end
 

@@ -19,7 +19,7 @@ defmodule Wasmex.Pool.Member do
 
   require Logger
 
-  alias Wasmex.Pool.Info
+  alias Wasmex.Pool.{Info, Kind}
 
   @doc false
   def start_link({pool, index}) do
@@ -35,7 +35,7 @@ defmodule Wasmex.Pool.Member do
     recipe = Info.recipe!(pool)
     state = %{pool: pool, index: index, info: info, recipe: recipe, member: nil}
 
-    case info.kind.build(recipe) do
+    case Kind.build(info.kind, recipe, info.fresh) do
       {:ok, member} -> {:ok, %{state | member: member}}
       {:error, reason} -> {:stop, reason}
     end
@@ -60,6 +60,10 @@ defmodule Wasmex.Pool.Member do
             GenServer.reply(from, result)
             started = System.monotonic_time()
             state = rebuilt(%{state | member: nil}, state.recipe)
+            # The served store is garbage now: collected at once, it gives its memory (and its
+            # slot of the run engine's pool, see `Wasmex.Pool.Core.build_fresh/1`) back before
+            # the next call, not at some later collection.
+            :erlang.garbage_collect()
             replaced(state, System.monotonic_time() - started)
             Info.leave(state.info, state.index)
             {:noreply, state}
@@ -86,7 +90,7 @@ defmodule Wasmex.Pool.Member do
 
   # With `fresh: true` a failed build leaves no instance; the next call builds its own.
   defp run(%{member: nil} = state, fun, params, ms) do
-    case state.info.kind.build(state.recipe) do
+    case Kind.build(state.info.kind, state.recipe, state.info.fresh) do
       {:ok, member} -> run(%{state | member: member}, fun, params, ms)
       {:error, _} = error -> {error, :keep}
     end
@@ -114,7 +118,7 @@ defmodule Wasmex.Pool.Member do
   end
 
   defp rebuilt(state, recipe) do
-    case state.info.kind.build(recipe) do
+    case Kind.build(state.info.kind, recipe, state.info.fresh) do
       {:ok, member} ->
         %{state | recipe: recipe, member: member}
 

@@ -40,7 +40,7 @@ use crate::engine::{cache_dir_for, take_component_run_slot, twin_engine, RUN_TAB
 use crate::error::{import_lead, mapping_hint, Error};
 use crate::store::data::StoreData;
 use crate::store::limits::{table_cap, StoreLimitsEx};
-use crate::store::{new_wasi_for_run, Handle, RunWasi, StoreResource};
+use crate::store::{new_store_for_run, Handle, RunWasi, StoreResource};
 
 /// Compiled components, reused when the same bytes are compiled again (e.g. a restart, or one
 /// server per session), with the instantiations prepared for them by any resource.
@@ -112,14 +112,14 @@ fn component_store_new_wasi_run(
         Some((twin, slot)) => {
             let engine = twin.component.engine().clone();
             Ok((
-                new_wasi_for_run(RunWasi::P2, options, limits, engine, Some(slot))?,
+                new_store_for_run(RunWasi::P2, Some(options), limits, engine, Some(slot))?,
                 twin,
             ))
         }
         None => {
             let engine = crate::engine::default_engine()?;
             Ok((
-                new_wasi_for_run(RunWasi::P2, options, limits, engine, None)?,
+                new_store_for_run(RunWasi::P2, Some(options), limits, engine, None)?,
                 component,
             ))
         }

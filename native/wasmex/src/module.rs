@@ -30,7 +30,7 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
 use crate::store::limits::{table_cap, StoreLimitsEx};
-use crate::store::{new_wasi_for_run, Handle, RunWasi, StoreResource};
+use crate::store::{new_store_for_run, Handle, RunWasi, StoreResource};
 use crate::term::to_binary;
 
 mod describe;
@@ -39,30 +39,37 @@ mod exports;
 pub use exports::{ExportEntry, ExportTable, FuncSig};
 
 /// `{store, module}` for one command run of `module` (of the default engine) with WASI P1
-/// `options` (no preopens): a store of the run engine and the module's twin there while a run
-/// slot is free, else a store of the default engine and `module` itself, exactly as
-/// `store_new_wasi_normal` makes it. Never refuses for want of a slot.
+/// `options` (no preopens), or for one call of a `fresh: true` pool member (`options` `nil`: a
+/// plain store): a store of the run engine and the module's twin there while a run slot is
+/// free, else a store of the default engine and `module` itself, exactly as
+/// `store_new_wasi_normal` (or `store_new`) makes it. Never refuses for want of a slot.
 #[rustler::nif]
 fn store_new_wasi_run(
     options: Term,
     limits: Option<StoreLimitsEx>,
     module: ResourceArc<ModuleResource>,
 ) -> Result<(ResourceArc<StoreResource>, ResourceArc<ModuleResource>)> {
+    let nil = options
+        .decode::<rustler::Atom>()
+        .is_ok_and(|atom| atom == rustler::types::atom::nil());
+    let (wasi, options) = if nil {
+        (RunWasi::Plain, None)
+    } else {
+        (RunWasi::P1, Some(options))
+    };
     // A table may grow as far on the run engine as the limits let it on the default one.
     let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
     let twin = fits.then(|| module.run_twin()).flatten();
     match twin.and_then(|twin| take_run_slot().map(|slot| (twin, slot))) {
         Some((twin, slot)) => {
             let engine = twin.module.engine().clone();
-            Ok((
-                new_wasi_for_run(RunWasi::P1, options, limits, engine, Some(slot))?,
-                twin,
-            ))
+            let store = new_store_for_run(wasi, options, limits, engine, Some(slot))?;
+            Ok((store, twin))
         }
         None => {
             let engine = crate::engine::default_engine()?;
             Ok((
-                new_wasi_for_run(RunWasi::P1, options, limits, engine, None)?,
+                new_store_for_run(wasi, options, limits, engine, None)?,
                 module,
             ))
         }

@@ -97,25 +97,34 @@ fn make_store_with(
     }))
 }
 
-/// The WASI of a command run's store: Preview 1 (a core module's) or Preview 2 (a component's).
+/// What a run's store has: no WASI (a `fresh: true` pool member's), WASI Preview 1 (a core
+/// module's command run) or Preview 2 (a component's).
 #[derive(Clone, Copy)]
 pub enum RunWasi {
+    Plain,
     P1,
     P2,
 }
 
-/// A WASI store of `wasi` without preopened directories on `engine` (the caller's scheduler),
-/// holding `run_slot` when `engine` is the run engine (`engine::run_engine`).
-pub fn new_wasi_for_run(
+/// A store with `wasi` (its options in `options`, `None` for a plain store) and no preopened
+/// directories on `engine` (the caller's scheduler), holding `run_slot` when `engine` is the
+/// run engine (`engine::run_engine`).
+pub fn new_store_for_run(
     wasi: RunWasi,
-    options: Term,
+    options: Option<Term>,
     limits: Option<StoreLimitsEx>,
     engine: Engine,
     run_slot: Option<RunSlot>,
 ) -> Result<ResourceArc<StoreResource>> {
-    let (does_io, recipe) = match wasi {
-        RunWasi::P1 => p1_recipe(crate::convert::decode_checked(options, "WASI options")?),
-        RunWasi::P2 => p2_recipe(crate::convert::decode_checked(options, "WASI options")?),
+    let (does_io, recipe) = match (wasi, options) {
+        (RunWasi::Plain, _) => (false, Recipe::Plain),
+        (RunWasi::P1, Some(term)) => {
+            p1_recipe(crate::convert::decode_checked(term, "WASI options")?)
+        }
+        (RunWasi::P2, Some(term)) => {
+            p2_recipe(crate::convert::decode_checked(term, "WASI options")?)
+        }
+        (_, None) => return Err(Error::msg("WASI options are missing")),
     };
     if does_io {
         return Err(Error::msg(
