@@ -46,9 +46,13 @@ defmodule Wasmex.Pool.Core do
   @impl true
   # A member for one call: from the run engine's pool of slots while one is free (a module of
   # the default engine, in a plain or WASI store without preopens, no links), else as `build/1`.
-  def build_fresh(%{run_store: run} = recipe) when is_function(run, 1) do
-    with {:ok, {store, code}} <- run.(recipe.code.resource),
-         do: instantiate(recipe, StoreOrCaller.wrap(store), Module.wrap(code))
+  # `:collect` says the member holds a slot of that pool (its code is the module's twin there):
+  # the member process collects its garbage once it is done with it (`Wasmex.Pool.Member`).
+  def build_fresh(%{run_store: run, code: %Module{resource: module}} = recipe)
+      when is_function(run, 1) do
+    with {:ok, {store, code}} <- run.(module),
+         {:ok, member} <- instantiate(recipe, StoreOrCaller.wrap(store), Module.wrap(code)),
+         do: {:ok, Map.put(member, :collect, code != module)}
   end
 
   def build_fresh(recipe), do: build(recipe)

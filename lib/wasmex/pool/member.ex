@@ -59,11 +59,12 @@ defmodule Wasmex.Pool.Member do
             # counts as idle again, so that calls meet a ready instance.
             GenServer.reply(from, result)
             started = System.monotonic_time()
+            served = state.member
             state = rebuilt(%{state | member: nil}, state.recipe)
-            # The served store is garbage now: collected at once, it gives its memory (and its
-            # slot of the run engine's pool, see `Wasmex.Pool.Core.build_fresh/1`) back before
-            # the next call, not at some later collection.
-            :erlang.garbage_collect()
+            # The served store is garbage now. When it holds a slot of the run engine's pool
+            # (`Wasmex.Pool.Core.build_fresh/1`), collecting it at once gives the slot back
+            # before the next call, not at some later collection.
+            if served[:collect], do: :erlang.garbage_collect()
             replaced(state, System.monotonic_time() - started)
             Info.leave(state.info, state.index)
             {:noreply, state}

@@ -41,8 +41,9 @@ pub use exports::{ExportEntry, ExportTable, FuncSig};
 /// `{store, module}` for one command run of `module` (of the default engine) with WASI P1
 /// `options` (no preopens), or for one call of a `fresh: true` pool member (`options` `nil`: a
 /// plain store): a store of the run engine and the module's twin there while a run slot is
-/// free, else a store of the default engine and `module` itself, exactly as
-/// `store_new_wasi_normal` (or `store_new`) makes it. Never refuses for want of a slot.
+/// free (for a plain store, only when the module has a memory), else a store of the default
+/// engine and `module` itself, exactly as `store_new_wasi_normal` (or `store_new`) makes it.
+/// Never refuses for want of a slot.
 #[rustler::nif]
 fn store_new_wasi_run(
     options: Term,
@@ -57,8 +58,10 @@ fn store_new_wasi_run(
     } else {
         (RunWasi::P1, Some(options))
     };
-    // A table may grow as far on the run engine as the limits let it on the default one.
-    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
+    // A table may grow as far on the run engine as the limits let it on the default one. A
+    // plain store gains nothing there when the module has no memory.
+    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS
+        && (!nil || module.module.resources_required().num_memories > 0);
     let twin = fits.then(|| module.run_twin()).flatten();
     match twin.and_then(|twin| take_run_slot().map(|slot| (twin, slot))) {
         Some((twin, slot)) => {
