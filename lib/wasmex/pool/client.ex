@@ -1,7 +1,7 @@
 defmodule Wasmex.Pool.Client do
   @moduledoc false
   # The caller's side of a pool call. It reads the pool's `Wasmex.Pool.Info` (no message), picks
-  # a member (`pick/2`) and calls it. One deadline covers waiting and running: the member answers
+  # a member (`pick/3`) and calls it. One deadline covers waiting and running: the member answers
   # `{:error, :timeout}` for a call that reaches it too late. A pool on another node runs the
   # call there (`Wasmex.Pool.Cluster`). Nothing here exits: a member that is gone or goes down
   # answers `{:error, _}`.
@@ -33,7 +33,7 @@ defmodule Wasmex.Pool.Client do
   end
 
   defp local(info, fun, params, timeout, deadline, spill?) do
-    {index, load} = pick(info, :erlang.system_info(:scheduler_id))
+    {index, load} = pick(info, :erlang.system_info(:scheduler_id), self())
 
     cond do
       load == 0 ->
@@ -56,20 +56,22 @@ defmodule Wasmex.Pool.Client do
     end
   end
 
-  # `{index, callers in flight}` of the member a caller on `scheduler` calls. Each scheduler has
-  # a member of its own (scheduler `s` -> member `rem(s, size) + 1`), taken when it is idle. When
-  # it is busy, an idle member among the next three is taken; when none is idle, the caller
-  # queues at its own member, until more than `max_queue` callers are there: then the least
-  # loaded of the four.
+  # `{index, callers in flight}` of the member that `caller` (a pid), on `scheduler`, calls. Each
+  # scheduler has a member of its own (scheduler `s` -> member `rem(s, size) + 1`), taken when
+  # it is idle; a pool with more members than schedulers gives each scheduler `spread` of them
+  # (`rem(s + schedulers * k, size) + 1`, `k` from a hash of the caller's pid), so that every
+  # member has callers. When its member is busy, an idle member among the next three is taken;
+  # when none is idle, the caller queues at its own member, until more than `max_queue` callers
+  # are there: then the least loaded of the four.
   #
   # Why not the least loaded at once: callers that keep to their scheduler's member make a
   # member's queue long and each member's callers one group, and a member with a queue runs call
   # after call without sleeping. With 64 callers on a pool of 2 (2 cores) this made 1.09-1.48x
   # the calls of the least-loaded pick in the same runs (BENCHMARKS.md, "Session 6").
   @doc false
-  @spec pick(Info.t(), pos_integer()) :: {pos_integer(), non_neg_integer()}
-  def pick(info, scheduler) do
-    own = rem(scheduler, info.size) + 1
+  @spec pick(Info.t(), pos_integer(), pid()) :: {pos_integer(), non_neg_integer()}
+  def pick(info, scheduler, caller) do
+    own = own(info, scheduler, caller)
 
     case Info.in_flight(info, own) do
       0 ->
@@ -83,6 +85,13 @@ defmodule Wasmex.Pool.Client do
           _ -> {own, load}
         end
     end
+  end
+
+  defp own(%{spread: 1, size: size}, scheduler, _caller), do: rem(scheduler, size) + 1
+
+  defp own(info, scheduler, caller) do
+    k = :erlang.phash2(caller, info.spread)
+    rem(scheduler + info.schedulers * k, info.size) + 1
   end
 
   defp scan(_info, _at, 0, best), do: best

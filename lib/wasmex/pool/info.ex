@@ -18,6 +18,8 @@ defmodule Wasmex.Pool.Info do
     :distributed,
     :watch,
     :max_queue,
+    :schedulers,
+    :spread,
     :members,
     :counters
   ]
@@ -38,6 +40,10 @@ defmodule Wasmex.Pool.Info do
       watch: pool.watch,
       # Waiting callers are counted per member.
       max_queue: div(pool.max_waiting + pool.size - 1, pool.size),
+      # Members per scheduler (see `Wasmex.Pool.Client.pick/3`): 1 unless the pool has more
+      # members than there are schedulers.
+      schedulers: System.schedulers_online(),
+      spread: max(div(pool.size + System.schedulers_online() - 1, System.schedulers_online()), 1),
       members: List.to_tuple(for i <- 1..pool.size, do: member_name(pool.name, i)),
       counters: :atomics.new(3 * pool.size, signed: true)
     }
