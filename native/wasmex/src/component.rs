@@ -36,11 +36,11 @@ use wasmtime::component::{Component, Instance, InstancePre, ResourceType};
 use wasmtime::{AsContextMut, Engine, Trap};
 
 use crate::cache::{disk, Cache};
-use crate::engine::{cache_dir_for, take_component_run_slot, twin_engine, RUN_TABLE_ELEMENTS};
+use crate::engine::{cache_dir_for, take_component_run_slot, twin_engine};
 use crate::error::{import_lead, mapping_hint, Error};
 use crate::store::data::StoreData;
-use crate::store::limits::{table_cap, StoreLimitsEx};
-use crate::store::{new_store_for_run, Handle, RunWasi, StoreResource};
+use crate::store::limits::StoreLimitsEx;
+use crate::store::{store_for_run, Handle, RunWasi, StoreResource};
 
 /// Compiled components, reused when the same bytes are compiled again (e.g. a restart, or one
 /// server per session), with the instantiations prepared for them by any resource.
@@ -105,25 +105,13 @@ fn component_store_new_wasi_run(
     limits: Option<StoreLimitsEx>,
     component: ResourceArc<ComponentResource>,
 ) -> Result<(ResourceArc<StoreResource>, ResourceArc<ComponentResource>), Error> {
-    // A table may grow as far on the run engine as the limits let it on the default one.
-    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
-    let twin = fits.then(|| component.run_twin()).flatten();
-    match twin.and_then(|twin| take_component_run_slot().map(|slot| (twin, slot))) {
-        Some((twin, slot)) => {
-            let engine = twin.component.engine().clone();
-            Ok((
-                new_store_for_run(RunWasi::P2, Some(options), limits, engine, Some(slot))?,
-                twin,
-            ))
-        }
-        None => {
-            let engine = crate::engine::default_engine()?;
-            Ok((
-                new_store_for_run(RunWasi::P2, Some(options), limits, engine, None)?,
-                component,
-            ))
-        }
-    }
+    let twin = |component: &ResourceArc<ComponentResource>| {
+        let twin = component.run_twin()?;
+        let engine = twin.component.engine().clone();
+        Some((twin, engine))
+    };
+    let wasi = RunWasi::P2(options);
+    store_for_run(wasi, limits, component, twin, take_component_run_slot)
 }
 
 /// A component linked with WASI and one imports map, ready to instantiate in any store of its

@@ -25,12 +25,12 @@ use crate::atoms;
 use crate::cache::{disk, Cache};
 use crate::engine::{
     cache_dir_for, compile_permit, engine_or_default, fits_run_slot, take_run_slot, twin_engine,
-    EngineResource, RUN_TABLE_ELEMENTS,
+    EngineResource,
 };
 use crate::error::{Error, Result};
 use crate::store::data::StoreData;
-use crate::store::limits::{table_cap, StoreLimitsEx};
-use crate::store::{new_store_for_run, Handle, RunWasi, StoreResource};
+use crate::store::limits::StoreLimitsEx;
+use crate::store::{store_for_run, Handle, RunWasi, StoreResource};
 use crate::term::to_binary;
 
 mod describe;
@@ -50,33 +50,23 @@ fn store_new_wasi_run(
     limits: Option<StoreLimitsEx>,
     module: ResourceArc<ModuleResource>,
 ) -> Result<(ResourceArc<StoreResource>, ResourceArc<ModuleResource>)> {
-    let nil = options
+    let plain = options
         .decode::<rustler::Atom>()
         .is_ok_and(|atom| atom == rustler::types::atom::nil());
-    let (wasi, options) = if nil {
-        (RunWasi::Plain, None)
+    let wasi = if plain {
+        RunWasi::Plain
     } else {
-        (RunWasi::P1, Some(options))
+        RunWasi::P1(options)
     };
-    // A table may grow as far on the run engine as the limits let it on the default one. A
-    // plain store gains nothing there when the module has no memory.
-    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS
-        && (!nil || module.module.resources_required().num_memories > 0);
-    let twin = fits.then(|| module.run_twin()).flatten();
-    match twin.and_then(|twin| take_run_slot().map(|slot| (twin, slot))) {
-        Some((twin, slot)) => {
-            let engine = twin.module.engine().clone();
-            let store = new_store_for_run(wasi, options, limits, engine, Some(slot))?;
-            Ok((store, twin))
-        }
-        None => {
-            let engine = crate::engine::default_engine()?;
-            Ok((
-                new_store_for_run(wasi, options, limits, engine, None)?,
-                module,
-            ))
-        }
-    }
+    // A plain store gains nothing there when the module has no memory.
+    let twin = |module: &ResourceArc<ModuleResource>| {
+        let twin = (!plain || module.has_memory)
+            .then(|| module.run_twin())
+            .flatten()?;
+        let engine = twin.module.engine().clone();
+        Some((twin, engine))
+    };
+    store_for_run(wasi, limits, module, twin, take_run_slot)
 }
 
 /// Compiled modules, reused when the same bytes are compiled again (e.g. a restart).
@@ -86,6 +76,8 @@ pub struct ModuleResource {
     pub module: Module,
     /// Built with the resource, on the dirty scheduler that compiled or deserialized the module.
     pub exports: Arc<ExportTable>,
+    /// Whether the module defines a memory (read for each `fresh: true` member's store).
+    pub has_memory: bool,
     /// The instantiation without Elixir imports or links, for `[plain, WASI P1]` stores: `None`
     /// when the module's imports are not all WASI (instantiating then reports them).
     pre: [OnceLock<Option<InstancePre<StoreData>>>; 2],
@@ -97,9 +89,11 @@ pub struct ModuleResource {
 impl ModuleResource {
     pub fn new(module: Module) -> Self {
         let exports = Arc::new(ExportTable::of(&module));
+        let has_memory = module.resources_required().num_memories > 0;
         ModuleResource {
             module,
             exports,
+            has_memory,
             pre: [OnceLock::new(), OnceLock::new()],
             run_twin: OnceLock::new(),
         }

@@ -26,7 +26,7 @@ mod make;
 mod state;
 
 use make::Recipe;
-pub use make::{new_store_for_run, RunWasi};
+pub use make::{store_for_run, RunWasi};
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};

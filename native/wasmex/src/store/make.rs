@@ -1,6 +1,6 @@
 //! Making stores: plain, WASI P1 and WASI P2 (the `store_new*` NIFs), renewing a store like a
 //! given one (`store_renew`, from the `Recipe` it keeps), and the stores of command runs on the
-//! run engine (`new_wasi_for_run`). Building a WASI context with preopened directories is file
+//! run engine (`store_for_run`). Building a WASI context with preopened directories is file
 //! system I/O, so those NIFs run on a dirty I/O scheduler; the `_normal` variants (no preopens)
 //! on the caller's. Threading: a new store is owned by nobody until its resource is returned.
 
@@ -14,11 +14,13 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::data::{Channel, DenyOutgoingHttp, StoreData};
 use super::host_table::HostTable;
-use super::limits::{limits_from, StoreLimitsEx};
+use super::limits::{limits_from, table_cap, StoreLimitsEx};
 use super::slot::Slot;
 use super::wasi::{wasi_from, wasi_p2_from, Captured, WasiOptionsEx, WasiP2OptionsEx};
 use super::{Handle, StoreResource, NEXT_STORE_ID};
-use crate::engine::{engine_or_default, EngineResource, RunSlot};
+use crate::engine::{
+    default_engine, engine_or_default, EngineResource, RunSlot, RUN_TABLE_ELEMENTS,
+};
 use crate::error::{Error, Result};
 
 /// How a store was made, so that a fresh one like it can be made (`store_renew`).
@@ -98,40 +100,47 @@ fn make_store_with(
 }
 
 /// What a run's store has: no WASI (a `fresh: true` pool member's), WASI Preview 1 (a core
-/// module's command run) or Preview 2 (a component's).
-#[derive(Clone, Copy)]
-pub enum RunWasi {
+/// module's command run) or Preview 2 (a component's), with its options.
+pub enum RunWasi<'a> {
     Plain,
-    P1,
-    P2,
+    P1(Term<'a>),
+    P2(Term<'a>),
 }
 
-/// A store with `wasi` (its options in `options`, `None` for a plain store) and no preopened
-/// directories on `engine` (the caller's scheduler), holding `run_slot` when `engine` is the
-/// run engine (`engine::run_engine`).
-pub fn new_store_for_run(
+/// `(store, code)` for one run of `code` (of the default engine): a store of the run engine
+/// (`engine::run_engine`) and `twin(&code)`, the code's twin there with that engine, holding a slot
+/// from `take_slot`, while the limits let a table grow there as far as on the default engine
+/// and a slot is free; else a store of the default engine and `code` itself, as the `store_new*`
+/// NIFs make it. No preopened directories (they need a store of their own); never refuses for
+/// want of a slot.
+pub fn store_for_run<C>(
     wasi: RunWasi,
-    options: Option<Term>,
     limits: Option<StoreLimitsEx>,
-    engine: Engine,
-    run_slot: Option<RunSlot>,
-) -> Result<ResourceArc<StoreResource>> {
-    let (does_io, recipe) = match (wasi, options) {
-        (RunWasi::Plain, _) => (false, Recipe::Plain),
-        (RunWasi::P1, Some(term)) => {
-            p1_recipe(crate::convert::decode_checked(term, "WASI options")?)
-        }
-        (RunWasi::P2, Some(term)) => {
-            p2_recipe(crate::convert::decode_checked(term, "WASI options")?)
-        }
-        (_, None) => return Err(Error::msg("WASI options are missing")),
+    code: C,
+    twin: impl FnOnce(&C) -> Option<(C, Engine)>,
+    take_slot: fn() -> Option<RunSlot>,
+) -> Result<(ResourceArc<StoreResource>, C)> {
+    let (does_io, recipe) = match wasi {
+        RunWasi::Plain => (false, Recipe::Plain),
+        RunWasi::P1(term) => p1_recipe(crate::convert::decode_checked(term, "WASI options")?),
+        RunWasi::P2(term) => p2_recipe(crate::convert::decode_checked(term, "WASI options")?),
     };
     if does_io {
         return Err(Error::msg(
             "preopened directories need a store of their own",
         ));
     }
-    make_store_with(engine, limits, recipe, run_slot)
+    let fits = table_cap(limits.as_ref()) <= RUN_TABLE_ELEMENTS;
+    let twin = fits.then(|| twin(&code)).flatten();
+    match twin.and_then(|(twin, engine)| take_slot().map(|slot| (twin, engine, slot))) {
+        Some((twin, engine, slot)) => {
+            Ok((make_store_with(engine, limits, recipe, Some(slot))?, twin))
+        }
+        None => Ok((
+            make_store_with(default_engine()?, limits, recipe, None)?,
+            code,
+        )),
+    }
 }
 
 #[rustler::nif]
