@@ -21,7 +21,7 @@ defmodule Wasmex.Pool.Core do
               "got: #{inspect(opts[:instance])}"
     end
 
-    new_store = store_maker(opts)
+    {new_store, run_store} = store_makers(opts)
 
     with {:ok, store} <- new_store.(),
          {:ok, module} <- module(opts, store),
@@ -30,7 +30,7 @@ defmodule Wasmex.Pool.Core do
        Kind.recipe(new_store, module, opts, %{
          links: links,
          log: GuestOutput.wanted?(store.resource),
-         run_store: if(links == %{} or links == [], do: run_store_maker(opts))
+         run_store: if(links == [], do: run_store)
        })}
     end
   end
@@ -87,41 +87,30 @@ defmodule Wasmex.Pool.Core do
     end
   end
 
-  # How a fresh member's store is made on the run engine (`store_new_wasi_run`): for the stores
-  # `store_maker/1` makes from `:wasi` (no preopens), not for stores renewed from `:store`.
-  defp run_store_maker(opts) do
-    case {opts[:store], Keyword.get(opts, :wasi, false)} do
-      {nil, wasi} when wasi in [false, nil] ->
-        &Native.store_new_wasi_run(nil, nil, &1)
-
-      {nil, true} ->
-        run_store_maker(Keyword.put(opts, :wasi, %WasiOptions{}))
-
-      {nil, %WasiOptions{preopen: []} = wasi} ->
-        options = WasiOptions.normalize(wasi)
-        &Native.store_new_wasi_run(options, nil, &1)
-
-      _ ->
-        nil
-    end
-  end
-
-  # Member stores: renewed from `:store` (same engine, limits and WASI), or made from `:wasi`.
-  defp store_maker(opts) do
+  # Member stores, and how a fresh member's store is made on the run engine instead
+  # (`store_new_wasi_run`, `nil` where it cannot be): renewed from `:store` (same engine, limits
+  # and WASI; never on the run engine), or made from `:wasi` (on the run engine without preopens).
+  defp store_makers(opts) do
     case {opts[:store], Keyword.get(opts, :wasi, false)} do
       {%StoreOrCaller{resource: resource}, _} ->
-        fn ->
+        renew = fn ->
           with {:ok, fresh} <- Native.store_renew(resource), do: {:ok, StoreOrCaller.wrap(fresh)}
         end
 
+        {renew, nil}
+
       {nil, wasi} when wasi in [false, nil] ->
-        &Store.new/0
+        {&Store.new/0, &Native.store_new_wasi_run(nil, nil, &1)}
 
       {nil, true} ->
-        fn -> Store.new_wasi(%WasiOptions{}) end
+        store_makers(Keyword.put(opts, :wasi, %WasiOptions{}))
+
+      {nil, %WasiOptions{preopen: []} = wasi} ->
+        options = WasiOptions.normalize(wasi)
+        {fn -> Store.new_wasi(wasi) end, &Native.store_new_wasi_run(options, nil, &1)}
 
       {nil, %WasiOptions{} = wasi} ->
-        fn -> Store.new_wasi(wasi) end
+        {fn -> Store.new_wasi(wasi) end, nil}
 
       {nil, other} ->
         raise ArgumentError,
