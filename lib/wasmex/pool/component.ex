@@ -43,6 +43,9 @@ defmodule Wasmex.Pool.Component do
   end
 
   @impl true
+  def build_fresh(recipe), do: build(recipe)
+
+  @impl true
   def run(%{instance: instance}, path, params, timeout) do
     case Instance.call(instance, path, params, timeout) do
       {:error, _} = error -> {error, if(Instance.poisoned?(instance), do: :replace, else: :keep)}

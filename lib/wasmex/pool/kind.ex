@@ -20,9 +20,9 @@ defmodule Wasmex.Pool.Kind do
   @callback compile(term(), binary(), recipe()) :: {:ok, term()} | {:error, term()}
   # A new store with a new instance.
   @callback build(recipe()) :: {:ok, member()} | {:error, term()}
-  # The same for a member of a `fresh: true` pool, which serves one call.
+  # The same for a member of a `fresh: true` pool, which serves one call. A member that has
+  # `collect: true` asks its process to collect its garbage once the call is served.
   @callback build_fresh(recipe()) :: {:ok, member()} | {:error, term()}
-  @optional_callbacks build_fresh: 1
   # Runs one call; `:replace` when the member must not serve again (trap, timeout, ...).
   @callback run(member(), term(), list(), timeout() | nil) :: {term(), :keep | :replace}
 
@@ -38,17 +38,6 @@ defmodule Wasmex.Pool.Kind do
       timeout: Keyword.get(opts, :timeout, 5000)
     })
   end
-
-  @doc false
-  # A new member of `kind` from `recipe`, for one call when `fresh`.
-  @spec build(module(), recipe(), boolean()) :: {:ok, member()} | {:error, term()}
-  def build(kind, recipe, true = _fresh) do
-    if function_exported?(kind, :build_fresh, 1),
-      do: kind.build_fresh(recipe),
-      else: kind.build(recipe)
-  end
-
-  def build(kind, recipe, false), do: kind.build(recipe)
 
   @doc false
   # A recipe for new code, made like `recipe` (new `imports` unless `nil`).

@@ -19,7 +19,7 @@ defmodule Wasmex.Pool.Member do
 
   require Logger
 
-  alias Wasmex.Pool.{Info, Kind}
+  alias Wasmex.Pool.Info
 
   @doc false
   def start_link({pool, index}) do
@@ -35,7 +35,7 @@ defmodule Wasmex.Pool.Member do
     recipe = Info.recipe!(pool)
     state = %{pool: pool, index: index, info: info, recipe: recipe, member: nil}
 
-    case Kind.build(info.kind, recipe, info.fresh) do
+    case build(info, recipe) do
       {:ok, member} -> {:ok, %{state | member: member}}
       {:error, reason} -> {:stop, reason}
     end
@@ -91,7 +91,7 @@ defmodule Wasmex.Pool.Member do
 
   # With `fresh: true` a failed build leaves no instance; the next call builds its own.
   defp run(%{member: nil} = state, fun, params, ms) do
-    case Kind.build(state.info.kind, state.recipe, state.info.fresh) do
+    case build(state.info, state.recipe) do
       {:ok, member} -> run(%{state | member: member}, fun, params, ms)
       {:error, _} = error -> {error, :keep}
     end
@@ -118,8 +118,12 @@ defmodule Wasmex.Pool.Member do
     state
   end
 
+  # A new member: for one call with `fresh: true` (see `Wasmex.Pool.Kind`).
+  defp build(%{fresh: true, kind: kind}, recipe), do: kind.build_fresh(recipe)
+  defp build(%{kind: kind}, recipe), do: kind.build(recipe)
+
   defp rebuilt(state, recipe) do
-    case Kind.build(state.info.kind, recipe, state.info.fresh) do
+    case build(state.info, recipe) do
       {:ok, member} ->
         %{state | recipe: recipe, member: member}
 
