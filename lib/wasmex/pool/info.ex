@@ -30,6 +30,8 @@ defmodule Wasmex.Pool.Info do
   @doc false
   @spec new(module(), map()) :: t()
   def new(kind, pool) do
+    schedulers = System.schedulers_online()
+
     %__MODULE__{
       kind: kind,
       name: pool.name,
@@ -42,8 +44,8 @@ defmodule Wasmex.Pool.Info do
       max_queue: div(pool.max_waiting + pool.size - 1, pool.size),
       # Members per scheduler (see `Wasmex.Pool.Client.pick/3`): 1 unless the pool has more
       # members than there are schedulers.
-      schedulers: System.schedulers_online(),
-      spread: max(div(pool.size + System.schedulers_online() - 1, System.schedulers_online()), 1),
+      schedulers: schedulers,
+      spread: max(div(pool.size + schedulers - 1, schedulers), 1),
       members: List.to_tuple(for i <- 1..pool.size, do: member_name(pool.name, i)),
       counters: :atomics.new(3 * pool.size, signed: true)
     }
