@@ -240,43 +240,7 @@ defmodule Bench.Pool do
     pid
   end
 
-  # Callers (a count, or one per server) call `fun` until the run ends; ok/errors/rate.
-  defp load(callers, fun, run_ms \\ @run_ms)
-
-  defp load(n, fun, run_ms) when is_integer(n),
-    do: load(List.duplicate(nil, n), fn nil -> fun.() end, run_ms)
-
-  defp load(args, fun, run_ms) when is_list(args) do
-    parent = self()
-    deadline = System.monotonic_time(:millisecond) + run_ms
-
-    callers =
-      for a <- args,
-          do: spawn_link(fn -> send(parent, {:done, self(), calls(fun, a, deadline, 0, 0)}) end)
-
-    results =
-      for c <- callers do
-        receive(do: ({:done, ^c, r} -> r), after: (run_ms + 30_000 -> {0, 0}))
-      end
-
-    ok = results |> Enum.map(&elem(&1, 0)) |> Enum.sum()
-    errors = results |> Enum.map(&elem(&1, 1)) |> Enum.sum()
-    %{ok: ok, errors: errors, rate: ok * 1000 / run_ms}
-  end
-
-  defp calls(fun, arg, deadline, ok, errors) do
-    {ok, errors} =
-      Enum.reduce(1..20, {ok, errors}, fn _, {ok, errors} ->
-        case fun.(arg) do
-          {:ok, _} -> {ok + 1, errors}
-          _ -> {ok, errors + 1}
-        end
-      end)
-
-    if System.monotonic_time(:millisecond) < deadline,
-      do: calls(fun, arg, deadline, ok, errors),
-      else: {ok, errors}
-  end
+  defp load(callers, fun, run_ms \\ @run_ms), do: H.load(callers, fun, run_ms)
 
   defp rates(%{rate: rate, errors: 0}), do: H.fmt_rate(rate)
   defp rates(%{rate: rate, errors: e}), do: "#{H.fmt_rate(rate)} (#{e} errors)"

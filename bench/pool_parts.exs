@@ -61,18 +61,23 @@ defmodule Bench.PoolParts do
     rows = [
       {"64 own `Wasmex` servers (the reference)", servers, fn s -> own(s) end},
       {"`Wasmex.Pool`, size 2", 64,
-       fn _ -> Wasmex.Pool.call_function(:bench_parts, "sum", [1, 2]) end},
-      {"two plain members, by scheduler (the floor)", 64, fn _ -> plain(members, :none) end},
+       fn -> Wasmex.Pool.call_function(:bench_parts, "sum", [1, 2]) end},
+      {"two plain members, by scheduler (the floor)", 64, fn -> plain(members, :none) end},
       {"the floor + a deadline (set by the caller, read by the member)", 64,
-       fn _ -> plain(members, :deadline) end},
+       fn -> plain(members, :deadline) end},
       {"the floor + the in-flight counters (4 atomics operations, one `:persistent_term` read)",
-       64, fn _ -> plain(members, :counters) end}
+       64, fn -> plain(members, :counters) end}
     ]
 
     ratios =
       for i <- 1..@rounds do
         order = if rem(i, 2) == 1, do: rows, else: Enum.reverse(rows)
-        rates = Map.new(order, fn {name, callers, fun} -> {name, load(callers, fun)} end)
+
+        rates =
+          Map.new(order, fn {name, callers, fun} ->
+            {name, H.load(callers, fun, @round_ms).rate}
+          end)
+
         {reference, _, _} = hd(rows)
         Map.new(rates, fn {name, rate} -> {name, {rate, rate / rates[reference]}} end)
       end
@@ -109,33 +114,6 @@ defmodule Bench.PoolParts do
       end
 
     GenServer.call(elem(members, index - 1), {:call, "sum", [1, 2], deadline, part})
-  end
-
-  # Callers (a count, or one per server) call `fun` for one round: calls per second.
-  defp load(n, fun) when is_integer(n), do: load(List.duplicate(nil, n), fun)
-
-  defp load(args, fun) do
-    parent = self()
-    deadline = System.monotonic_time(:millisecond) + @round_ms
-
-    callers =
-      for a <- args,
-          do: spawn_link(fn -> send(parent, {:done, self(), calls(fun, a, deadline, 0)}) end)
-
-    ok = Enum.sum(for c <- callers, do: receive(do: ({:done, ^c, n} -> n)))
-    ok * 1000 / @round_ms
-  end
-
-  defp calls(fun, arg, deadline, ok) do
-    ok =
-      Enum.reduce(1..20, ok, fn _, ok ->
-        case fun.(arg) do
-          {:ok, _} -> ok + 1
-          _ -> ok
-        end
-      end)
-
-    if System.monotonic_time(:millisecond) < deadline, do: calls(fun, arg, deadline, ok), else: ok
   end
 end
 

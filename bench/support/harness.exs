@@ -226,6 +226,47 @@ defmodule Bench.Harness do
     end)
   end
 
+  @doc """
+  Load: callers call `fun` in rounds of 20 until `run_ms` is over. `callers` is a count (then
+  `fun` takes no argument) or a list (one caller per element, `fun` takes it, e.g. a server of
+  its own). A call answering `{:ok, _}` counts as ok, anything else as an error. Returns
+  `%{ok: n, errors: n, rate: ok calls per second}`.
+  """
+  def load(n, fun, run_ms) when is_integer(n),
+    do: load(List.duplicate(nil, n), fn nil -> fun.() end, run_ms)
+
+  def load(args, fun, run_ms) when is_list(args) do
+    parent = self()
+    deadline = System.monotonic_time(:millisecond) + run_ms
+
+    callers =
+      for a <- args,
+          do: spawn_link(fn -> send(parent, {:done, self(), calls(fun, a, deadline, 0, 0)}) end)
+
+    results =
+      for c <- callers do
+        receive(do: ({:done, ^c, r} -> r), after: (run_ms + 30_000 -> {0, 0}))
+      end
+
+    ok = results |> Enum.map(&elem(&1, 0)) |> Enum.sum()
+    errors = results |> Enum.map(&elem(&1, 1)) |> Enum.sum()
+    %{ok: ok, errors: errors, rate: ok * 1000 / run_ms}
+  end
+
+  defp calls(fun, arg, deadline, ok, errors) do
+    {ok, errors} =
+      Enum.reduce(1..20, {ok, errors}, fn _, {ok, errors} ->
+        case fun.(arg) do
+          {:ok, _} -> {ok + 1, errors}
+          _ -> {ok, errors + 1}
+        end
+      end)
+
+    if System.monotonic_time(:millisecond) < deadline,
+      do: calls(fun, arg, deadline, ok, errors),
+      else: {ok, errors}
+  end
+
   @doc "Unlinks and kills a process (e.g. a `Wasmex.start_link/1` server); waits at most 5 s for it to die."
   def kill(pid) do
     Process.unlink(pid)
